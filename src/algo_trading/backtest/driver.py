@@ -1,0 +1,207 @@
+"""The historical driver: feeds bars to the one engine through a simulated clock and broker.
+
+No trading logic lives here. Per bar: set the clock to the bar's open time, let the simulated
+broker match resting orders against the bar (an order placed on bar t first meets bar t+1),
+then hand the bar to the engine, which applies the fills and calls the strategies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from algo_trading.adapters.brokers.simulated import SimulatedBroker
+from algo_trading.adapters.history import BarSeries
+from algo_trading.domain.errors import ConfigError
+from algo_trading.domain.events import Bar
+from algo_trading.domain.fills import Fill
+from algo_trading.domain.instruments import Instrument, equity
+from algo_trading.domain.orders import Order
+from algo_trading.domain.positions import RoundTrip
+from algo_trading.engine import MemoryTradeLog, SequentialIds, SimulatedClock, TradingEngine
+from algo_trading.engine.ports import ChargesModel
+from algo_trading.engine.risk import RiskCheck
+from algo_trading.strategy.base import Strategy
+
+__all__ = ["BacktestConfig", "BacktestRun", "run_backtest"]
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    cash_paise: int = 1_000_000 * 100
+    slippage_ticks: int = 0
+    max_volume_pct: int | None = None
+    tick_size_paise: int = 5
+    instruments: dict[str, Instrument] = field(default_factory=dict)
+    charges: ChargesModel | None = None
+    risk: RiskCheck | None = None
+
+
+@dataclass
+class BacktestRun:
+    """What a run leaves behind: the engine's books, the timeline and its equity curve."""
+
+    strategy: Strategy
+    symbols: list[str]
+    bars: int
+    starting_cash_paise: int
+    timeline_ns: npt.NDArray[np.int64]
+    equity_paise: npt.NDArray[np.int64]
+    exposed: npt.NDArray[np.bool_]
+    fills: list[Fill]
+    orders: list[Order]
+    round_trips: list[RoundTrip]
+    charges_paise: int
+    final_equity_paise: int
+
+
+def run_backtest(
+    strategy: Strategy, series: Iterable[BarSeries], config: BacktestConfig | None = None
+) -> BacktestRun:
+    cfg = config or BacktestConfig()
+    data = [s for s in series if len(s)]
+    if not data:
+        raise ConfigError("backtest: no bars to run on")
+    names = [s.symbol for s in data]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"backtest: symbol given twice among {', '.join(names)}")
+    if not strategy.symbols:
+        strategy.symbols = tuple(names)
+    unknown = [s for s in strategy.symbols if s not in names]
+    if unknown:
+        raise ConfigError(
+            f"backtest: no data for symbol {unknown[0]!r} (data has {', '.join(names)})"
+        )
+    instruments = {
+        n: cfg.instruments.get(n) or equity(n, tick_size_paise=cfg.tick_size_paise) for n in names
+    }
+    clock = SimulatedClock()
+    engine_ref: list[TradingEngine] = []
+    broker = SimulatedBroker(
+        clock,
+        lambda sym: engine_ref[0].instrument(sym),
+        slippage_ticks=cfg.slippage_ticks,
+        max_volume_pct=cfg.max_volume_pct,
+    )
+    log = MemoryTradeLog()
+    engine = TradingEngine(
+        clock,
+        broker,
+        starting_cash_paise=cfg.cash_paise,
+        instruments=instruments.values(),
+        risk=cfg.risk,
+        trade_log=log,
+        ids=SequentialIds("BT"),
+        charges=cfg.charges,
+    )
+    engine_ref.append(engine)
+    engine.add_strategy(strategy)
+    engine.start()
+    if len(data) == 1:
+        _run_one(engine, broker, clock, data[0])
+    else:
+        _run_many(engine, broker, clock, data)
+    engine.stop()
+
+    timeline, equity_curve, exposed = _equity_curve(data, log.fills, cfg.cash_paise)
+    final = engine.portfolio.equity()
+    if len(equity_curve) and int(equity_curve[-1]) != final:
+        raise RuntimeError(f"equity curve ends at {equity_curve[-1]} paise, books say {final}")
+    return BacktestRun(
+        strategy=strategy,
+        symbols=names,
+        bars=sum(len(s) for s in data),
+        starting_cash_paise=cfg.cash_paise,
+        timeline_ns=timeline,
+        equity_paise=equity_curve,
+        exposed=exposed,
+        fills=list(log.fills),
+        orders=list(engine.orders.orders.values()),
+        round_trips=engine.portfolio.round_trips(),
+        charges_paise=engine.portfolio.charges_paid,
+        final_equity_paise=final,
+    )
+
+
+def _run_one(
+    engine: TradingEngine, broker: SimulatedBroker, clock: SimulatedClock, s: BarSeries
+) -> None:
+    # The hot loop: locals only, Python ints, one Bar per bar and nothing else.
+    sym = s.symbol
+    ts, o, h, lo, c, v = (a.tolist() for a in (s.ts_ns, s.open, s.high, s.low, s.close, s.volume))
+    on_bar = engine.bar_handler(sym)
+    match = broker.on_bar
+    resting = broker.matcher.by_id
+    for i in range(len(ts)):
+        bar = Bar(sym, ts[i], o[i], h[i], lo[i], c[i], v[i])
+        clock.ts_ns = ts[i]
+        if resting:
+            match(bar)
+        on_bar(bar)
+
+
+def _run_many(
+    engine: TradingEngine, broker: SimulatedBroker, clock: SimulatedClock, data: list[BarSeries]
+) -> None:
+    ts = np.concatenate([s.ts_ns for s in data])
+    which = np.concatenate([np.full(len(s), k, dtype=np.int64) for k, s in enumerate(data)])
+    order = np.lexsort((which, ts))
+    cols = [
+        np.concatenate([getattr(s, f) for s in data])[order].tolist()
+        for f in ("ts_ns", "open", "high", "low", "close", "volume")
+    ]
+    names = [s.symbol for s in data]
+    syms = [names[k] for k in which[order].tolist()]
+    on_bar, match, resting = engine.on_bar, broker.on_bar, broker.matcher.by_id
+    t, o, h, lo, c, v = cols
+    for i in range(len(t)):
+        bar = Bar(syms[i], t[i], o[i], h[i], lo[i], c[i], v[i])
+        clock.ts_ns = t[i]
+        if resting:
+            match(bar)
+        on_bar(bar)
+
+
+def _equity_curve(
+    data: list[BarSeries], fills: list[Fill], cash_paise: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Equity at each bar's close on the union of bar times, exact in paise: cash after the
+    fills up to that time plus each position at its symbol's latest close."""
+    timeline = (
+        data[0].ts_ns if len(data) == 1 else np.unique(np.concatenate([s.ts_ns for s in data]))
+    )
+    n = len(timeline)
+    cash_delta = np.zeros(n, dtype=np.int64)
+    market = np.zeros(n, dtype=np.int64)
+    exposed = np.zeros(n, dtype=np.bool_)
+    by_symbol: dict[str, list[Fill]] = {}
+    for f in fills:
+        by_symbol.setdefault(f.symbol, []).append(f)
+    if fills:
+        idx = np.searchsorted(timeline, np.array([f.ts_ns for f in fills], dtype=np.int64))
+        flows = np.array(
+            [-(f.signed_quantity * f.price_paise) - f.charges_paise for f in fills], dtype=np.int64
+        )
+        np.add.at(cash_delta, idx, flows)
+    for s in data:
+        sym_fills = by_symbol.get(s.symbol)
+        if not sym_fills:
+            continue
+        pos = np.searchsorted(timeline, s.ts_ns)
+        close = np.zeros(n, dtype=np.int64)
+        close[pos] = s.close
+        has = np.zeros(n, dtype=np.bool_)
+        has[pos] = True
+        last = np.maximum.accumulate(np.where(has, np.arange(n), -1))
+        close_ff = np.where(last >= 0, close[np.maximum(last, 0)], 0)
+        qty_delta = np.zeros(n, dtype=np.int64)
+        fidx = np.searchsorted(timeline, np.array([f.ts_ns for f in sym_fills], dtype=np.int64))
+        np.add.at(qty_delta, fidx, np.array([f.signed_quantity for f in sym_fills], dtype=np.int64))
+        qty = np.cumsum(qty_delta)
+        market += qty * close_ff
+        exposed |= qty != 0
+    equity_curve = cash_paise + np.cumsum(cash_delta) + market
+    return timeline, equity_curve, exposed

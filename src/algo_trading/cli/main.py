@@ -1,0 +1,228 @@
+"""The `algo-trading` command. Thin: parse, call the layers, and turn an AlgoTradingError into
+one line on stderr and exit code 2. Only a bug shows a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from algo_trading import __version__
+from algo_trading.domain.errors import AlgoTradingError, ConfigError
+from algo_trading.domain.money import rupees_to_paise
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _user_errors(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AlgoTradingError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _params(pairs: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param {pair!r}: write it as KEY=VALUE")
+        if key.strip() in out:
+            raise ConfigError(f"--param {key.strip()!r} is given twice")
+        out[key.strip()] = value
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="algo-trading")
+def cli() -> None:
+    """Backtest, paper-trade and run trading strategies on NSE and BSE."""
+
+
+@cli.command()
+@click.option(
+    "--strategy",
+    "strategy_name",
+    required=True,
+    help="Built-in name (see `algo-trading strategies`) or FILE.py[:Class].",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Strategy parameter; repeat for more.",
+)
+@click.option(
+    "--data",
+    "data_files",
+    required=True,
+    multiple=True,
+    help="CSV or Parquet bars; repeat for more symbols.",
+)
+@click.option(
+    "--symbol",
+    default=None,
+    help="Symbol of the data (default: the file name), "
+    "or the one to pick from a file with a symbol column.",
+)
+@click.option("--quantity", default=1, show_default=True, type=int, help="Units per order.")
+@click.option("--cash", default="1000000", show_default=True, help="Starting cash, rupees.")
+@click.option(
+    "--slippage-ticks",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Market and stop fills this many ticks worse.",
+)
+@click.option(
+    "--tick-size",
+    default="0.05",
+    show_default=True,
+    help="Tick size in rupees for symbols without an instrument record.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Write trades, orders, fills and equity curve as CSV here.",
+)
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON line of results.")
+@_user_errors
+def backtest(
+    strategy_name: str,
+    params: tuple[str, ...],
+    data_files: tuple[str, ...],
+    symbol: str | None,
+    quantity: int,
+    cash: str,
+    slippage_ticks: int,
+    tick_size: str,
+    out_dir: str | None,
+    as_json: bool,
+) -> None:
+    """Run a strategy over historical bars and report its results."""
+    from algo_trading.adapters.history import load_bars
+    from algo_trading.backtest import (
+        BacktestConfig,
+        build_strategy,
+        metrics_of,
+        render_text,
+        resolve_strategy,
+        run_backtest,
+        summary,
+        write_outputs,
+    )
+
+    if quantity <= 0:
+        raise ConfigError(f"--quantity {quantity} must be positive")
+    if slippage_ticks < 0:
+        raise ConfigError(f"--slippage-ticks {slippage_ticks} must not be negative")
+    cash_paise = rupees_to_paise(cash, what="--cash")
+    if cash_paise <= 0:
+        raise ConfigError(f"--cash {cash} must be positive")
+    tick = rupees_to_paise(tick_size, what="--tick-size")
+    if tick <= 0:
+        raise ConfigError(f"--tick-size {tick_size} must be positive")
+    raw = _params(params)
+    cls = resolve_strategy(strategy_name)
+    series = []
+    for f in data_files:
+        series.extend(load_bars(f, symbol if len(data_files) == 1 else None))
+    strategy = build_strategy(cls, raw, quantity=quantity)
+    run = run_backtest(
+        strategy,
+        series,
+        BacktestConfig(cash_paise=cash_paise, slippage_ticks=slippage_ticks, tick_size_paise=tick),
+    )
+    m = metrics_of(run)
+    if out_dir:
+        write_outputs(run, m, Path(out_dir))
+    if as_json:
+        click.echo(json.dumps(summary(run, m), separators=(",", ":")))
+    else:
+        click.echo(render_text(run, m))
+
+
+@cli.command()
+def strategies() -> None:
+    """List the built-in strategies and their parameters."""
+    from algo_trading.strategy import BUILTIN_STRATEGIES, describe_params
+
+    for name, cls in BUILTIN_STRATEGIES.items():
+        doc = ((cls.__module__ and sys.modules[cls.__module__].__doc__) or "").strip().splitlines()
+        click.echo(f"{name}: {doc[0] if doc else ''}")
+        for pname, ptype, default in describe_params(cls.Params):
+            click.echo(f"    {pname} ({ptype}, default {default})")
+
+
+@cli.command("generate-data")
+@click.option("--out", "out_file", required=True, help="CSV or Parquet file to write.")
+@click.option("--bars", default=100_000, show_default=True, type=int)
+@click.option("--symbol", default="SYNTH", show_default=True)
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--start", default="2024-01-01", show_default=True, help="First day (YYYY-MM-DD).")
+@_user_errors
+def generate_data(out_file: str, bars: int, symbol: str, seed: int, start: str) -> None:
+    """Write generated 1-minute NSE-session bars on the 0.05 tick (for demos and tests)."""
+    from algo_trading.backtest import generate_bars, write_bars
+
+    try:
+        first = dt.date.fromisoformat(start)
+    except ValueError:
+        raise ConfigError(f"--start {start!r} is not a date (YYYY-MM-DD)") from None
+    path = write_bars(generate_bars(bars, symbol=symbol, seed=seed, start=first), out_file)
+    click.echo(f"wrote {bars:,} bars of {symbol} to {path}")
+
+
+@cli.command()
+@click.option("--bars", default=100_000, show_default=True, type=int)
+@click.option("--dir", "work_dir", default="var/demo", show_default=True)
+@_user_errors
+def demo(bars: int, work_dir: str) -> None:
+    """Generate a year of bars and backtest the SMA crossover on them, with a report."""
+    from algo_trading.adapters.history import load_bars
+    from algo_trading.backtest import (
+        build_strategy,
+        generate_bars,
+        metrics_of,
+        render_text,
+        run_backtest,
+        write_bars,
+        write_outputs,
+    )
+    from algo_trading.strategy import BUILTIN_STRATEGIES
+
+    folder = Path(work_dir)
+    data = folder / "SYNTH.csv"
+    if not data.exists():
+        write_bars(generate_bars(bars, symbol="SYNTH"), data)
+        click.echo(f"generated {bars:,} one-minute bars in {data}")
+    strategy = build_strategy(BUILTIN_STRATEGIES["sma_crossover"], {}, quantity=100)
+    run = run_backtest(strategy, load_bars(data))
+    m = metrics_of(run)
+    write_outputs(run, m, folder / "results")
+    click.echo(render_text(run, m))
+    click.echo(f"\ntrades, orders, fills and the equity curve are in {folder / 'results'}")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Values and rules of trading, pure: no I/O, no clock, no frameworks."""
+
+from algo_trading.domain.errors import (
+    AlgoTradingError,
+    ConfigError,
+    DataError,
+    IllegalTransitionError,
+    InvalidInputError,
+    OrderError,
+    StrategyError,
+)
+from algo_trading.domain.events import (
+    IST,
+    Bar,
+    ExecutionReport,
+    Tick,
+    ist_day,
+    ist_minute,
+    ns_to_ist,
+    parse_hhmm,
+)
+from algo_trading.domain.fills import Fill
+from algo_trading.domain.ids import (
+    BrokerOrderId,
+    ClientOrderId,
+    InstrumentToken,
+    StrategyId,
+    TradeId,
+)
+from algo_trading.domain.instruments import (
+    Exchange,
+    Instrument,
+    InstrumentType,
+    OptionRight,
+    Segment,
+    equity,
+)
+from algo_trading.domain.money import format_rupees, paise_to_decimal, rupees_to_paise
+from algo_trading.domain.orders import (
+    TERMINAL_STATES,
+    TRANSITIONS,
+    Order,
+    OrderEvent,
+    OrderSide,
+    OrderSnapshot,
+    OrderStatus,
+    OrderType,
+    ProductType,
+    Validity,
+)
+from algo_trading.domain.positions import Position, PositionSnapshot, RoundTrip
+
+__all__ = [
+    "IST",
+    "TERMINAL_STATES",
+    "TRANSITIONS",
+    "AlgoTradingError",
+    "Bar",
+    "BrokerOrderId",
+    "ClientOrderId",
+    "ConfigError",
+    "DataError",
+    "Exchange",
+    "ExecutionReport",
+    "Fill",
+    "IllegalTransitionError",
+    "Instrument",
+    "InstrumentToken",
+    "InstrumentType",
+    "InvalidInputError",
+    "OptionRight",
+    "Order",
+    "OrderError",
+    "OrderEvent",
+    "OrderSide",
+    "OrderSnapshot",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "PositionSnapshot",
+    "ProductType",
+    "RoundTrip",
+    "Segment",
+    "StrategyError",
+    "StrategyId",
+    "Tick",
+    "TradeId",
+    "Validity",
+    "equity",
+    "format_rupees",
+    "ist_day",
+    "ist_minute",
+    "ns_to_ist",
+    "paise_to_decimal",
+    "parse_hhmm",
+    "rupees_to_paise",
+]

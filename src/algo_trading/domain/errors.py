@@ -1,0 +1,68 @@
+"""The one error hierarchy, typed by what the caller should do.
+
+    AlgoTradingError                  -- anything this package raises on purpose
+    ├── InvalidInputError             -- the user's input is wrong: fix it, run again (exit 2)
+    │   ├── DataError                 -- a market-data file is unreadable or inconsistent
+    │   └── ConfigError               -- an unknown strategy or parameter, or a wrong type
+    ├── IllegalTransitionError        -- an order event that its current state does not allow (a bug
+    │                                    or a broker report we must reconcile, never ignore)
+    ├── OrderError                    -- an order request that can't be built (bad quantity, price)
+    └── StrategyError                 -- user strategy code raised; names the strategy and the hook
+
+Messages say what, where and what next, on one line.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlgoTradingError",
+    "ConfigError",
+    "DataError",
+    "IllegalTransitionError",
+    "InvalidInputError",
+    "OrderError",
+    "StrategyError",
+]
+
+
+class AlgoTradingError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class InvalidInputError(AlgoTradingError):
+    """The user's input is wrong; the message says where and what."""
+
+
+class DataError(InvalidInputError):
+    """A market-data file is missing, unreadable or inconsistent (message names file and row)."""
+
+
+class ConfigError(InvalidInputError):
+    """An unknown name, a missing setting, or a value of the wrong type."""
+
+
+class OrderError(AlgoTradingError):
+    """An order request that cannot be built: non-positive quantity, price off the paisa, …"""
+
+
+class IllegalTransitionError(AlgoTradingError):
+    """An order event its current state does not allow; names the order, the state, the event."""
+
+    def __init__(self, order_id: str, state: str, event: str) -> None:
+        self.order_id = order_id
+        self.state = state
+        self.event = event
+        super().__init__(f"order {order_id}: event {event} is illegal in state {state}")
+
+
+class StrategyError(AlgoTradingError):
+    """User strategy code raised; the strategy is stopped, the engine goes on."""
+
+    def __init__(self, strategy: str, hook: str, cause: BaseException, where: str = "") -> None:
+        self.strategy = strategy
+        self.hook = hook
+        self.cause = cause
+        at = f" at {where}" if where else ""
+        super().__init__(
+            f"strategy {strategy!r} raised in {hook}{at}: {type(cause).__name__}: {cause}"
+        )

@@ -1,0 +1,29 @@
+"""The engine: clock, event queue, order manager, risk hook, portfolio and strategy runner."""
+
+from algo_trading.engine.clock import SimulatedClock
+from algo_trading.engine.engine import MemoryTradeLog, TradingEngine
+from algo_trading.engine.order_manager import NoCharges, OrderManager, SequentialIds
+from algo_trading.engine.portfolio import Portfolio
+from algo_trading.engine.ports import Broker, ChargesModel, Clock, IdGenerator, ReportSink, TradeLog
+from algo_trading.engine.risk import ALLOW, AllowAll, RiskCheck, RiskDecision, RiskView
+
+__all__ = [
+    "ALLOW",
+    "AllowAll",
+    "Broker",
+    "ChargesModel",
+    "Clock",
+    "IdGenerator",
+    "MemoryTradeLog",
+    "NoCharges",
+    "OrderManager",
+    "Portfolio",
+    "ReportSink",
+    "RiskCheck",
+    "RiskDecision",
+    "RiskView",
+    "SequentialIds",
+    "SimulatedClock",
+    "TradeLog",
+    "TradingEngine",
+]

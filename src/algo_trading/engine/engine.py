@@ -1,0 +1,268 @@
+"""The trading engine: one event loop for backtest, paper and live.
+
+Drivers push market data in (`on_bar`, `on_tick`); brokers push execution reports in
+(`report`, safe to call from another thread: a deque append). Reports are applied before the
+next market event reaches a strategy, so a strategy always sees its fills first. What differs
+between modes is only the clock, the data source and the broker handed in.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+
+from algo_trading.domain.errors import ConfigError, StrategyError
+from algo_trading.domain.events import Bar, ExecutionReport, Tick
+from algo_trading.domain.fills import Fill
+from algo_trading.domain.ids import ClientOrderId
+from algo_trading.domain.instruments import Instrument, equity
+from algo_trading.domain.orders import OrderSide, OrderSnapshot, OrderType, ProductType, Validity
+from algo_trading.domain.positions import PositionSnapshot
+from algo_trading.engine.order_manager import NoCharges, OrderManager, SequentialIds
+from algo_trading.engine.portfolio import Portfolio
+from algo_trading.engine.ports import Broker, ChargesModel, Clock, IdGenerator, TradeLog
+from algo_trading.engine.risk import AllowAll, RiskCheck
+from algo_trading.strategy.base import Strategy
+
+__all__ = ["MemoryTradeLog", "TradingEngine"]
+
+
+class MemoryTradeLog:
+    """Keeps order events and fills in lists (a backtest's log)."""
+
+    def __init__(self) -> None:
+        self.order_events: list[tuple[str, str, str, int]] = []
+        self.fills: list[Fill] = []
+
+    def record_order(self, order: object, event: object) -> None:
+        o = order  # Order; typed loosely to stay cheap
+        self.order_events.append(
+            (o.client_order_id, event.value, o.status.value, o.updated_ns)  # type: ignore[attr-defined]
+        )
+
+    def record_fill(self, fill: Fill) -> None:
+        self.fills.append(fill)
+
+
+class TradingEngine:
+    """Implements `StrategyContext` for the strategies it runs."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        broker: Broker,
+        *,
+        starting_cash_paise: int,
+        instruments: Iterable[Instrument] = (),
+        risk: RiskCheck | None = None,
+        trade_log: TradeLog | None = None,
+        ids: IdGenerator | None = None,
+        charges: ChargesModel | None = None,
+        raise_strategy_errors: bool = True,
+    ) -> None:
+        self.clock = clock
+        self.broker = broker
+        self.portfolio = Portfolio(starting_cash_paise)
+        self.trade_log = trade_log if trade_log is not None else MemoryTradeLog()
+        self.orders = OrderManager(
+            broker,
+            clock,
+            ids or SequentialIds(),
+            risk or AllowAll(),
+            self.trade_log,
+            charges or NoCharges(),
+        )
+        self.instruments = {i.symbol: i for i in instruments}
+        self.raise_strategy_errors = raise_strategy_errors
+        self.strategy_errors: list[StrategyError] = []
+        self._strategies: list[Strategy] = []
+        self._by_id: dict[str, Strategy] = {}
+        # symbol -> [(the strategy's indicator updates then its on_bar, the strategy)]
+        self._bar_routes: dict[str, list[tuple[tuple[Callable[[Bar], None], ...], Strategy]]] = {}
+        self._queue: deque[ExecutionReport] = deque()
+        self._handlers: dict[str, Callable[[Bar], None]] = {}
+        self._started = False
+        broker.connect(self.report)
+
+    # --- set-up ---------------------------------------------------------------------------
+    def add_strategy(self, strategy: Strategy) -> None:
+        if self._started:
+            raise ConfigError("add strategies before the engine starts")
+        if strategy.strategy_id in self._by_id:
+            raise ConfigError(f"two strategies share the id {strategy.strategy_id!r}")
+        if not strategy.symbols:
+            raise ConfigError(f"strategy {strategy.strategy_id}: no symbols to trade")
+        strategy.bind(self)
+        self._strategies.append(strategy)
+        self._by_id[strategy.strategy_id] = strategy
+
+    def start(self) -> None:
+        self._started = True
+        for s in list(self._strategies):
+            self._call(s, "on_start", s.on_start)
+        for s in self._strategies:
+            for sym in s.symbols:
+                calls = (*s.indicator_updates.get(sym, ()), s.on_bar)
+                self._bar_routes.setdefault(sym, []).append((calls, s))
+
+    def stop(self) -> None:
+        self.drain()
+        for s in self._strategies:
+            self._call(s, "on_stop", s.on_stop)
+        self.drain()
+
+    # --- events in ------------------------------------------------------------------------
+    def report(self, report: ExecutionReport) -> None:
+        """A broker report; applied at the next drain."""
+        self._queue.append(report)
+
+    def on_bar(self, bar: Bar) -> None:
+        handler = self._handlers.get(bar.symbol)
+        if handler is None:
+            handler = self.bar_handler(bar.symbol)
+        handler(bar)
+
+    def bar_handler(self, symbol: str) -> Callable[[Bar], None]:
+        """The function that takes `symbol`'s bars: apply pending reports, mark the position,
+        update each strategy's indicators and call its on_bar, then apply what that caused.
+        A closure over everything it touches, because it runs for every bar."""
+        handler = self._handlers.get(symbol)
+        if handler is not None:
+            return handler
+        routes = self._bar_routes.setdefault(symbol, [])
+        queue = self._queue
+        positions = self.portfolio.positions
+        drain = self.drain
+        failed = self._strategy_failed
+
+        def on_bar(bar: Bar) -> None:
+            if queue:
+                drain()
+            pos = positions.get(symbol)
+            if pos is not None:
+                pos.last_price_paise = bar.close
+            for calls, strategy in routes:
+                try:
+                    for call in calls:
+                        call(bar)
+                except Exception as exc:  # user code: stop this strategy only
+                    failed(strategy, "on_bar", exc, bar.time.isoformat())
+            if queue:
+                drain()
+
+        self._handlers[symbol] = on_bar
+        return on_bar
+
+    def on_tick(self, tick: Tick) -> None:
+        if self._queue:
+            self.drain()
+        self.portfolio.mark(tick.symbol, tick.ltp_paise)
+        for s in self._strategies:
+            if tick.symbol in s.symbols:
+                self._call(s, "on_tick", s.on_tick, tick)
+        if self._queue:
+            self.drain()
+
+    def drain(self) -> None:
+        """Apply every queued broker report, telling the strategies as it goes."""
+        queue = self._queue
+        while queue:
+            result = self.orders.apply(queue.popleft())
+            if result is None:
+                continue
+            order, fill = result
+            strategy = self._by_id.get(order.strategy_id)
+            if fill is not None:
+                self.portfolio.apply_fill(fill)
+                if strategy is not None:
+                    self._call(strategy, "on_fill", strategy.on_fill, fill)
+            if strategy is not None:
+                snap = order.snapshot()
+                self._call(
+                    strategy, "on_order_update", lambda s=strategy, o=snap: s.on_order_update(o)
+                )
+
+    # --- StrategyContext ------------------------------------------------------------------
+    def now_ns(self) -> int:
+        return self.clock.now_ns()
+
+    def position_quantity(self, symbol: str) -> int:
+        pos = self.portfolio.positions.get(symbol)
+        return 0 if pos is None else pos.quantity
+
+    def position(self, symbol: str) -> PositionSnapshot:
+        return self.portfolio.position(symbol).snapshot()
+
+    def cash_paise(self) -> int:
+        return self.portfolio.cash
+
+    def equity_paise(self) -> int:
+        return self.portfolio.equity()
+
+    def instrument(self, symbol: str) -> Instrument:
+        inst = self.instruments.get(symbol)
+        if inst is None:
+            inst = self.instruments[symbol] = equity(symbol)
+        return inst
+
+    def submit_order(
+        self,
+        strategy_id: str,
+        symbol: str,
+        side: OrderSide,
+        quantity: int,
+        order_type: OrderType,
+        price_paise: int | None,
+        trigger_price_paise: int | None,
+        product: ProductType,
+        validity: Validity,
+    ) -> ClientOrderId:
+        order = self.orders.create(
+            strategy_id,
+            symbol,
+            side,
+            quantity,
+            order_type,
+            price_paise,
+            trigger_price_paise,
+            product,
+            validity,
+            self,
+        )
+        if order.is_terminal:  # refused by risk: tell the strategy now
+            strategy = self._by_id.get(strategy_id)
+            if strategy is not None:
+                snap = order.snapshot()
+                self._call(strategy, "on_order_update", strategy.on_order_update, snap)
+        return order.client_order_id
+
+    def cancel_order(self, client_order_id: ClientOrderId) -> None:
+        self.orders.cancel(client_order_id)
+
+    def open_orders(self, strategy_id: str, symbol: str | None = None) -> list[OrderSnapshot]:
+        return [
+            o.snapshot()
+            for o in self.orders.working.values()
+            if o.strategy_id == strategy_id and (symbol is None or o.symbol == symbol)
+        ]
+
+    # --- user code ------------------------------------------------------------------------
+    def _call(self, strategy: Strategy, hook: str, fn: Callable[..., None], *args: object) -> None:
+        if strategy.strategy_id not in self._by_id:
+            return  # stopped after an earlier error
+        try:
+            fn(*args)
+        except Exception as exc:  # user code: stop this strategy only
+            self._strategy_failed(strategy, hook, exc, "")
+
+    def _strategy_failed(self, strategy: Strategy, hook: str, exc: Exception, where: str) -> None:
+        if isinstance(exc, StrategyError):
+            error = exc
+        else:
+            error = StrategyError(strategy.name, hook, exc, where)
+        self.strategy_errors.append(error)
+        self._by_id.pop(strategy.strategy_id, None)
+        for routes in self._bar_routes.values():
+            routes[:] = [r for r in routes if r[1] is not strategy]
+        if self.raise_strategy_errors:
+            raise error from exc

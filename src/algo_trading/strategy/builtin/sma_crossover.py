@@ -1,0 +1,33 @@
+"""SMA crossover: trend following on two simple moving averages of the close.
+
+Parameters: `fast` (10), `slow` (30), `allow_short` (false). A crossing is the fast average
+above the slow on this bar and not above on the previous one (and the mirror for below),
+decided exactly on the paise sums: float noise never makes or hides one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from algo_trading.strategy.builtin._crossover import MovingAverageCrossover, check_fast_slow
+from algo_trading.strategy.indicators import Exact
+
+__all__ = ["SmaCrossover", "SmaCrossoverParams"]
+
+
+@dataclass(frozen=True)
+class SmaCrossoverParams:
+    fast: int = 10
+    slow: int = 30
+    allow_short: bool = False
+
+    def __post_init__(self) -> None:
+        check_fast_slow("sma_crossover", self.fast, self.slow)
+
+
+class SmaCrossover(MovingAverageCrossover):
+    name = "sma_crossover"
+    Params = SmaCrossoverParams
+
+    def average(self, period: int, symbol: str) -> Exact:
+        return self.sma(period, symbol)

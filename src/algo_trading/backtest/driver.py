@@ -23,7 +23,7 @@ from algo_trading.domain.orders import Order
 from algo_trading.domain.positions import RoundTrip
 from algo_trading.engine import MemoryTradeLog, SequentialIds, SimulatedClock, TradingEngine
 from algo_trading.engine.ports import ChargesModel
-from algo_trading.engine.risk import RiskCheck
+from algo_trading.engine.risk import NoDeliveryShort, RiskCheck
 from algo_trading.strategy.base import Strategy
 
 __all__ = ["BacktestConfig", "BacktestRun", "run_backtest"]
@@ -37,7 +37,7 @@ class BacktestConfig:
     tick_size_paise: int = 5
     instruments: dict[str, Instrument] = field(default_factory=dict)
     charges: ChargesModel | None = None
-    risk: RiskCheck | None = None
+    risk: RiskCheck | None = None  # default: NoDeliveryShort (a cash short needs the shares)
 
 
 @dataclass
@@ -92,7 +92,7 @@ def run_backtest(
         broker,
         starting_cash_paise=cfg.cash_paise,
         instruments=instruments.values(),
-        risk=cfg.risk,
+        risk=cfg.risk or NoDeliveryShort(),
         trade_log=log,
         ids=SequentialIds("BT"),
         charges=cfg.charges,

@@ -5,7 +5,15 @@ from algo_trading.engine.engine import MemoryTradeLog, TradingEngine
 from algo_trading.engine.order_manager import NoCharges, OrderManager, SequentialIds
 from algo_trading.engine.portfolio import Portfolio
 from algo_trading.engine.ports import Broker, ChargesModel, Clock, IdGenerator, ReportSink, TradeLog
-from algo_trading.engine.risk import ALLOW, AllowAll, RiskCheck, RiskDecision, RiskView
+from algo_trading.engine.risk import (
+    ALLOW,
+    AllowAll,
+    NoDeliveryShort,
+    RiskChain,
+    RiskCheck,
+    RiskDecision,
+    RiskView,
+)
 
 __all__ = [
     "ALLOW",
@@ -16,9 +24,11 @@ __all__ = [
     "IdGenerator",
     "MemoryTradeLog",
     "NoCharges",
+    "NoDeliveryShort",
     "OrderManager",
     "Portfolio",
     "ReportSink",
+    "RiskChain",
     "RiskCheck",
     "RiskDecision",
     "RiskView",

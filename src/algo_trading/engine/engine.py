@@ -17,7 +17,7 @@ from algo_trading.domain.fills import Fill
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.instruments import Instrument, equity
 from algo_trading.domain.orders import OrderSide, OrderSnapshot, OrderType, ProductType, Validity
-from algo_trading.domain.positions import PositionSnapshot
+from algo_trading.domain.positions import Position, PositionSnapshot
 from algo_trading.engine.order_manager import NoCharges, OrderManager, SequentialIds
 from algo_trading.engine.portfolio import Portfolio
 from algo_trading.engine.ports import Broker, ChargesModel, Clock, IdGenerator, TradeLog
@@ -135,12 +135,18 @@ class TradingEngine:
         drain = self.drain
         failed = self._strategy_failed
 
+        pos_ref: list[Position] = []  # the symbol's Position once it exists (it never goes away)
+
         def on_bar(bar: Bar) -> None:
             if queue:
                 drain()
-            pos = positions.get(symbol)
-            if pos is not None:
-                pos.last_price_paise = bar.close
+            if pos_ref:
+                pos_ref[0].last_price_paise = bar.close
+            else:
+                pos = positions.get(symbol)
+                if pos is not None:
+                    pos_ref.append(pos)
+                    pos.last_price_paise = bar.close
             for calls, strategy in routes:
                 try:
                     for call in calls:
@@ -198,6 +204,13 @@ class TradingEngine:
 
     def equity_paise(self) -> int:
         return self.portfolio.equity()
+
+    def pending_quantity(self, symbol: str, side: OrderSide, product: ProductType) -> int:
+        return sum(
+            o.remaining
+            for o in self.orders.working.values()
+            if o.symbol == symbol and o.side is side and o.product is product
+        )
 
     def instrument(self, symbol: str) -> Instrument:
         inst = self.instruments.get(symbol)
@@ -263,6 +276,8 @@ class TradingEngine:
         self.strategy_errors.append(error)
         self._by_id.pop(strategy.strategy_id, None)
         for routes in self._bar_routes.values():
-            routes[:] = [r for r in routes if r[1] is not strategy]
+            # Keep the length: a bar handler may be iterating this list now, and removing an
+            # entry would make it skip the next strategy for this bar.
+            routes[:] = [((), s) if s is strategy else (c, s) for c, s in routes]
         if self.raise_strategy_errors:
             raise error from exc

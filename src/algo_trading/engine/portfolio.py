@@ -27,11 +27,13 @@ class Portfolio:
     def apply_fill(self, fill: Fill) -> int:
         """Book a fill; returns the P&L it realized."""
         signed = fill.signed_quantity
-        self.cash -= signed * fill.price_paise + fill.charges_paise
-        self.charges_paid += fill.charges_paise
-        return self.position(fill.symbol).apply_fill(
+        # The position refuses a bad fill before anything changes; cash follows it, not leads.
+        realized = self.position(fill.symbol).apply_fill(
             signed, fill.price_paise, fill.ts_ns, fill.charges_paise
         )
+        self.cash -= signed * fill.price_paise + fill.charges_paise
+        self.charges_paid += fill.charges_paise
+        return realized
 
     def mark(self, symbol: str, price_paise: int) -> None:
         pos = self.positions.get(symbol)

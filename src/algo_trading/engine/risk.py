@@ -9,9 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from algo_trading.domain.orders import Order
+from algo_trading.domain.orders import Order, OrderSide, ProductType
 
-__all__ = ["ALLOW", "AllowAll", "RiskCheck", "RiskDecision", "RiskView"]
+__all__ = [
+    "ALLOW",
+    "AllowAll",
+    "NoDeliveryShort",
+    "RiskChain",
+    "RiskCheck",
+    "RiskDecision",
+    "RiskView",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +44,10 @@ class RiskView(Protocol):
 
     def equity_paise(self) -> int: ...
 
+    def pending_quantity(self, symbol: str, side: OrderSide, product: ProductType) -> int:
+        """Units still to fill on working orders of that side and product."""
+        ...
+
 
 class RiskCheck(Protocol):
     def check(self, order: Order, view: RiskView) -> RiskDecision: ...
@@ -45,4 +57,37 @@ class AllowAll:
     """Lets every order through (a backtest without limits)."""
 
     def check(self, order: Order, view: RiskView) -> RiskDecision:
+        return ALLOW
+
+
+class RiskChain:
+    """Asks each check in turn; the first refusal is the answer."""
+
+    def __init__(self, *checks: RiskCheck) -> None:
+        self.checks = checks
+
+    def check(self, order: Order, view: RiskView) -> RiskDecision:
+        for c in self.checks:
+            decision = c.check(order, view)
+            if not decision.allowed:
+                return decision
+        return ALLOW
+
+
+class NoDeliveryShort:
+    """A DELIVERY (CNC) sell needs the shares: no naked short in the cash market, overnight or
+    otherwise (SEBI short-selling framework, indian-market.md §5.4). Intraday shorts go through
+    the INTRADAY product and are squared off by the broker's cut-off."""
+
+    def check(self, order: Order, view: RiskView) -> RiskDecision:
+        if order.side is not OrderSide.SELL or order.product is not ProductType.DELIVERY:
+            return ALLOW
+        held = view.position_quantity(order.symbol)
+        free = held - view.pending_quantity(order.symbol, OrderSide.SELL, ProductType.DELIVERY)
+        if order.quantity > free:
+            return RiskDecision(
+                False,
+                "NO_DELIVERY_SHORT",
+                f"sell {order.quantity} {order.symbol} as DELIVERY, {max(free, 0)} free to sell",
+            )
         return ALLOW

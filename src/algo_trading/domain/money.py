@@ -6,7 +6,7 @@ floats are refused, because 0.1 + 0.2 is not 0.3 and a trader's P&L must be.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import MAX_PREC, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from algo_trading.domain.errors import InvalidInputError
 
@@ -34,7 +34,9 @@ def rupees_to_paise(value: str | int | Decimal, *, what: str = "price") -> int:
         raise InvalidInputError(f"{what}: {value!r} is not a number") from None
     if not d.is_finite():
         raise InvalidInputError(f"{what}: {value!r} is not a finite number")
-    paise = d * PAISE_PER_RUPEE
+    # The default context keeps 28 digits and would round a longer amount silently.
+    with localcontext(prec=MAX_PREC):
+        paise = d * PAISE_PER_RUPEE
     if paise != paise.to_integral_value():
         raise InvalidInputError(f"{what}: {value!r} is finer than one paisa")
     return int(paise)

@@ -272,7 +272,7 @@ class TradingEngine:
         if isinstance(exc, StrategyError):
             error = exc
         else:
-            error = StrategyError(strategy.name, hook, exc, where)
+            error = StrategyError(strategy.strategy_id, hook, exc, where)
         self.strategy_errors.append(error)
         self._by_id.pop(strategy.strategy_id, None)
         for routes in self._bar_routes.values():

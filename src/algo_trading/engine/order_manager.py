@@ -141,8 +141,10 @@ class OrderManager:
         if report.broker_order_id and order.broker_order_id is None:
             order.broker_order_id = BrokerOrderId(report.broker_order_id)
         event = report.event
-        if event in _ACKS and order.status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
-            return None  # the fill got here first (see the lifecycle table)
+        if event in _ACKS and (order.is_terminal or order.status is OrderStatus.PARTIALLY_FILLED):
+            # The fill, or our cancel, got here first (see the lifecycle table): the
+            # acknowledgement tells us nothing new.
+            return None
         fill = None
         if event in _FILL_EVENTS:
             if report.trade_id:

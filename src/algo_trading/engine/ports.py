@@ -7,15 +7,36 @@ join this file with the issues that bring their adapters.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import TracebackType
+from typing import Protocol, Self
 
 from algo_trading.domain.events import ExecutionReport
 from algo_trading.domain.fills import Fill
-from algo_trading.domain.ids import ClientOrderId
-from algo_trading.domain.orders import Order, OrderEvent, OrderSnapshot
+from algo_trading.domain.ids import ClientOrderId, StrategyId
+from algo_trading.domain.orders import Order, OrderEvent, OrderSnapshot, OrderStatus, ProductType
+from algo_trading.domain.positions import PositionSnapshot
 
-__all__ = ["Broker", "ChargesModel", "Clock", "IdGenerator", "ReportSink", "TradeLog"]
+__all__ = [
+    "AuditLog",
+    "Broker",
+    "ChargesModel",
+    "Clock",
+    "CommandKind",
+    "CommandRecord",
+    "CommandRepository",
+    "CommandStatus",
+    "IdGenerator",
+    "OrderRepository",
+    "PositionRepository",
+    "ReportSink",
+    "RunRepository",
+    "TradeLog",
+    "TradeRepository",
+    "UnitOfWork",
+]
 
 ReportSink = Callable[[ExecutionReport], None]
 """Where a broker delivers what happened to our orders (the engine's `report`)."""
@@ -57,3 +78,163 @@ class ChargesModel(Protocol):
     """Charges for one fill, in paise (brokerage, taxes and fees; zero by default)."""
 
     def charges_paise(self, fill: Fill, order: Order) -> int: ...
+
+
+# --- storage: a unit of work and its repositories (the database in paper and live) ---------
+
+
+class CommandKind(StrEnum):
+    """What the dashboard (or an operator) may ask the trading service to do."""
+
+    MANUAL_ORDER = "MANUAL_ORDER"
+    CANCEL = "CANCEL"
+    SQUARE_OFF = "SQUARE_OFF"
+    PAUSE = "PAUSE"
+    RESUME = "RESUME"
+    KILL_SWITCH = "KILL_SWITCH"
+
+
+class CommandStatus(StrEnum):
+    PENDING = "PENDING"  # written by the asker, nobody has taken it yet
+    CLAIMED = "CLAIMED"  # a trading service took it and is executing it
+    DONE = "DONE"
+    REFUSED = "REFUSED"  # a check said no; `outcome_code` holds its stable code
+    FAILED = "FAILED"  # tried, and something outside us failed (the broker, the network)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRecord:
+    """A request with who asked and what became of it. Payload values are text, so a price
+    stays exact ("1234.55") and the row reads the same in every tool."""
+
+    command_id: str
+    kind: CommandKind
+    requested_by: str
+    requested_ns: int
+    payload: Mapping[str, str] = field(default_factory=dict)
+    account: str = "default"
+    strategy_id: str | None = None
+    status: CommandStatus = CommandStatus.PENDING
+    claimed_by: str | None = None
+    outcome_code: str = ""
+    outcome_detail: str = ""
+    updated_ns: int = 0
+
+
+class OrderRepository(Protocol):
+    def add(self, order: Order, event: OrderEvent, *, account: str, exchange: str) -> None:
+        """Insert a new order with its first event. Raises DuplicateOrderError when the
+        client order id is taken: that order must never reach the broker."""
+        ...
+
+    def save(self, order: Order, event: OrderEvent) -> None:
+        """Write the order's current state and append `event`, the change that led to it."""
+        ...
+
+    def get(self, client_order_id: ClientOrderId) -> Order | None: ...
+
+    def unresolved(self, account: str) -> list[Order]:
+        """Orders sent or possibly sent and not finished: what reconciliation must check."""
+        ...
+
+    def events(self, client_order_id: ClientOrderId) -> list[tuple[OrderEvent, OrderStatus]]:
+        """Every recorded change of one order, oldest first."""
+        ...
+
+
+class TradeRepository(Protocol):
+    def add(self, fill: Fill, *, account: str, exchange: str, realized_pnl_paise: int) -> bool:
+        """Record an execution once; False when its trade id was already recorded."""
+        ...
+
+    def trade_ids(self, client_order_ids: Collection[ClientOrderId]) -> set[str]: ...
+
+    def for_order(self, client_order_id: ClientOrderId) -> list[Fill]: ...
+
+
+class PositionRepository(Protocol):
+    def apply_fill(self, fill: Fill, *, account: str, exchange: str) -> int:
+        """Book a fill on its (account, strategy, symbol, exchange, product) position under a
+        row lock, FIFO like `domain.positions`; returns the P&L it realized, in paise."""
+        ...
+
+    def get(
+        self, account: str, strategy_id: StrategyId, symbol: str, product: ProductType
+    ) -> PositionSnapshot | None: ...
+
+    def mark(self, symbol: str, price_paise: int, ts_ns: int) -> int:
+        """Set the current price of every open position in `symbol`; returns rows changed."""
+        ...
+
+
+class CommandRepository(Protocol):
+    def add(self, command: CommandRecord) -> None: ...
+
+    def get(self, command_id: str) -> CommandRecord | None: ...
+
+    def claim_next(self, worker: str, ts_ns: int) -> CommandRecord | None:
+        """Take the oldest pending command; two workers never take the same one."""
+        ...
+
+    def finish(
+        self, command_id: str, status: CommandStatus, *, code: str, detail: str, ts_ns: int
+    ) -> None: ...
+
+
+class AuditLog(Protocol):
+    def append(self, actor: str, action: str, subject: str, detail: str, ts_ns: int) -> None:
+        """Who did what to what; rows are never changed or removed."""
+        ...
+
+
+class RunRepository(Protocol):
+    """Strategy runs (paper and live) and backtest runs. A backtest's trades are written in
+    bulk; its large results (equity curve, reports) go to the object store, named here."""
+
+    def start_strategy_run(
+        self, run_id: str, strategy_id: str, mode: str, params: Mapping[str, str], ts_ns: int
+    ) -> None: ...
+
+    def stop_strategy_run(self, run_id: str, status: str, reason: str, ts_ns: int) -> None: ...
+
+    def start_backtest(
+        self, run_id: str, strategy_id: str, params: Mapping[str, str], ts_ns: int
+    ) -> None: ...
+
+    def add_backtest_trades(self, run_id: str, trades: Iterable[tuple[Fill, int]]) -> int:
+        """Write (fill, realized P&L paise) rows in bulk; returns how many."""
+        ...
+
+    def finish_backtest(
+        self,
+        run_id: str,
+        status: str,
+        summary: Mapping[str, str],
+        results_uri: str | None,
+        ts_ns: int,
+    ) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over the repositories: `with uow: ...; uow.commit()`. Leaving the
+    block without commit rolls everything back."""
+
+    orders: OrderRepository
+    trades: TradeRepository
+    positions: PositionRepository
+    commands: CommandRepository
+    audit: AuditLog
+    runs: RunRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...

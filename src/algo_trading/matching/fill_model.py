@@ -12,7 +12,7 @@ Rules on a bar (the order must have been placed before the bar opened; no look-a
   S if S <= L, else it rests as a limit from the next bar (the bar's path after the trigger is
   unknown, so we don't assume the favourable one). Sells mirror it.
 Partial fills: with `max_volume_pct`, a fill takes at most that share of the bar's volume and
-the rest waits for the next bar.
+the rest waits for the next bar (a triggered stop-market waits as a market order).
 On a tick the same rules apply with the last traded price standing for open, high and low.
 
 Validity: a DAY order lives through the IST trading day of the first bar it meets (an order
@@ -168,7 +168,8 @@ class BarMatcher:
     ) -> int | None:
         slip = self.slippage_ticks * o.tick_paise
         kind = o.order_type
-        if kind is OrderType.MARKET:
+        # A stop-market the volume cap left (partly) unfilled is a market order from then on.
+        if kind is OrderType.MARKET or (o.triggered and kind is OrderType.STOPLOSS_MARKET):
             return open_ + slip if o.is_buy else max(open_ - slip, o.tick_paise)
         if kind is OrderType.LIMIT or o.triggered:
             return _limit_price(o.is_buy, o.limit_paise, open_, low, high)  # type: ignore[arg-type]

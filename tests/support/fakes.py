@@ -18,6 +18,7 @@ from algo_trading.domain import (
     OrderEvent,
     OrderSnapshot,
     OrderStatus,
+    ProductType,
     Tick,
 )
 from algo_trading.engine import ReportSink, RiskDecision, RiskView
@@ -146,8 +147,10 @@ class RecordingStrategy(Strategy):
         symbols: tuple[str, ...] = ("SBIN-EQ",),
         strategy_id: str | None = None,
         act: Callable[[RecordingStrategy, Bar], object] | None = None,
+        product: ProductType = ProductType.INTRADAY,
     ) -> None:
-        super().__init__(symbols=symbols, strategy_id=strategy_id)
+        # INTRADAY by default: the engine tests sell short freely, which DELIVERY refuses.
+        super().__init__(symbols=symbols, strategy_id=strategy_id, product=product)
         self.act = act
         self.calls: list[tuple[str, object]] = []
         self.positions_seen: list[int] = []

@@ -23,7 +23,9 @@ from algo_trading.domain.orders import Order
 from algo_trading.domain.positions import RoundTrip
 from algo_trading.engine import MemoryTradeLog, SequentialIds, SimulatedClock, TradingEngine
 from algo_trading.engine.ports import ChargesModel
-from algo_trading.engine.risk import NoDeliveryShort, RiskCheck
+from algo_trading.engine.risk import NoDeliveryShort, RiskChain, RiskCheck
+from algo_trading.engine.squareoff import IntradaySquareOff, broker_cutoffs
+from algo_trading.market.sessions import Broker
 from algo_trading.strategy.base import Strategy
 
 __all__ = ["BacktestConfig", "BacktestRun", "run_backtest"]
@@ -37,7 +39,11 @@ class BacktestConfig:
     tick_size_paise: int = 5
     instruments: dict[str, Instrument] = field(default_factory=dict)
     charges: ChargesModel | None = None
-    risk: RiskCheck | None = None  # default: NoDeliveryShort (a cash short needs the shares)
+    # Checks of our own, asked after the market rules (no naked cash short; no intraday
+    # exposure after the cut-off), which always apply.
+    risk: RiskCheck | None = None
+    # Whose intraday square-off times apply to INTRADAY positions; None: no square-off.
+    squareoff_broker: Broker | None = Broker.ANGEL_ONE
 
 
 @dataclass
@@ -87,12 +93,19 @@ def run_backtest(
         max_volume_pct=cfg.max_volume_pct,
     )
     log = MemoryTradeLog()
+    cutoffs = None
+    if cfg.squareoff_broker is not None:
+        cutoffs = broker_cutoffs(instruments, cfg.squareoff_broker)
+    squareoff = IntradaySquareOff(cutoffs, clock)
+    checks: list[RiskCheck] = [NoDeliveryShort(), squareoff]
+    if cfg.risk is not None:
+        checks.append(cfg.risk)
     engine = TradingEngine(
         clock,
         broker,
         starting_cash_paise=cfg.cash_paise,
         instruments=instruments.values(),
-        risk=cfg.risk or NoDeliveryShort(),
+        risk=RiskChain(*checks),
         trade_log=log,
         ids=SequentialIds("BT"),
         charges=cfg.charges,
@@ -101,9 +114,9 @@ def run_backtest(
     engine.add_strategy(strategy)
     engine.start()
     if len(data) == 1:
-        _run_one(engine, broker, clock, data[0])
+        _run_one(engine, broker, clock, data[0], squareoff)
     else:
-        _run_many(engine, broker, clock, data)
+        _run_many(engine, broker, clock, data, squareoff)
     engine.stop()
 
     timeline, equity_curve, exposed = _equity_curve(data, log.fills, cfg.cash_paise)
@@ -126,25 +139,43 @@ def run_backtest(
     )
 
 
+_CHUNK = 65_536  # bars turned into Python ints at a time: bounds memory, costs nothing
+
+
 def _run_one(
-    engine: TradingEngine, broker: SimulatedBroker, clock: SimulatedClock, s: BarSeries
+    engine: TradingEngine,
+    broker: SimulatedBroker,
+    clock: SimulatedClock,
+    s: BarSeries,
+    squareoff: IntradaySquareOff,
 ) -> None:
     # The hot loop: locals only, Python ints, one Bar per bar and nothing else.
     sym = s.symbol
-    ts, o, h, lo, c, v = (a.tolist() for a in (s.ts_ns, s.open, s.high, s.low, s.close, s.volume))
     on_bar = engine.bar_handler(sym)
     match = broker.on_bar
     resting = broker.matcher.by_id
-    for i in range(len(ts)):
-        bar = Bar(sym, ts[i], o[i], h[i], lo[i], c[i], v[i])
-        clock.ts_ns = ts[i]
-        if resting:
-            match(bar)
-        on_bar(bar)
+    arrays = (s.ts_ns, s.open, s.high, s.low, s.close, s.volume)
+    cutoff = squareoff.next_cutoff_ns(sym, int(s.ts_ns[0]) - 1)
+    for start in range(0, len(s), _CHUNK):
+        ts, o, h, lo, c, v = (a[start : start + _CHUNK].tolist() for a in arrays)
+        for i in range(len(ts)):
+            t = ts[i]
+            bar = Bar(sym, t, o[i], h[i], lo[i], c[i], v[i])
+            clock.ts_ns = t
+            if t >= cutoff:
+                engine.square_off(sym)
+                cutoff = squareoff.next_cutoff_ns(sym, t)
+            if resting:
+                match(bar)
+            on_bar(bar)
 
 
 def _run_many(
-    engine: TradingEngine, broker: SimulatedBroker, clock: SimulatedClock, data: list[BarSeries]
+    engine: TradingEngine,
+    broker: SimulatedBroker,
+    clock: SimulatedClock,
+    data: list[BarSeries],
+    squareoff: IntradaySquareOff,
 ) -> None:
     ts = np.concatenate([s.ts_ns for s in data])
     which = np.concatenate([np.full(len(s), k, dtype=np.int64) for k, s in enumerate(data)])
@@ -156,10 +187,19 @@ def _run_many(
     names = [s.symbol for s in data]
     syms = [names[k] for k in which[order].tolist()]
     on_bar, match, resting = engine.on_bar, broker.on_bar, broker.matcher.by_id
+    cutoffs = {s.symbol: squareoff.next_cutoff_ns(s.symbol, int(s.ts_ns[0]) - 1) for s in data}
+    earliest = min(cutoffs.values())
     t, o, h, lo, c, v = cols
     for i in range(len(t)):
-        bar = Bar(syms[i], t[i], o[i], h[i], lo[i], c[i], v[i])
-        clock.ts_ns = t[i]
+        now = t[i]
+        bar = Bar(syms[i], now, o[i], h[i], lo[i], c[i], v[i])
+        clock.ts_ns = now
+        if now >= earliest:
+            for sym, cut in cutoffs.items():
+                if now >= cut:
+                    engine.square_off(sym)
+                    cutoffs[sym] = squareoff.next_cutoff_ns(sym, now)
+            earliest = min(cutoffs.values())
         if resting:
             match(bar)
         on_bar(bar)

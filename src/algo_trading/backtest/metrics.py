@@ -7,7 +7,8 @@ Conventions (where practitioners differ, the choice is written here):
   the root mean square of the negative daily returns (over all days), None when there is none.
 * CAGR uses calendar time from the first bar to the last (365.25-day years).
 * Max drawdown: the largest fall from a running peak of the bar-by-bar equity, as a fraction of
-  that peak; its duration runs from the peak to the bar that regains it (or the last bar).
+  that peak; its duration is the longest drawdown's (not the deepest's), from the peak to the
+  bar that regains it (or the last bar).
 * Trades are round trips (flat to flat, or through zero); win rate, profit factor and average
   trade use their P&L net of their charges.
 * Exposure: the share of bar times at which any position was open.

@@ -88,7 +88,7 @@ def build_strategy(
     *,
     symbols: tuple[str, ...] = (),
     quantity: int = 1,
-    product: ProductType = ProductType.INTRADAY,
+    product: ProductType | None = None,
 ) -> Strategy:
     name = getattr(cls, "name", cls.__name__)
     params: Any = parse_params(name, cls.Params, raw_params)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from algo_trading import __version__
+from algo_trading.cli.charges import charges_command
 from algo_trading.domain.errors import AlgoTradingError, ConfigError
 from algo_trading.domain.money import rupees_to_paise
 
@@ -101,6 +102,20 @@ def cli() -> None:
     type=click.Path(file_okay=False),
     help="Write trades, orders, fills and equity curve as CSV here.",
 )
+@click.option(
+    "--charges",
+    "charges_name",
+    default="zero",
+    show_default=True,
+    help="angelone or zerodha: that broker's schedule and every tax and fee; zero: none.",
+)
+@click.option(
+    "--product",
+    default=None,
+    help="intraday (MIS, squared off at Angel One's cut-off) or delivery (CNC, never short). "
+    "Default: the strategy's own: intraday for intraday strategies and any allowed to go "
+    "short, else delivery.",
+)
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of results.")
 @_user_errors
 def backtest(
@@ -113,6 +128,8 @@ def backtest(
     slippage_ticks: int,
     tick_size: str,
     out_dir: str | None,
+    charges_name: str,
+    product: str | None,
     as_json: bool,
 ) -> None:
     """Run a strategy over historical bars and report its results."""
@@ -127,6 +144,7 @@ def backtest(
         summary,
         write_outputs,
     )
+    from algo_trading.backtest.charges import backtest_charges, backtest_product
 
     if quantity <= 0:
         raise ConfigError(f"--quantity {quantity} must be positive")
@@ -138,20 +156,30 @@ def backtest(
     tick = rupees_to_paise(tick_size, what="--tick-size")
     if tick <= 0:
         raise ConfigError(f"--tick-size {tick_size} must be positive")
+    charges = backtest_charges(charges_name)
+    product_type = backtest_product(product) if product is not None else None
     raw = _params(params)
     cls = resolve_strategy(strategy_name)
     series = []
     for f in data_files:
         series.extend(load_bars(f, symbol if len(data_files) == 1 else None))
-    strategy = build_strategy(cls, raw, quantity=quantity)
+    strategy = build_strategy(cls, raw, quantity=quantity, product=product_type)
     run = run_backtest(
         strategy,
         series,
-        BacktestConfig(cash_paise=cash_paise, slippage_ticks=slippage_ticks, tick_size_paise=tick),
+        BacktestConfig(
+            cash_paise=cash_paise,
+            slippage_ticks=slippage_ticks,
+            tick_size_paise=tick,
+            charges=charges,
+        ),
     )
     m = metrics_of(run)
     if out_dir:
-        write_outputs(run, m, Path(out_dir))
+        try:
+            write_outputs(run, m, Path(out_dir))
+        except OSError as exc:  # a path the user gave that cannot hold files is their input
+            raise ConfigError(f"--out {out_dir}: cannot write there: {exc.strerror}") from None
     if as_json:
         click.echo(json.dumps(summary(run, m), separators=(",", ":")))
     else:
@@ -218,6 +246,9 @@ def demo(bars: int, work_dir: str) -> None:
     write_outputs(run, m, folder / "results")
     click.echo(render_text(run, m))
     click.echo(f"\ntrades, orders, fills and the equity curve are in {folder / 'results'}")
+
+
+cli.add_command(charges_command)
 
 
 def main() -> None:

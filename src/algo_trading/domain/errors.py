@@ -7,6 +7,10 @@
     ├── IllegalTransitionError        -- an order event that its current state does not allow (a bug
     │                                    or a broker report we must reconcile, never ignore)
     ├── OrderError                    -- an order request that can't be built (bad quantity, price)
+    ├── StorageError                  -- the database can't do what was asked
+    │   ├── DatabaseUnavailableError  -- can't connect or log in: check the URL, or retry later
+    │   ├── SchemaVersionError        -- the schema is not the code's: run `algo-trading db upgrade`
+    │   └── DuplicateOrderError       -- the client order id is taken: never send this order
     └── StrategyError                 -- user strategy code raised; names the strategy and the hook
 
 Messages say what, where and what next, on one line.
@@ -18,9 +22,13 @@ __all__ = [
     "AlgoTradingError",
     "ConfigError",
     "DataError",
+    "DatabaseUnavailableError",
+    "DuplicateOrderError",
     "IllegalTransitionError",
     "InvalidInputError",
     "OrderError",
+    "SchemaVersionError",
+    "StorageError",
     "StrategyError",
 ]
 
@@ -66,3 +74,19 @@ class StrategyError(AlgoTradingError):
         super().__init__(
             f"strategy {strategy!r} raised in {hook}{at}: {type(cause).__name__}: {cause}"
         )
+
+
+class StorageError(AlgoTradingError):
+    """The database cannot do what was asked (names the host and database, never a password)."""
+
+
+class DatabaseUnavailableError(StorageError):
+    """Cannot connect or log in: fix the URL or the credentials, or retry when it is back."""
+
+
+class SchemaVersionError(StorageError):
+    """The schema is older (or newer) than this code; the message says which command fixes it."""
+
+
+class DuplicateOrderError(StorageError):
+    """A client order id is already taken: the order must not be sent (someone else owns it)."""

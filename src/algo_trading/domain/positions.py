@@ -97,6 +97,12 @@ class Position:
     def unrealized_pnl_paise(self) -> int:
         return self.quantity * self.last_price_paise - self.cost_paise
 
+    @property
+    def open_lots(self) -> tuple[tuple[int, int], ...]:
+        """The open FIFO lots, oldest first, as (signed quantity, price paise): what a store
+        keeps so that replaying them through `apply_fill` rebuilds this position."""
+        return tuple((qty, price) for qty, price in self._lots)
+
     def mark(self, price_paise: int) -> None:
         self.last_price_paise = price_paise
 

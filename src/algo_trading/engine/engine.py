@@ -81,6 +81,8 @@ class TradingEngine:
         self._bar_routes: dict[str, list[tuple[tuple[Callable[[Bar], None], ...], Strategy]]] = {}
         self._queue: deque[ExecutionReport] = deque()
         self._handlers: dict[str, Callable[[Bar], None]] = {}
+        # net INTRADAY quantity per (strategy id, symbol): what a square-off must close
+        self._intraday: dict[tuple[str, str], int] = {}
         self._started = False
         broker.connect(self.report)
 
@@ -180,6 +182,9 @@ class TradingEngine:
             strategy = self._by_id.get(order.strategy_id)
             if fill is not None:
                 self.portfolio.apply_fill(fill)
+                if order.product is ProductType.INTRADAY:
+                    key = (order.strategy_id, order.symbol)
+                    self._intraday[key] = self._intraday.get(key, 0) + fill.signed_quantity
                 if strategy is not None:
                     self._call(strategy, "on_fill", strategy.on_fill, fill)
             if strategy is not None:
@@ -187,6 +192,32 @@ class TradingEngine:
                 self._call(
                     strategy, "on_order_update", lambda s=strategy, o=snap: s.on_order_update(o)
                 )
+
+    def square_off(self, symbol: str) -> list[ClientOrderId]:
+        """The intraday cut-off for `symbol` has come: cancel its working INTRADAY orders and
+        close each strategy's INTRADAY position in it at market (indian-market.md §2.7)."""
+        for o in list(self.orders.working.values()):
+            if o.symbol == symbol and o.product is ProductType.INTRADAY:
+                self.orders.cancel(o.client_order_id)
+        sent = []
+        for (sid, sym), qty in list(self._intraday.items()):
+            if sym != symbol or qty == 0:
+                continue
+            side = OrderSide.SELL if qty > 0 else OrderSide.BUY
+            sent.append(
+                self.submit_order(
+                    sid,
+                    sym,
+                    side,
+                    abs(qty),
+                    OrderType.MARKET,
+                    None,
+                    None,
+                    ProductType.INTRADAY,
+                    Validity.DAY,
+                )
+            )
+        return sent
 
     # --- StrategyContext ------------------------------------------------------------------
     def now_ns(self) -> int:

@@ -52,7 +52,7 @@ class Strategy:
         *,
         symbols: tuple[str, ...] = (),
         quantity: int = 1,
-        product: ProductType = ProductType.INTRADAY,
+        product: ProductType | None = None,
         strategy_id: str | None = None,
     ) -> None:
         if quantity <= 0:
@@ -60,11 +60,18 @@ class Strategy:
         self.params = params if params is not None else self.Params()
         self.symbols = tuple(symbols)
         self.quantity = quantity
-        self.product = product
+        self.product = product if product is not None else self.default_product()
         self.strategy_id = strategy_id or self.name
         self._ctx: StrategyContext | None = None
         # symbol -> bound on_bar methods of that symbol's indicators, in creation order
         self.indicator_updates: dict[str, list[Callable[[Bar], None]]] = {}
+
+    def default_product(self) -> ProductType:
+        """The product orders use unless told otherwise: DELIVERY (CNC, may be held overnight,
+        never short) here; intraday strategies, and any that sell short, answer INTRADAY (MIS,
+        squared off at the broker's cut-off)."""
+        allow_short = getattr(self.params, "allow_short", False)
+        return ProductType.INTRADAY if allow_short else ProductType.DELIVERY
 
     # --- wiring -------------------------------------------------------------------------
     def bind(self, ctx: StrategyContext) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import Bar, ist_day, ist_minute, parse_hhmm
+from algo_trading.domain.orders import ProductType
 from algo_trading.strategy.base import Strategy
 
 __all__ = ["OpeningRangeBreakout", "OpeningRangeBreakoutParams"]
@@ -52,6 +53,9 @@ class _Day:
 class OpeningRangeBreakout(Strategy):
     name = "opening_range_breakout"
     Params = OpeningRangeBreakoutParams
+
+    def default_product(self) -> ProductType:
+        return ProductType.INTRADAY  # an intraday strategy: MIS, flat by the cut-off
 
     def on_start(self) -> None:
         p: OpeningRangeBreakoutParams = self.params

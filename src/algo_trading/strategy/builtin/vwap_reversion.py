@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import Bar, ist_minute, parse_hhmm
+from algo_trading.domain.orders import ProductType
 from algo_trading.strategy.base import Strategy
 from algo_trading.strategy.indicators import VWAP
 
@@ -36,6 +37,9 @@ class VwapReversionParams:
 class VwapReversion(Strategy):
     name = "vwap_reversion"
     Params = VwapReversionParams
+
+    def default_product(self) -> ProductType:
+        return ProductType.INTRADAY  # an intraday strategy: MIS, flat by the cut-off
 
     def on_start(self) -> None:
         self.exit_minute = parse_hhmm(self.params.exit_time)

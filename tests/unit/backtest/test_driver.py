@@ -1,0 +1,252 @@
+"""The historical driver: its equity curve is exact, several symbols' bars arrive in time order,
+bad inputs are refused with a ConfigError, and the outputs are written whole."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from algo_trading.adapters.history import BarSeries
+from algo_trading.backtest import (
+    BacktestConfig,
+    BacktestRun,
+    generate_bars,
+    metrics_of,
+    run_backtest,
+    summary,
+    write_outputs,
+)
+from algo_trading.domain.errors import ConfigError
+from algo_trading.domain.events import Bar
+from algo_trading.domain.fills import Fill
+from algo_trading.strategy.builtin.sma_crossover import SmaCrossover, SmaCrossoverParams
+from tests.support.builders import ist_ns
+from tests.support.fakes import FlatCharges, RecordingStrategy
+
+CASH = 1_000_000 * 100
+MINUTE_NS = 60 * 10**9
+
+
+def _sma_run(n: int = 3_000) -> BacktestRun:
+    strategy = SmaCrossover(
+        SmaCrossoverParams(fast=5, slow=20, allow_short=True), symbols=("SYNTH",), quantity=7
+    )
+    return run_backtest(
+        strategy,
+        [generate_bars(n, symbol="SYNTH", seed=11)],
+        BacktestConfig(cash_paise=CASH, charges=FlatCharges(1_234)),
+    )
+
+
+@pytest.fixture(scope="module")
+def sma_run() -> BacktestRun:
+    return _sma_run()
+
+
+def _series(symbol: str, minutes: list[int], close: list[int]) -> BarSeries:
+    ts = np.array([ist_ns("2024-01-01", "09:15") + m * MINUTE_NS for m in minutes], np.int64)
+    c = np.array(close, dtype=np.int64)
+    return BarSeries(symbol, ts, c, c + 10, c - 10, c, np.full(len(c), 1_000, np.int64))
+
+
+def _equity_by_hand(
+    timeline: list[int], series: list[BarSeries], fills: list[Fill], cash: int
+) -> tuple[list[int], list[bool]]:
+    """Replay the fills in time order; value each position at its symbol's latest close."""
+    closes = {s.symbol: dict(zip(s.ts_ns.tolist(), s.close.tolist(), strict=True)) for s in series}
+    pending = sorted(fills, key=lambda f: f.ts_ns)
+    held: dict[str, int] = {}
+    last_close: dict[str, int] = {}
+    equity, exposed = [], []
+    j = 0
+    for t in timeline:
+        while j < len(pending) and pending[j].ts_ns <= t:
+            f = pending[j]
+            cash -= f.signed_quantity * f.price_paise + f.charges_paise
+            held[f.symbol] = held.get(f.symbol, 0) + f.signed_quantity
+            j += 1
+        for sym, by_time in closes.items():
+            if t in by_time:
+                last_close[sym] = by_time[t]
+        equity.append(cash + sum(q * last_close[sym] for sym, q in held.items()))
+        exposed.append(any(held.values()))
+    return equity, exposed
+
+
+def test_equity_curve_ends_at_the_portfolios_equity(sma_run: BacktestRun) -> None:
+    last_close = int(generate_bars(3_000, symbol="SYNTH", seed=11).close[-1])
+    cash = CASH - sum(f.signed_quantity * f.price_paise + f.charges_paise for f in sma_run.fills)
+    held = sum(f.signed_quantity for f in sma_run.fills)
+
+    assert len(sma_run.round_trips) > 5
+    assert int(sma_run.equity_paise[-1]) == sma_run.final_equity_paise
+    assert sma_run.final_equity_paise == cash + held * last_close
+
+
+def test_equity_curve_matches_a_replay_of_the_fills_at_every_bar(sma_run: BacktestRun) -> None:
+    bars = generate_bars(3_000, symbol="SYNTH", seed=11)
+    expected, exposed = _equity_by_hand(bars.ts_ns.tolist(), [bars], sma_run.fills, CASH)
+
+    assert sma_run.timeline_ns.tolist() == bars.ts_ns.tolist()
+    assert sma_run.equity_paise.tolist() == expected
+    assert sma_run.exposed.tolist() == exposed
+    assert sma_run.charges_paise == 1_234 * len(sma_run.fills)
+
+
+def test_bars_of_several_symbols_reach_the_strategy_in_time_order() -> None:
+    seen: list[tuple[str, int]] = []
+    t0 = ist_ns("2024-01-01", "09:15")
+
+    def record(_: RecordingStrategy, bar: Bar) -> None:
+        seen.append((bar.symbol, (bar.ts_ns - t0) // MINUTE_NS))
+
+    a = _series("A", [0, 2, 4], [10_000, 10_100, 10_200])
+    b = _series("B", [1, 2, 3], [5_000, 5_050, 5_100])
+    run = run_backtest(RecordingStrategy(symbols=("A", "B"), act=record), [a, b])
+
+    # at minute 2 both have a bar: they come in the order the series were given
+    assert seen == [("A", 0), ("B", 1), ("A", 2), ("B", 2), ("B", 3), ("A", 4)]
+    assert run.bars == 6
+    assert ((run.timeline_ns - t0) // MINUTE_NS).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_equity_curve_of_several_symbols_values_each_at_its_latest_close() -> None:
+    a = generate_bars(900, symbol="A", seed=1)
+    raw = generate_bars(600, symbol="B", seed=2, start_price_paise=50_000)
+    keep = np.arange(600) % 7 != 3  # B misses some minutes and stops early
+    b = BarSeries(
+        "B",
+        raw.ts_ns[keep] + 30 * 10**9,  # and trades half a minute after A
+        raw.open[keep],
+        raw.high[keep],
+        raw.low[keep],
+        raw.close[keep],
+        raw.volume[keep],
+    )
+    count: dict[str, int] = {}
+
+    def trade(s: RecordingStrategy, bar: Bar) -> None:
+        k = count[bar.symbol] = count.get(bar.symbol, 0) + 1
+        if k % 60 == 10:
+            s.target_position(10 if bar.symbol == "A" else -4, bar.symbol)
+        elif k % 60 == 40:
+            s.target_position(0, bar.symbol)
+
+    run = run_backtest(
+        RecordingStrategy(symbols=("A", "B"), act=trade),
+        [a, b],
+        BacktestConfig(cash_paise=CASH, charges=FlatCharges(99)),
+    )
+    timeline = np.unique(np.concatenate([a.ts_ns, b.ts_ns])).tolist()
+    expected, exposed = _equity_by_hand(timeline, [a, b], run.fills, CASH)
+
+    assert {f.symbol for f in run.fills} == {"A", "B"}
+    assert run.timeline_ns.tolist() == timeline
+    assert run.equity_paise.tolist() == expected
+    assert run.exposed.tolist() == exposed
+    assert expected[-1] == run.final_equity_paise
+
+
+def test_an_empty_list_of_series_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="no bars"):
+        run_backtest(RecordingStrategy(symbols=("A",)), [])
+
+
+def test_series_without_bars_count_as_no_data() -> None:
+    empty = BarSeries("A", *(np.array([], dtype=np.int64) for _ in range(6)))
+
+    with pytest.raises(ConfigError, match="no bars"):
+        run_backtest(RecordingStrategy(symbols=("A",)), [empty])
+
+
+def test_a_strategy_symbol_without_data_is_a_config_error_naming_it() -> None:
+    data = _series("SBIN-EQ", [0, 1], [10_000, 10_005])
+
+    with pytest.raises(ConfigError, match="'INFY'"):
+        run_backtest(RecordingStrategy(symbols=("SBIN-EQ", "INFY")), [data])
+
+
+def _rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        header, *rows = list(csv.reader(f))
+    return header, rows
+
+
+def test_write_outputs_writes_the_five_files_with_their_headers_and_one_row_per_item(
+    sma_run: BacktestRun, tmp_path: Path
+) -> None:
+    m = metrics_of(sma_run)
+    out = tmp_path / "results"
+
+    written = write_outputs(sma_run, m, out)
+
+    names = ["trades.csv", "orders.csv", "fills.csv", "equity.csv", "summary.json"]
+    assert sorted(p.name for p in written) == sorted(names)
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)  # no temporary left behind
+    trades_header, trades = _rows(out / "trades.csv")
+    assert trades_header == [
+        "symbol",
+        "direction",
+        "quantity",
+        "entry_time",
+        "exit_time",
+        "entry_value",
+        "exit_value",
+        "pnl",
+        "charges",
+        "net_pnl",
+    ]
+    assert len(trades) == len(sma_run.round_trips) > 0
+    orders_header, orders = _rows(out / "orders.csv")
+    assert orders_header == [
+        "client_order_id",
+        "symbol",
+        "side",
+        "order_type",
+        "quantity",
+        "price",
+        "trigger_price",
+        "product",
+        "status",
+        "filled_quantity",
+        "created",
+        "updated",
+        "reason",
+    ]
+    assert len(orders) == len(sma_run.orders)
+    fills_header, fills = _rows(out / "fills.csv")
+    assert fills_header == [
+        "trade_id",
+        "client_order_id",
+        "symbol",
+        "side",
+        "quantity",
+        "price",
+        "time",
+        "charges",
+    ]
+    assert len(fills) == len(sma_run.fills)
+    equity_header, equity = _rows(out / "equity.csv")
+    assert equity_header == ["time", "equity"]
+    assert len(equity) == len(sma_run.timeline_ns) == sma_run.bars
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == json.loads(
+        json.dumps(summary(sma_run, m))
+    )
+
+
+def test_write_outputs_leaves_the_old_file_whole_when_writing_the_new_one_fails(
+    sma_run: BacktestRun, tmp_path: Path
+) -> None:
+    # Each file is written to NAME.part and renamed; a directory in the way of the temporary
+    # makes the write fail, and the previous summary must survive untouched.
+    (tmp_path / "summary.json").write_text('{"old": true}\n', encoding="utf-8")
+    (tmp_path / "summary.json.part").mkdir()
+
+    with pytest.raises(OSError):
+        write_outputs(sma_run, metrics_of(sma_run), tmp_path)
+
+    assert (tmp_path / "summary.json").read_text(encoding="utf-8") == '{"old": true}\n'

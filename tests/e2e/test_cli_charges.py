@@ -239,7 +239,9 @@ def test_backtest_with_angel_one_intraday_reports_the_calculators_sum_over_its_t
     bars_csv: Path,
 ) -> None:
     common = ("backtest", "--strategy", "sma_crossover", "--data", str(bars_csv))
-    result = run_cli(*common, "--quantity", "100", "--charges", "angelone", "--json")
+    result = run_cli(
+        *common, "--quantity", "100", "--charges", "angelone", "--product", "intraday", "--json"
+    )
     reported = last_json(result)["charges"]
     # The same run in this process, and the calculator applied to each of its round trips.
     strategy = SmaCrossover(quantity=100, product=ProductType.INTRADAY)
@@ -265,7 +267,9 @@ def test_backtest_with_angel_one_intraday_reports_the_calculators_sum_over_its_t
 
 def test_backtest_delivery_product_pays_delivery_charges(bars_csv: Path) -> None:
     common = ("backtest", "--strategy", "sma_crossover", "--data", str(bars_csv), "--json")
-    intraday = last_json(run_cli(*common, "--quantity", "100", "--charges", "zerodha"))
+    intraday = last_json(
+        run_cli(*common, "--quantity", "100", "--charges", "zerodha", "--product", "intraday")
+    )
     delivery = last_json(
         run_cli(*common, "--quantity", "100", "--charges", "zerodha", "--product", "delivery")
     )

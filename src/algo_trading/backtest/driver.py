@@ -21,11 +21,19 @@ from algo_trading.domain.fills import Fill
 from algo_trading.domain.instruments import Instrument, equity
 from algo_trading.domain.orders import Order
 from algo_trading.domain.positions import RoundTrip
-from algo_trading.engine import MemoryTradeLog, SequentialIds, SimulatedClock, TradingEngine
+from algo_trading.engine import (
+    MemoryAuditLog,
+    MemoryTradeLog,
+    SequentialIds,
+    SimulatedClock,
+    TradingEngine,
+)
 from algo_trading.engine.ports import ChargesModel
 from algo_trading.engine.risk import NoDeliveryShort, RiskChain, RiskCheck
 from algo_trading.engine.squareoff import IntradaySquareOff, broker_cutoffs
+from algo_trading.market.audit import OrderAuditRecord
 from algo_trading.market.sessions import Broker
+from algo_trading.market.throttle import DEFAULT_ORDERS_PER_SECOND, OrderThrottle
 from algo_trading.strategy.base import Strategy
 
 __all__ = ["BacktestConfig", "BacktestRun", "run_backtest"]
@@ -44,6 +52,11 @@ class BacktestConfig:
     risk: RiskCheck | None = None
     # Whose intraday square-off times apply to INTRADAY positions; None: no square-off.
     squareoff_broker: Broker | None = Broker.ANGEL_ONE
+    # Order actions per second per client (SEBI/Angel One, indian-market.md §5): orders beyond
+    # it wait for the next slot. None: no throttle.
+    orders_per_second: int | None = DEFAULT_ORDERS_PER_SECOND
+    # Keep the audit record of every order decision (costs time on order-heavy runs).
+    audit: bool = False
 
 
 @dataclass
@@ -62,6 +75,7 @@ class BacktestRun:
     round_trips: list[RoundTrip]
     charges_paise: int
     final_equity_paise: int
+    audit: list[OrderAuditRecord]
 
 
 def run_backtest(
@@ -93,6 +107,7 @@ def run_backtest(
         max_volume_pct=cfg.max_volume_pct,
     )
     log = MemoryTradeLog()
+    audit = MemoryAuditLog() if cfg.audit else None
     cutoffs = None
     if cfg.squareoff_broker is not None:
         cutoffs = broker_cutoffs(instruments, cfg.squareoff_broker)
@@ -109,6 +124,8 @@ def run_backtest(
         trade_log=log,
         ids=SequentialIds("BT"),
         charges=cfg.charges,
+        throttle=None if cfg.orders_per_second is None else OrderThrottle(cfg.orders_per_second),
+        audit=audit,
     )
     engine_ref.append(engine)
     engine.add_strategy(strategy)
@@ -136,6 +153,7 @@ def run_backtest(
         round_trips=engine.portfolio.round_trips(),
         charges_paise=engine.portfolio.charges_paid,
         final_equity_paise=final,
+        audit=audit.records if audit is not None else [],
     )
 
 
@@ -154,6 +172,7 @@ def _run_one(
     on_bar = engine.bar_handler(sym)
     match = broker.on_bar
     resting = broker.matcher.by_id
+    held, release = engine.orders.held, engine.orders.release
     arrays = (s.ts_ns, s.open, s.high, s.low, s.close, s.volume)
     cutoff = squareoff.next_cutoff_ns(sym, int(s.ts_ns[0]) - 1)
     for start in range(0, len(s), _CHUNK):
@@ -165,6 +184,8 @@ def _run_one(
             if t >= cutoff:
                 engine.square_off(sym)
                 cutoff = squareoff.next_cutoff_ns(sym, t)
+            if held:
+                release(t)
             if resting:
                 match(bar)
             on_bar(bar)
@@ -187,6 +208,7 @@ def _run_many(
     names = [s.symbol for s in data]
     syms = [names[k] for k in which[order].tolist()]
     on_bar, match, resting = engine.on_bar, broker.on_bar, broker.matcher.by_id
+    held, release = engine.orders.held, engine.orders.release
     cutoffs = {s.symbol: squareoff.next_cutoff_ns(s.symbol, int(s.ts_ns[0]) - 1) for s in data}
     earliest = min(cutoffs.values())
     t, o, h, lo, c, v = cols
@@ -200,6 +222,8 @@ def _run_many(
                     engine.square_off(sym)
                     cutoffs[sym] = squareoff.next_cutoff_ns(sym, now)
             earliest = min(cutoffs.values())
+        if held:
+            release(now)
         if resting:
             match(bar)
         on_bar(bar)

@@ -56,6 +56,8 @@ class Instrument:
     expiry: dt.date | None = None
     strike_paise: int | None = None
     option_right: OptionRight | None = None
+    # Largest quantity one order may carry (F&O freeze quantity); None: no limit known.
+    freeze_quantity: int | None = None
 
     def __post_init__(self) -> None:
         if not self.symbol:

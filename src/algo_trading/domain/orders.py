@@ -87,6 +87,7 @@ S, E = OrderStatus, OrderEvent
 TRANSITIONS: dict[tuple[OrderStatus, OrderEvent], OrderStatus] = {
     (S.NEW, E.SUBMIT): S.SUBMITTED,
     (S.NEW, E.REJECT): S.REJECTED,  # refused by our own risk checks before it left
+    (S.NEW, E.CANCEL): S.CANCELLED,  # withdrawn while the throttle held it: never sent
     (S.SUBMITTED, E.ACCEPT): S.OPEN,
     (S.SUBMITTED, E.ACCEPT_TRIGGER_PENDING): S.TRIGGER_PENDING,
     (S.SUBMITTED, E.REJECT): S.REJECTED,
@@ -156,6 +157,7 @@ class OrderSnapshot:
     created_ns: int
     updated_ns: int
     reason: str
+    tag: str = ""
 
     @property
     def remaining(self) -> int:
@@ -180,6 +182,7 @@ class Order:
         "status",
         "strategy_id",
         "symbol",
+        "tag",
         "trigger_price_paise",
         "updated_ns",
         "validity",
@@ -230,6 +233,7 @@ class Order:
         self.created_ns = created_ns
         self.updated_ns = created_ns
         self.reason = ""
+        self.tag = ""  # what the broker is told (strategy and client order id, < 20 chars)
 
     @property
     def remaining(self) -> int:
@@ -286,6 +290,7 @@ class Order:
             created_ns=self.created_ns,
             updated_ns=self.updated_ns,
             reason=self.reason,
+            tag=self.tag,
         )
 
     def __repr__(self) -> str:

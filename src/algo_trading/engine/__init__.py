@@ -1,7 +1,7 @@
 """The engine: clock, event queue, order manager, risk hook, portfolio and strategy runner."""
 
 from algo_trading.engine.clock import SimulatedClock
-from algo_trading.engine.engine import MemoryTradeLog, TradingEngine
+from algo_trading.engine.engine import MemoryAuditLog, MemoryTradeLog, TradingEngine
 from algo_trading.engine.order_manager import NoCharges, OrderManager, SequentialIds
 from algo_trading.engine.portfolio import Portfolio
 from algo_trading.engine.ports import Broker, ChargesModel, Clock, IdGenerator, ReportSink, TradeLog
@@ -22,6 +22,7 @@ __all__ = [
     "ChargesModel",
     "Clock",
     "IdGenerator",
+    "MemoryAuditLog",
     "MemoryTradeLog",
     "NoCharges",
     "NoDeliveryShort",

@@ -20,11 +20,20 @@ from algo_trading.domain.orders import OrderSide, OrderSnapshot, OrderType, Prod
 from algo_trading.domain.positions import Position, PositionSnapshot
 from algo_trading.engine.order_manager import NoCharges, OrderManager, SequentialIds
 from algo_trading.engine.portfolio import Portfolio
-from algo_trading.engine.ports import Broker, ChargesModel, Clock, IdGenerator, TradeLog
+from algo_trading.engine.ports import (
+    Broker,
+    ChargesModel,
+    Clock,
+    IdGenerator,
+    OrderAuditLog,
+    TradeLog,
+)
 from algo_trading.engine.risk import AllowAll, RiskCheck
+from algo_trading.market.audit import OrderAuditRecord
+from algo_trading.market.throttle import OrderThrottle
 from algo_trading.strategy.base import Strategy
 
-__all__ = ["MemoryTradeLog", "TradingEngine"]
+__all__ = ["MemoryAuditLog", "MemoryTradeLog", "TradingEngine"]
 
 
 class MemoryTradeLog:
@@ -44,6 +53,16 @@ class MemoryTradeLog:
         self.fills.append(fill)
 
 
+class MemoryAuditLog:
+    """Keeps every order decision in a list (a backtest's audit trail)."""
+
+    def __init__(self) -> None:
+        self.records: list[OrderAuditRecord] = []
+
+    def record(self, record: OrderAuditRecord) -> None:
+        self.records.append(record)
+
+
 class TradingEngine:
     """Implements `StrategyContext` for the strategies it runs."""
 
@@ -59,6 +78,8 @@ class TradingEngine:
         ids: IdGenerator | None = None,
         charges: ChargesModel | None = None,
         raise_strategy_errors: bool = True,
+        throttle: OrderThrottle | None = None,
+        audit: OrderAuditLog | None = None,
     ) -> None:
         self.clock = clock
         self.broker = broker
@@ -71,6 +92,8 @@ class TradingEngine:
             risk or AllowAll(),
             self.trade_log,
             charges or NoCharges(),
+            throttle,
+            audit,
         )
         self.instruments = {i.symbol: i for i in instruments}
         self.raise_strategy_errors = raise_strategy_errors
@@ -136,10 +159,14 @@ class TradingEngine:
         positions = self.portfolio.positions
         drain = self.drain
         failed = self._strategy_failed
+        held = self.orders.held
+        release = self.orders.release
 
         pos_ref: list[Position] = []  # the symbol's Position once it exists (it never goes away)
 
         def on_bar(bar: Bar) -> None:
+            if held:
+                release(bar.ts_ns)
             if queue:
                 drain()
             if pos_ref:
@@ -196,7 +223,7 @@ class TradingEngine:
     def square_off(self, symbol: str) -> list[ClientOrderId]:
         """The intraday cut-off for `symbol` has come: cancel its working INTRADAY orders and
         close each strategy's INTRADAY position in it at market (indian-market.md §2.7)."""
-        for o in list(self.orders.working.values()):
+        for o in list(self.orders.open_orders()):
             if o.symbol == symbol and o.product is ProductType.INTRADAY:
                 self.orders.cancel(o.client_order_id)
         sent = []
@@ -239,7 +266,7 @@ class TradingEngine:
     def pending_quantity(self, symbol: str, side: OrderSide, product: ProductType) -> int:
         return sum(
             o.remaining
-            for o in self.orders.working.values()
+            for o in self.orders.open_orders()
             if o.symbol == symbol and o.side is side and o.product is product
         )
 
@@ -261,7 +288,8 @@ class TradingEngine:
         product: ProductType,
         validity: Validity,
     ) -> ClientOrderId:
-        order = self.orders.create(
+        inst = self.instrument(symbol)
+        made = self.orders.create(
             strategy_id,
             symbol,
             side,
@@ -272,13 +300,16 @@ class TradingEngine:
             product,
             validity,
             self,
+            inst.freeze_quantity,
+            inst.lot_size,
         )
-        if order.is_terminal:  # refused by risk: tell the strategy now
-            strategy = self._by_id.get(strategy_id)
-            if strategy is not None:
+        strategy = self._by_id.get(strategy_id)
+        for order in made:
+            if order.is_terminal and strategy is not None:  # refused: tell the strategy now
                 snap = order.snapshot()
                 self._call(strategy, "on_order_update", strategy.on_order_update, snap)
-        return order.client_order_id
+        # Above the freeze quantity the order went as several children; the first names it.
+        return made[0].client_order_id
 
     def cancel_order(self, client_order_id: ClientOrderId) -> None:
         self.orders.cancel(client_order_id)
@@ -286,7 +317,7 @@ class TradingEngine:
     def open_orders(self, strategy_id: str, symbol: str | None = None) -> list[OrderSnapshot]:
         return [
             o.snapshot()
-            for o in self.orders.working.values()
+            for o in self.orders.open_orders()
             if o.strategy_id == strategy_id and (symbol is None or o.symbol == symbol)
         ]
 

@@ -18,6 +18,7 @@ from algo_trading.domain.fills import Fill
 from algo_trading.domain.ids import ClientOrderId, StrategyId
 from algo_trading.domain.orders import Order, OrderEvent, OrderSnapshot, OrderStatus, ProductType
 from algo_trading.domain.positions import PositionSnapshot
+from algo_trading.market.audit import OrderAuditRecord
 
 __all__ = [
     "AuditLog",
@@ -29,6 +30,7 @@ __all__ = [
     "CommandRepository",
     "CommandStatus",
     "IdGenerator",
+    "OrderAuditLog",
     "OrderRepository",
     "PositionRepository",
     "ReportSink",
@@ -68,6 +70,12 @@ class TradeLog(Protocol):
     def record_order(self, order: Order, event: OrderEvent) -> None: ...
 
     def record_fill(self, fill: Fill) -> None: ...
+
+
+class OrderAuditLog(Protocol):
+    """Where every order decision is appended (memory in a backtest, the database live)."""
+
+    def record(self, record: OrderAuditRecord) -> None: ...
 
 
 class IdGenerator(Protocol):

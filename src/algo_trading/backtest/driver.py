@@ -7,6 +7,7 @@ then hand the bar to the engine, which applies the fills and calls the strategie
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -130,10 +131,18 @@ def run_backtest(
     engine_ref.append(engine)
     engine.add_strategy(strategy)
     engine.start()
-    if len(data) == 1:
-        _run_one(engine, broker, clock, data[0], squareoff)
-    else:
-        _run_many(engine, broker, clock, data, squareoff)
+    # The loop makes a million short-lived objects and no reference cycles worth chasing:
+    # the cyclic collector would only scan the books again and again (about 8 % of the time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if len(data) == 1:
+            _run_one(engine, broker, clock, data[0], squareoff)
+        else:
+            _run_many(engine, broker, clock, data, squareoff)
+    finally:
+        if collecting:
+            gc.enable()
     engine.stop()
 
     timeline, equity_curve, exposed = _equity_curve(data, log.fills, cfg.cash_paise)

@@ -31,7 +31,10 @@ def generate_bars(
     seed: int = 7,
     start: dt.date = dt.date(2024, 1, 1),
     start_price_paise: int = 100_000,
+    trend_ticks: int = 1,
 ) -> BarSeries:
+    """`n` bars from `start`. `trend_ticks` is the drift per bar, in ticks, of the slow trending
+    regimes (0: a driftless random walk, where no trend-follower should make money)."""
     if n <= 0:
         raise ConfigError(f"generate: number of bars {n} must be positive")
     if start_price_paise <= 0 or start_price_paise % _TICK:
@@ -50,8 +53,10 @@ def generate_bars(
     minute = np.tile(np.arange(BARS_PER_DAY, dtype=np.int64), days_needed)[:n]
     ts = day_ns + _SESSION_OPEN_UTC_NS + minute * 60 * 10**9
     # Steps in ticks, with a slow drift that changes sign so trends come and go.
-    steps = rng.integers(-3, 4, size=n) + np.where(np.sin(np.arange(n) / 2000.0) > 0.3, 1, 0)
-    steps -= np.where(np.sin(np.arange(n) / 2000.0) < -0.3, 1, 0)
+    regime = np.sin(np.arange(n) / 2000.0)
+    steps = rng.integers(-3, 4, size=n) + trend_ticks * (
+        np.where(regime > 0.3, 1, 0) - np.where(regime < -0.3, 1, 0)
+    )
     floor_ticks = start_price_paise // _TICK // 5
     close_t = np.maximum(start_price_paise // _TICK + np.cumsum(steps), floor_ticks)
     open_t = np.empty(n, dtype=np.int64)

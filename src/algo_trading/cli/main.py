@@ -204,8 +204,15 @@ def strategies() -> None:
 @click.option("--symbol", default="SYNTH", show_default=True)
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--start", default="2024-01-01", show_default=True, help="First day (YYYY-MM-DD).")
+@click.option(
+    "--trend",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Drift per bar in ticks in trending stretches (0: a driftless random walk).",
+)
 @_user_errors
-def generate_data(out_file: str, bars: int, symbol: str, seed: int, start: str) -> None:
+def generate_data(out_file: str, bars: int, symbol: str, seed: int, start: str, trend: int) -> None:
     """Write generated 1-minute NSE-session bars on the 0.05 tick (for demos and tests)."""
     from algo_trading.backtest import generate_bars, write_bars
 
@@ -213,7 +220,8 @@ def generate_data(out_file: str, bars: int, symbol: str, seed: int, start: str) 
         first = dt.date.fromisoformat(start)
     except ValueError:
         raise ConfigError(f"--start {start!r} is not a date (YYYY-MM-DD)") from None
-    path = write_bars(generate_bars(bars, symbol=symbol, seed=seed, start=first), out_file)
+    series = generate_bars(bars, symbol=symbol, seed=seed, start=first, trend_ticks=trend)
+    path = write_bars(series, out_file)
     click.echo(f"wrote {bars:,} bars of {symbol} to {path}")
 
 
@@ -222,9 +230,11 @@ def generate_data(out_file: str, bars: int, symbol: str, seed: int, start: str) 
 @click.option("--dir", "work_dir", default="var/demo", show_default=True)
 @_user_errors
 def demo(bars: int, work_dir: str) -> None:
-    """Generate a year of bars and backtest the SMA crossover on them, with a report."""
+    """Generate a year of bars and backtest an intraday SMA crossover on them with Angel One's
+    charges and square-off, with a report."""
     from algo_trading.adapters.history import load_bars
     from algo_trading.backtest import (
+        BacktestConfig,
         build_strategy,
         generate_bars,
         metrics_of,
@@ -233,15 +243,23 @@ def demo(bars: int, work_dir: str) -> None:
         write_bars,
         write_outputs,
     )
+    from algo_trading.backtest.charges import backtest_charges
+    from algo_trading.domain.orders import ProductType
     from algo_trading.strategy import BUILTIN_STRATEGIES
 
     folder = Path(work_dir)
     data = folder / "SYNTH.csv"
     if not data.exists():
-        write_bars(generate_bars(bars, symbol="SYNTH"), data)
-        click.echo(f"generated {bars:,} one-minute bars in {data}")
-    strategy = build_strategy(BUILTIN_STRATEGIES["sma_crossover"], {}, quantity=100)
-    run = run_backtest(strategy, load_bars(data))
+        start = dt.date(2025, 1, 1)
+        write_bars(generate_bars(bars, symbol="SYNTH", start=start, trend_ticks=0), data)
+        click.echo(f"generated {bars:,} one-minute bars (a driftless random walk) in {data}")
+    strategy = build_strategy(
+        BUILTIN_STRATEGIES["sma_crossover"], {}, quantity=100, product=ProductType.INTRADAY
+    )
+    config = BacktestConfig(charges=backtest_charges("angelone"))
+    run = run_backtest(strategy, load_bars(data), config)
+    click.echo("SMA crossover 10/30, 100 shares, intraday (squared off at 15:15), Angel One")
+    click.echo("charges, on generated data: no edge to find, so the charges are the story.\n")
     m = metrics_of(run)
     write_outputs(run, m, folder / "results")
     click.echo(render_text(run, m))

@@ -15,6 +15,8 @@ import click
 
 from algo_trading import __version__
 from algo_trading.cli.charges import charges_command
+from algo_trading.cli.db import db_group
+from algo_trading.cli.simulator import simulator_command
 from algo_trading.domain.errors import AlgoTradingError, ConfigError
 from algo_trading.domain.money import rupees_to_paise
 
@@ -267,6 +269,8 @@ def demo(bars: int, work_dir: str) -> None:
 
 
 cli.add_command(charges_command)
+cli.add_command(db_group)
+cli.add_command(simulator_command)
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "PositionRepository",
     "ReportSink",
     "RunRepository",
+    "SecretStore",
     "TradeLog",
     "TradeRepository",
     "UnitOfWork",
@@ -76,6 +77,14 @@ class OrderAuditLog(Protocol):
     """Where every order decision is appended (memory in a backtest, the database live)."""
 
     def record(self, record: OrderAuditRecord) -> None: ...
+
+
+class SecretStore(Protocol):
+    """Where credentials live (the environment by default, AWS Secrets Manager in the cloud)."""
+
+    def get(self, name: str) -> str:
+        """The secret called `name`; ConfigError naming it (never its value) when missing."""
+        ...
 
 
 class IdGenerator(Protocol):
@@ -135,8 +144,14 @@ class OrderRepository(Protocol):
         client order id is taken: that order must never reach the broker."""
         ...
 
-    def save(self, order: Order, event: OrderEvent) -> None:
-        """Write the order's current state and append `event`, the change that led to it."""
+    def save(self, order: Order, event: OrderEvent | None) -> bool:
+        """Write the order's current state and append `event`, the change that led to it
+        (None: the state only). False when the order is not stored."""
+        ...
+
+    def add_fill(self, fill: Fill) -> OrderStatus:
+        """Add an execution to its order's filled quantity, value, charges and status, and
+        append the fill's event; the status it led to."""
         ...
 
     def get(self, client_order_id: ClientOrderId) -> Order | None: ...
@@ -227,12 +242,23 @@ class UnitOfWork(Protocol):
     """One transaction over the repositories: `with uow: ...; uow.commit()`. Leaving the
     block without commit rolls everything back."""
 
-    orders: OrderRepository
-    trades: TradeRepository
-    positions: PositionRepository
-    commands: CommandRepository
-    audit: AuditLog
-    runs: RunRepository
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def trades(self) -> TradeRepository: ...
+
+    @property
+    def positions(self) -> PositionRepository: ...
+
+    @property
+    def commands(self) -> CommandRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def runs(self) -> RunRepository: ...
 
     def __enter__(self) -> Self: ...
 

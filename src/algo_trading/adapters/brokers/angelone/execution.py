@@ -1,0 +1,355 @@
+"""Angel One as the engine's `Broker` (engine/ports.py): orders placed with a tag derived from
+our client order id, placement that is idempotent across lost answers, and the broker's order
+updates turned into `ExecutionReport`s.
+
+Placement (issue #5): a placeOrder whose answer is lost (timeout, dropped connection, 5xx, an
+unreadable body) may still have reached Angel One. Before anything is retried the order book is
+searched for our tag, `place_lookup_attempts` times `lookup_delay_s` apart; an order found is
+adopted, and only an order the book still does not show after that is sent again. A 403
+rate-limit answer or an AG8001 refused the request outright (§1.7), so those are sent again
+after the back-off or the re-login. A business refusal becomes a REJECT report; nothing here
+raises into the engine.
+
+Updates come from the order-status WebSocket (`on_order_update`) or from `poll()`; both feed
+one state machine per order that emits only the transitions the engine's table allows. Fills
+come from the trade book, one report per fill id, so a fill is never reported twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from algo_trading.adapters.brokers.angelone import orders_api
+from algo_trading.adapters.brokers.angelone.auth import AngelOneSession
+from algo_trading.adapters.brokers.angelone.config import ROUTES
+from algo_trading.adapters.brokers.angelone.errors import (
+    AngelOneError,
+    BrokerUnavailableError,
+    MalformedResponseError,
+    RateLimitedError,
+)
+from algo_trading.adapters.brokers.angelone.parsing import BrokerOrderRow, parse_order_row
+from algo_trading.domain.events import ExecutionReport
+from algo_trading.domain.ids import ClientOrderId
+from algo_trading.domain.instruments import Instrument
+from algo_trading.domain.orders import OrderEvent, OrderSnapshot, OrderStatus, OrderType
+from algo_trading.engine.ports import Clock, ReportSink
+from algo_trading.market.audit import order_tag
+
+__all__ = ["AngelOneBroker"]
+
+log = logging.getLogger(__name__)
+
+_S = OrderStatus
+_TERMINAL = frozenset({_S.FILLED, _S.CANCELLED, _S.REJECTED, _S.EXPIRED})
+_STOPS = (OrderType.STOPLOSS_LIMIT, OrderType.STOPLOSS_MARKET)
+
+
+@dataclass(slots=True)
+class _Tracked:
+    """What we told the engine about one order, so only legal transitions are emitted."""
+
+    order: OrderSnapshot
+    instrument: Instrument
+    tag: str
+    state: OrderStatus = _S.SUBMITTED
+    broker_order_id: str | None = None
+    unique_order_id: str | None = None
+    filled: int = 0
+    trade_ids: set[str] = field(default_factory=set)
+    cancel_wanted: bool = False
+
+
+class AngelOneBroker:
+    """The `Broker` port over SmartAPI REST plus the order-status stream.
+
+    `instrument(symbol)` gives the exchange and token an order needs (the instrument master).
+    Calls block the calling thread for the HTTP round trip; reports go to the sink, which the
+    engine drains on its own thread.
+    """
+
+    def __init__(
+        self,
+        session: AngelOneSession,
+        instrument: Callable[[str], Instrument],
+        clock: Clock,
+        *,
+        variety: str = "NORMAL",
+        lookup_delay_s: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.session = session
+        self._instrument = instrument
+        self._clock = clock
+        self._variety = variety
+        self._lookup_delay_s = lookup_delay_s
+        self._sleep = sleep
+        self._sink: ReportSink | None = None
+        self._lock = threading.RLock()
+        self._orders: dict[ClientOrderId, _Tracked] = {}
+        self._by_tag: dict[str, ClientOrderId] = {}
+        self.place_requests = 0  # placeOrder calls sent (tests check nothing is sent twice)
+        self.errors: list[AngelOneError] = []  # typed errors met while following orders
+
+    # --- the Broker port -------------------------------------------------------------------
+    def connect(self, sink: ReportSink) -> None:
+        self._sink = sink
+
+    def submit(self, order: OrderSnapshot) -> None:
+        coid = order.client_order_id
+        try:
+            inst = self._instrument(order.symbol)
+        except Exception as exc:  # the resolver's own error type is not ours to know
+            self._emit(coid, OrderEvent.REJECT, reason=f"UNKNOWN_INSTRUMENT: {exc}")
+            return
+        tag = order.tag or order_tag(order.strategy_id, coid)
+        tracked = _Tracked(order, inst, tag)
+        with self._lock:
+            self._orders[coid] = tracked
+            self._by_tag[tag] = coid
+        body = orders_api.place_body(order, inst, tag, self._variety)
+        try:
+            data = self._place_idempotently(tracked, body)
+        except AngelOneError as exc:
+            log.warning(
+                "angelone place of %s refused: %s",
+                coid,
+                exc,
+                extra={"client_order_id": coid, "code": exc.code},
+            )
+            self._on_refusal(tracked, exc)
+            return
+        if data is not None:
+            order_id, unique_id = orders_api.place_ids(ROUTES["place"].path, data)
+            self._acknowledge(tracked, order_id, unique_id)
+        self.refresh(coid)
+
+    def cancel(self, client_order_id: ClientOrderId) -> None:
+        tracked = self._orders.get(client_order_id)
+        if tracked is None or tracked.state in _TERMINAL:
+            return
+        if tracked.broker_order_id is None:
+            tracked.cancel_wanted = True  # sent once the placement is acknowledged
+            return
+        try:
+            self.session.call(
+                "cancel", orders_api.cancel_body(self._variety, tracked.broker_order_id)
+            )
+        except AngelOneError as exc:
+            # Usually "already complete or cancelled"; the book will say which.
+            log.warning("angelone cancel of %s refused: %s", client_order_id, exc)
+            self.errors.append(exc)
+        self.refresh(client_order_id)
+
+    # --- more order actions ----------------------------------------------------------------
+    def modify(
+        self,
+        client_order_id: ClientOrderId,
+        *,
+        quantity: int | None = None,
+        price_paise: int | None = None,
+        trigger_price_paise: int | None = None,
+        order_type: OrderType | None = None,
+    ) -> None:
+        """Change a working order (§2.4); raises the typed error when Angel One refuses."""
+        tracked = self._orders.get(client_order_id)
+        if tracked is None or tracked.broker_order_id is None:
+            raise BrokerUnavailableError(
+                f"order {client_order_id} has no broker order id yet",
+                code="",
+                route=ROUTES["modify"].path,
+            )
+        body = orders_api.modify_body(
+            tracked.order,
+            tracked.instrument,
+            tracked.broker_order_id,
+            self._variety,
+            quantity=quantity,
+            price_paise=price_paise,
+            trigger_price_paise=trigger_price_paise,
+            order_type=order_type,
+        )
+        self.session.call("modify", body)
+        self.refresh(client_order_id)
+
+    def refresh(self, client_order_id: ClientOrderId) -> None:
+        """Ask for one order's status (§2.7) and apply it; errors are logged, not raised."""
+        tracked = self._orders.get(client_order_id)
+        if tracked is None or tracked.unique_order_id is None:
+            return
+        route = ROUTES["order_details"]
+        try:
+            data = self.session.call(route.name, path_suffix=tracked.unique_order_id)
+            self.apply_row(parse_order_row(route.path, data))
+        except AngelOneError as exc:
+            self._record(exc)
+
+    def poll(self) -> None:
+        """Bring every working order up to date from the order book (and the trade book when
+        something was filled). Used without the order stream and after it reconnects."""
+        route = ROUTES["order_book"]
+        try:
+            rows = orders_api.order_rows(route.path, self.session.call(route.name))
+        except AngelOneError as exc:
+            self._record(exc)
+            return
+        for row in rows:
+            self.apply_row(row)
+
+    def on_order_update(self, payload: Mapping[str, Any]) -> None:
+        """One order-status WebSocket frame's `orderData` (§5.2)."""
+        try:
+            row = parse_order_row("ws/smart-order-update", payload)
+        except AngelOneError as exc:
+            self._record(exc)
+            return
+        self.apply_row(row)
+
+    def working(self) -> list[ClientOrderId]:
+        with self._lock:
+            return [c for c, t in self._orders.items() if t.state not in _TERMINAL]
+
+    # --- placement -------------------------------------------------------------------------
+    def _place_idempotently(self, tracked: _Tracked, body: Mapping[str, Any]) -> Any:
+        """placeOrder's `data`, or None when the order was found in the book instead."""
+        attempts = self.session.http.config.retry_attempts
+        for attempt in range(1, attempts + 1):
+            self.place_requests += 1
+            try:
+                return self.session.send_once("place", body)
+            except RateLimitedError:
+                if attempt == attempts:
+                    raise
+                self._sleep(self._lookup_delay_s * attempt)  # refused outright: send again
+            except (BrokerUnavailableError, MalformedResponseError) as exc:
+                log.warning(
+                    "angelone place of %s: answer lost (%s); looking for tag in the order book",
+                    tracked.order.client_order_id,
+                    exc.code or type(exc).__name__,
+                    extra={"client_order_id": tracked.order.client_order_id},
+                )
+                if self._find_in_book(tracked) or attempt == attempts:
+                    if tracked.broker_order_id is None:
+                        raise
+                    return None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _find_in_book(self, tracked: _Tracked) -> bool:
+        """Look for the order's tag in the order book; adopt it when found."""
+        route = ROUTES["order_book"]
+        for n in range(self.session.http.config.place_lookup_attempts):
+            if n:
+                self._sleep(self._lookup_delay_s)
+            try:
+                rows = orders_api.order_rows(route.path, self.session.call(route.name))
+            except AngelOneError as exc:
+                self._record(exc)
+                continue
+            mine = [r for r in rows if r.tag == tracked.tag]
+            if mine:
+                if len(mine) > 1:
+                    log.error("angelone: %d orders carry tag %s", len(mine), tracked.tag)
+                self._acknowledge(tracked, mine[0].order_id, mine[0].unique_order_id)
+                self.apply_row(mine[0])
+                return True
+        return False
+
+    def _acknowledge(self, tracked: _Tracked, order_id: str, unique_id: str | None) -> None:
+        with self._lock:
+            if tracked.broker_order_id is None:
+                tracked.broker_order_id = order_id
+            if unique_id and tracked.unique_order_id is None:
+                tracked.unique_order_id = unique_id
+            if tracked.state is _S.SUBMITTED:
+                stop = tracked.order.order_type in _STOPS
+                tracked.state = _S.TRIGGER_PENDING if stop else _S.OPEN
+                event = OrderEvent.ACCEPT_TRIGGER_PENDING if stop else OrderEvent.ACCEPT
+                self._emit(tracked.order.client_order_id, event, broker_order_id=order_id)
+            cancel = tracked.cancel_wanted
+            tracked.cancel_wanted = False
+        if cancel:
+            self.cancel(tracked.order.client_order_id)
+
+    def _on_refusal(self, tracked: _Tracked, exc: AngelOneError) -> None:
+        with self._lock:
+            if tracked.state is not _S.SUBMITTED:
+                return
+            tracked.state = _S.REJECTED
+        reason = f"{exc.code} {exc.message}".strip()
+        self._emit(tracked.order.client_order_id, OrderEvent.REJECT, reason=reason)
+
+    # --- following an order ----------------------------------------------------------------
+    def apply_row(self, row: BrokerOrderRow) -> None:
+        """Apply one order row (book, details or stream) to the order it belongs to."""
+        with self._lock:
+            coid = self._by_tag.get(row.tag)
+            tracked = self._orders.get(coid) if coid is not None else None
+            if tracked is None:
+                return  # not one of ours (a manual order, another strategy's process)
+            if tracked.broker_order_id not in (None, row.order_id):
+                log.error("angelone: tag %s on a second order %s", row.tag, row.order_id)
+                return
+        if row.filled_quantity > tracked.filled:
+            self._sync_fills(tracked)
+        with self._lock:
+            self._advance(tracked, row)
+
+    def _advance(self, tracked: _Tracked, row: BrokerOrderRow) -> None:
+        coid = tracked.order.client_order_id
+        status = row.status
+        if tracked.state in _TERMINAL or status is _S.SUBMITTED:
+            return
+        if tracked.broker_order_id is None and status is not _S.REJECTED:
+            self._acknowledge(tracked, row.order_id, row.unique_order_id)
+        tracked.unique_order_id = tracked.unique_order_id or row.unique_order_id
+        tracked.broker_order_id = tracked.broker_order_id or row.order_id
+        if status is _S.OPEN and tracked.state is _S.TRIGGER_PENDING:
+            tracked.state = _S.OPEN
+            self._emit(coid, OrderEvent.TRIGGER)
+        elif status in (_S.CANCELLED, _S.EXPIRED):
+            tracked.state = status
+            event = OrderEvent.CANCEL if status is _S.CANCELLED else OrderEvent.EXPIRE
+            self._emit(coid, event, reason=row.text)
+        elif status is _S.REJECTED and tracked.state is not _S.PARTIALLY_FILLED:
+            tracked.state = _S.REJECTED
+            self._emit(coid, OrderEvent.REJECT, broker_order_id=row.order_id, reason=row.text)
+
+    def _sync_fills(self, tracked: _Tracked) -> None:
+        """Report the trade book's new fills of this order, once per fill id."""
+        route = ROUTES["trade_book"]
+        try:
+            trades = orders_api.trade_rows(route.path, self.session.call(route.name))
+        except AngelOneError as exc:
+            self._record(exc)
+            return
+        with self._lock:
+            for trade in trades:
+                if trade.order_id != tracked.broker_order_id or trade.fill_id in tracked.trade_ids:
+                    continue
+                tracked.trade_ids.add(trade.fill_id)
+                tracked.filled += trade.fill_quantity
+                whole = tracked.filled >= tracked.order.quantity
+                tracked.state = _S.FILLED if whole else _S.PARTIALLY_FILLED
+                self._emit(
+                    tracked.order.client_order_id,
+                    OrderEvent.FILL if whole else OrderEvent.PARTIAL_FILL,
+                    broker_order_id=tracked.broker_order_id,
+                    fill_quantity=trade.fill_quantity,
+                    fill_price_paise=trade.fill_price_paise,
+                    trade_id=trade.fill_id,
+                )
+
+    # --- plumbing --------------------------------------------------------------------------
+    def _emit(self, coid: str, event: OrderEvent, **fields: Any) -> None:
+        if self._sink is None:
+            raise RuntimeError("AngelOneBroker used before connect()")
+        self._sink(ExecutionReport(coid, event, self._clock.now_ns(), **fields))
+
+    def _record(self, exc: AngelOneError) -> None:
+        self.errors.append(exc)
+        log.warning("angelone: %s", exc, extra={"route": exc.route, "code": exc.code})

@@ -1,0 +1,1 @@
+"""Storage adapters: the database behind the unit of work and its repositories."""

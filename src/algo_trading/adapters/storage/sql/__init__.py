@@ -1,0 +1,30 @@
+"""SQLAlchemy 2 storage for PostgreSQL and SQLite: models, Alembic migrations, repositories,
+the unit of work and the engine's TradeLog. Nothing connects until it is used."""
+
+from algo_trading.adapters.storage.sql.database import Database, describe_url, parse_database_url
+from algo_trading.adapters.storage.sql.schema import (
+    SchemaStatus,
+    downgrade,
+    ensure_current,
+    head_revision,
+    prepare,
+    schema_status,
+    upgrade,
+)
+from algo_trading.adapters.storage.sql.trade_log import SqlTradeLog
+from algo_trading.adapters.storage.sql.unit_of_work import SqlUnitOfWork
+
+__all__ = [
+    "Database",
+    "SchemaStatus",
+    "SqlTradeLog",
+    "SqlUnitOfWork",
+    "describe_url",
+    "downgrade",
+    "ensure_current",
+    "head_revision",
+    "parse_database_url",
+    "prepare",
+    "schema_status",
+    "upgrade",
+]

@@ -1,0 +1,190 @@
+"""The service's own records: commands from the dashboard, the audit log, strategy runs and
+backtest runs (their trades in bulk; the large results go to the object store)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import Connection, Table, func, insert, select, update
+
+from algo_trading.adapters.storage.sql.bulk import write_backtest_trades
+from algo_trading.adapters.storage.sql.models import metadata
+from algo_trading.adapters.storage.sql.rows import command_from_row
+from algo_trading.adapters.storage.sql.types import ns_to_datetime
+from algo_trading.domain.errors import StorageError
+from algo_trading.domain.fills import Fill
+from algo_trading.engine.ports import CommandRecord, CommandStatus
+
+__all__ = ["SqlAuditLog", "SqlCommandRepository", "SqlRunRepository"]
+
+COMMANDS: Table = metadata.tables["commands"]
+AUDIT: Table = metadata.tables["audit_log"]
+STRATEGY_RUNS: Table = metadata.tables["strategy_runs"]
+BACKTEST_RUNS: Table = metadata.tables["backtest_runs"]
+BACKTEST_TRADES: Table = metadata.tables["backtest_trades"]
+
+
+class SqlCommandRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def add(self, command: CommandRecord) -> None:
+        self._c.execute(
+            insert(COMMANDS).values(
+                command_id=command.command_id,
+                kind=command.kind.value,
+                account=command.account,
+                strategy=command.strategy_id,
+                payload=dict(command.payload),
+                requested_by=command.requested_by,
+                requested_at=ns_to_datetime(command.requested_ns),
+                status=command.status.value,
+                claimed_by=command.claimed_by,
+                outcome_code=command.outcome_code,
+                outcome_detail=command.outcome_detail,
+            )
+        )
+
+    def get(self, command_id: str) -> CommandRecord | None:
+        row = self._c.execute(
+            select(COMMANDS).where(COMMANDS.c.command_id == command_id)
+        ).one_or_none()
+        return None if row is None else command_from_row(row._mapping)
+
+    def claim_next(self, worker: str, ts_ns: int) -> CommandRecord | None:
+        """The oldest pending command, locked; others skip it (PostgreSQL SKIP LOCKED; on
+        SQLite the writer already holds the database's write lock)."""
+        row = self._c.execute(
+            select(COMMANDS)
+            .where(COMMANDS.c.status == CommandStatus.PENDING.value)
+            .order_by(COMMANDS.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).one_or_none()
+        if row is None:
+            return None
+        when = ns_to_datetime(ts_ns)
+        self._c.execute(
+            update(COMMANDS)
+            .where(COMMANDS.c.id == row.id)
+            .values(status=CommandStatus.CLAIMED.value, claimed_by=worker, claimed_at=when)
+        )
+        claimed = dict(row._mapping) | {
+            "status": CommandStatus.CLAIMED.value,
+            "claimed_by": worker,
+            "claimed_at": when,
+        }
+        return command_from_row(claimed)
+
+    def finish(
+        self, command_id: str, status: CommandStatus, *, code: str, detail: str, ts_ns: int
+    ) -> None:
+        result = self._c.execute(
+            update(COMMANDS)
+            .where(COMMANDS.c.command_id == command_id)
+            .values(
+                status=status.value,
+                outcome_code=code,
+                outcome_detail=detail,
+                finished_at=ns_to_datetime(ts_ns),
+            )
+        )
+        if result.rowcount == 0:
+            raise StorageError(f"command {command_id} is unknown")
+
+
+class SqlAuditLog:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def append(self, actor: str, action: str, subject: str, detail: str, ts_ns: int) -> None:
+        self._c.execute(
+            insert(AUDIT).values(
+                occurred_at=ns_to_datetime(ts_ns),
+                actor=actor,
+                action=action,
+                subject=subject,
+                detail=detail,
+            )
+        )
+
+
+class SqlRunRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def start_strategy_run(
+        self, run_id: str, strategy_id: str, mode: str, params: Mapping[str, str], ts_ns: int
+    ) -> None:
+        self._c.execute(
+            insert(STRATEGY_RUNS).values(
+                run_id=run_id,
+                strategy=strategy_id,
+                mode=mode,
+                params=dict(params),
+                status="RUNNING",
+                started_at=ns_to_datetime(ts_ns),
+                stop_reason="",
+            )
+        )
+
+    def stop_strategy_run(self, run_id: str, status: str, reason: str, ts_ns: int) -> None:
+        self._c.execute(
+            update(STRATEGY_RUNS)
+            .where(STRATEGY_RUNS.c.run_id == run_id)
+            .values(status=status, stop_reason=reason, stopped_at=ns_to_datetime(ts_ns))
+        )
+
+    def start_backtest(
+        self, run_id: str, strategy_id: str, params: Mapping[str, str], ts_ns: int
+    ) -> None:
+        self._c.execute(
+            insert(BACKTEST_RUNS).values(
+                run_id=run_id,
+                strategy=strategy_id,
+                params=dict(params),
+                status="RUNNING",
+                started_at=ns_to_datetime(ts_ns),
+                trade_count=0,
+                summary={},
+            )
+        )
+
+    def add_backtest_trades(self, run_id: str, trades: Iterable[tuple[Fill, int]]) -> int:
+        run_pk = self._c.execute(
+            select(BACKTEST_RUNS.c.id).where(BACKTEST_RUNS.c.run_id == run_id)
+        ).scalar_one_or_none()
+        if run_pk is None:
+            raise StorageError(f"backtest run {run_id} is unknown; start it first")
+        start = self._c.execute(
+            select(func.count())
+            .select_from(BACKTEST_TRADES)
+            .where(BACKTEST_TRADES.c.backtest_run_id == run_pk)
+        ).scalar_one()
+        return write_backtest_trades(self._c, run_pk, start, trades)
+
+    def finish_backtest(
+        self,
+        run_id: str,
+        status: str,
+        summary: Mapping[str, str],
+        results_uri: str | None,
+        ts_ns: int,
+    ) -> None:
+        count = (
+            select(func.count())
+            .select_from(BACKTEST_TRADES)
+            .where(BACKTEST_TRADES.c.backtest_run_id == BACKTEST_RUNS.c.id)
+            .scalar_subquery()
+        )
+        self._c.execute(
+            update(BACKTEST_RUNS)
+            .where(BACKTEST_RUNS.c.run_id == run_id)
+            .values(
+                status=status,
+                summary=dict(summary),
+                results_uri=results_uri,
+                finished_at=ns_to_datetime(ts_ns),
+                trade_count=count,
+            )
+        )

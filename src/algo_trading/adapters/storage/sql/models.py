@@ -1,0 +1,272 @@
+"""The tables, as SQLAlchemy 2 declarative models. The migrations in `migrations/versions/`
+create exactly this schema (a test compares them).
+
+Money columns hold rupees as NUMERIC on PostgreSQL (see `types.py`); Python sees int paise.
+Every time is TIMESTAMP WITH TIME ZONE. Order events and the audit log are append-only: a
+trigger in the migration refuses UPDATE and DELETE on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from algo_trading.adapters.storage.sql.types import AvgPrice, Paise, UtcDateTime
+
+__all__ = [
+    "AuditEntry",
+    "BacktestRun",
+    "BacktestTrade",
+    "Base",
+    "CommandRow",
+    "OrderEventRow",
+    "OrderRow",
+    "PositionRow",
+    "StrategyRun",
+    "TradeRow",
+    "metadata",
+]
+
+# Named constraints, so that migrations can refer to them on every database.
+_NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-numbers a column declared exactly INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+SIDES = "side IN ('BUY', 'SELL')"
+ORDER_STATUSES = (
+    "status IN ('NEW', 'SUBMITTED', 'OPEN', 'TRIGGER_PENDING', 'PARTIALLY_FILLED', "
+    "'FILLED', 'CANCELLED', 'REJECTED', 'EXPIRED')"
+)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=_NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        dt.datetime: UtcDateTime(),
+        int: BigInteger(),
+        Decimal: AvgPrice(),
+        dict[str, Any]: JSON(),
+    }
+
+
+metadata = Base.metadata
+
+
+class OrderRow(Base):
+    """An order from the moment it is decided (committed before the broker hears of it)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(SIDES, name="side"),
+        CheckConstraint(ORDER_STATUSES, name="status"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("filled_quantity >= 0 AND filled_quantity <= quantity", name="filled"),
+        Index(None, "account", "status"),
+        Index(None, "broker_order_id"),
+        Index(None, "tag"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    broker_order_id: Mapped[str | None] = mapped_column(String(64))
+    tag: Mapped[str] = mapped_column(String(20))  # what the broker was told (market.audit)
+    account: Mapped[str] = mapped_column(String(32))
+    strategy: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(64))
+    exchange: Mapped[str] = mapped_column(String(8))
+    product: Mapped[str] = mapped_column(String(16))
+    side: Mapped[str] = mapped_column(String(4))
+    order_type: Mapped[str] = mapped_column(String(20))
+    validity: Mapped[str] = mapped_column(String(8))
+    quantity: Mapped[int]
+    price: Mapped[int | None] = mapped_column(Paise())
+    trigger_price: Mapped[int | None] = mapped_column(Paise())
+    status: Mapped[str] = mapped_column(String(20))
+    filled_quantity: Mapped[int] = mapped_column(default=0)
+    filled_value: Mapped[int] = mapped_column(Paise(), default=0)  # Σ price × qty, exact
+    average_fill_price: Mapped[Decimal | None]
+    charges: Mapped[int] = mapped_column(Paise(), default=0)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    acknowledged_at: Mapped[dt.datetime | None]
+
+
+class OrderEventRow(Base):
+    """Every state change of an order, in the order it happened. Append-only."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_order_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("orders.client_order_id"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(20))  # the status the event led to
+    broker_order_id: Mapped[str | None] = mapped_column(String(64))
+    filled_quantity: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    occurred_at: Mapped[dt.datetime]
+
+
+class TradeRow(Base):
+    """An execution of one of our orders (paper or live), with the P&L it realized."""
+
+    __tablename__ = "trades"
+    __table_args__ = (
+        UniqueConstraint("account", "trade_id"),
+        CheckConstraint(SIDES, name="side"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index(None, "symbol", "executed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    trade_id: Mapped[str] = mapped_column(String(64))
+    client_order_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("orders.client_order_id"), index=True
+    )
+    broker_order_id: Mapped[str | None] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(32))
+    strategy: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(64))
+    exchange: Mapped[str] = mapped_column(String(8))
+    product: Mapped[str] = mapped_column(String(16))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[int]
+    price: Mapped[int] = mapped_column(Paise())
+    charges: Mapped[int] = mapped_column(Paise(), default=0)
+    pnl: Mapped[int] = mapped_column(Paise(), default=0)  # realized by this execution
+    executed_at: Mapped[dt.datetime]
+
+
+class PositionRow(Base):
+    """A net position per account, strategy, symbol, exchange and product. `lots` holds the
+    open FIFO lots ([signed quantity, price paise], …) so realized P&L stays exact."""
+
+    __tablename__ = "positions"
+    __table_args__ = (UniqueConstraint("account", "strategy", "symbol", "exchange", "product"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account: Mapped[str] = mapped_column(String(32))
+    strategy: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(64))
+    exchange: Mapped[str] = mapped_column(String(8))
+    product: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[int] = mapped_column(default=0)
+    avg_price: Mapped[Decimal] = mapped_column(AvgPrice(), default=Decimal(0))
+    cost: Mapped[int] = mapped_column(Paise(), default=0)  # Σ open lots price × signed qty
+    realized_pnl: Mapped[int] = mapped_column(Paise(), default=0)
+    current_price: Mapped[int] = mapped_column(Paise(), default=0)
+    unrealized_pnl: Mapped[int] = mapped_column(Paise(), default=0)
+    lots: Mapped[str] = mapped_column(Text, default="[]")
+    updated_at: Mapped[dt.datetime]
+
+
+class CommandRow(Base):
+    """A request from the dashboard or an operator, who asked, and what became of it."""
+
+    __tablename__ = "commands"
+    __table_args__ = (Index(None, "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    command_id: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    account: Mapped[str] = mapped_column(String(32))
+    strategy: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(12))
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    outcome_code: Mapped[str] = mapped_column(String(64), default="")
+    outcome_detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEntry(Base):
+    """Who did what to what, when. Append-only."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class StrategyRun(Base):
+    """One run of a strategy in paper or live trading, from start to stop."""
+
+    __tablename__ = "strategy_runs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), unique=True)
+    strategy: Mapped[str] = mapped_column(String(64), index=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime]
+    stopped_at: Mapped[dt.datetime | None]
+    stop_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class BacktestRun(Base):
+    """A backtest's metadata; its large results live in the object store at `results_uri`."""
+
+    __tablename__ = "backtest_runs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), unique=True)
+    strategy: Mapped[str] = mapped_column(String(64), index=True)
+    params: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    trade_count: Mapped[int] = mapped_column(default=0)
+    summary: Mapped[dict[str, Any]]
+    results_uri: Mapped[str | None] = mapped_column(Text)
+
+
+class BacktestTrade(Base):
+    """One execution of a backtest, written in bulk at the end of the run."""
+
+    __tablename__ = "backtest_trades"
+
+    backtest_run_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("backtest_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trade_id: Mapped[str] = mapped_column(String(64))
+    strategy: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[int]
+    price: Mapped[int] = mapped_column(Paise())
+    charges: Mapped[int] = mapped_column(Paise())
+    pnl: Mapped[int] = mapped_column(Paise())
+    executed_at: Mapped[dt.datetime]

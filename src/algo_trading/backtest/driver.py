@@ -185,10 +185,9 @@ def _run_one(
     arrays = (s.ts_ns, s.open, s.high, s.low, s.close, s.volume)
     cutoff = squareoff.next_cutoff_ns(sym, int(s.ts_ns[0]) - 1)
     for start in range(0, len(s), _CHUNK):
-        ts, o, h, lo, c, v = (a[start : start + _CHUNK].tolist() for a in arrays)
-        for i in range(len(ts)):
-            t = ts[i]
-            bar = Bar(sym, t, o[i], h[i], lo[i], c[i], v[i])
+        columns = (a[start : start + _CHUNK].tolist() for a in arrays)
+        for t, op, hi, lw, cl, vo in zip(*columns, strict=True):
+            bar = Bar(sym, t, op, hi, lw, cl, vo)
             clock.ts_ns = t
             if t >= cutoff:
                 engine.square_off(sym)

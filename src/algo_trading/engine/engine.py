@@ -11,12 +11,19 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from algo_trading.domain.errors import ConfigError, StrategyError
+from algo_trading.domain.errors import ConfigError, DuplicateOrderError, StrategyError
 from algo_trading.domain.events import Bar, ExecutionReport, Tick
 from algo_trading.domain.fills import Fill
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.instruments import Instrument, equity
-from algo_trading.domain.orders import OrderSide, OrderSnapshot, OrderType, ProductType, Validity
+from algo_trading.domain.orders import (
+    OrderEvent,
+    OrderSide,
+    OrderSnapshot,
+    OrderType,
+    ProductType,
+    Validity,
+)
 from algo_trading.domain.positions import Position, PositionSnapshot
 from algo_trading.engine.order_manager import NoCharges, OrderManager, SequentialIds
 from algo_trading.engine.portfolio import Portfolio
@@ -37,19 +44,32 @@ __all__ = ["MemoryAuditLog", "MemoryTradeLog", "TradingEngine"]
 
 
 class MemoryTradeLog:
-    """Keeps order events and fills in lists (a backtest's log)."""
+    """Keeps order events and fills in lists (a backtest's log), with the TradeLog port's
+    promises: a taken client order id refused, a trade id counted once."""
 
     def __init__(self) -> None:
         self.order_events: list[tuple[str, str, str, int]] = []
         self.fills: list[Fill] = []
+        self._order_ids: set[str] = set()
+        self._trade_ids: set[str] = set()
 
     def record_order(self, order: object, event: object) -> None:
         o = order  # Order; typed loosely to stay cheap
+        coid = o.client_order_id  # type: ignore[attr-defined]
+        if event is OrderEvent.SUBMIT and coid in self._order_ids:
+            raise DuplicateOrderError(
+                f"client order id {coid} is already taken; this order was not recorded "
+                "and must not be sent"
+            )
+        self._order_ids.add(coid)
         self.order_events.append(
-            (o.client_order_id, event.value, o.status.value, o.updated_ns)  # type: ignore[attr-defined]
+            (coid, event.value, o.status.value, o.updated_ns)  # type: ignore[attr-defined]
         )
 
     def record_fill(self, fill: Fill) -> None:
+        if fill.trade_id in self._trade_ids:
+            return  # already booked (a replayed report): count it once
+        self._trade_ids.add(fill.trade_id)
         self.fills.append(fill)
 
 

@@ -66,11 +66,18 @@ class Broker(Protocol):
 
 class TradeLog(Protocol):
     """Where every order event and fill is written down (memory in a backtest, the database
-    in paper and live)."""
+    in paper and live). The engine calls `record_fill` before `record_order` with the fill's
+    event; tests/contract/test_trade_log_contract.py holds every implementation to this."""
 
-    def record_order(self, order: Order, event: OrderEvent) -> None: ...
+    def record_order(self, order: Order, event: OrderEvent) -> None:
+        """Keep the event and the status it led to, after the order's earlier events.
+        SUBMIT is the intent: DuplicateOrderError when the client order id is already taken
+        (that order must not be sent)."""
+        ...
 
-    def record_fill(self, fill: Fill) -> None: ...
+    def record_fill(self, fill: Fill) -> None:
+        """Keep an execution once: a trade id already recorded changes nothing."""
+        ...
 
 
 class OrderAuditLog(Protocol):

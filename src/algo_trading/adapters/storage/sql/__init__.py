@@ -2,6 +2,7 @@
 the unit of work and the engine's TradeLog. Nothing connects until it is used."""
 
 from algo_trading.adapters.storage.sql.database import Database, describe_url, parse_database_url
+from algo_trading.adapters.storage.sql.order_audit import SqlOrderAuditLog
 from algo_trading.adapters.storage.sql.schema import (
     SchemaStatus,
     downgrade,
@@ -17,6 +18,7 @@ from algo_trading.adapters.storage.sql.unit_of_work import SqlUnitOfWork
 __all__ = [
     "Database",
     "SchemaStatus",
+    "SqlOrderAuditLog",
     "SqlTradeLog",
     "SqlUnitOfWork",
     "describe_url",

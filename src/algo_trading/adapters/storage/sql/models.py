@@ -2,8 +2,8 @@
 create exactly this schema (a test compares them).
 
 Money columns hold rupees as NUMERIC on PostgreSQL (see `types.py`); Python sees int paise.
-Every time is TIMESTAMP WITH TIME ZONE. Order events and the audit log are append-only: a
-trigger in the migration refuses UPDATE and DELETE on them.
+Every time is TIMESTAMP WITH TIME ZONE. Order events, the audit log and the order audit trail are
+append-only: a trigger in the migrations refuses UPDATE and DELETE on them.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ __all__ = [
     "BacktestTrade",
     "Base",
     "CommandRow",
+    "OrderAuditRow",
     "OrderEventRow",
     "OrderRow",
     "PositionRow",
@@ -217,6 +218,33 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class OrderAuditRow(Base):
+    """One order decision (`market.audit.OrderAuditRecord`): stage, stable code and the
+    integer numbers behind it, as a JSON object. Append-only (migration 0002)."""
+
+    __tablename__ = "order_audit"
+    __table_args__ = (
+        CheckConstraint(SIDES, name="side"),
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        Index(None, "strategy", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    occurred_at: Mapped[dt.datetime]
+    stage: Mapped[str] = mapped_column(String(12))
+    decision_code: Mapped[str] = mapped_column(String(64))
+    strategy: Mapped[str] = mapped_column(String(64))
+    order_tag: Mapped[str] = mapped_column(String(20))
+    client_order_id: Mapped[str] = mapped_column(String(64), index=True)
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[int]
+    price: Mapped[int | None] = mapped_column(Paise())
+    numbers: Mapped[dict[str, Any]]
+    detail: Mapped[str] = mapped_column(Text, default="")
+    parent_client_order_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class StrategyRun(Base):

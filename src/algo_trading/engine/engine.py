@@ -184,6 +184,12 @@ class TradingEngine:
 
         pos_ref: list[Position] = []  # the symbol's Position once it exists (it never goes away)
 
+        def mark(bar: Bar) -> None:
+            pos = positions.get(symbol)
+            if pos is not None:
+                pos_ref.append(pos)
+                pos.last_price_paise = bar.close
+
         def on_bar(bar: Bar) -> None:
             if held:
                 release(bar.ts_ns)
@@ -192,10 +198,7 @@ class TradingEngine:
             if pos_ref:
                 pos_ref[0].last_price_paise = bar.close
             else:
-                pos = positions.get(symbol)
-                if pos is not None:
-                    pos_ref.append(pos)
-                    pos.last_price_paise = bar.close
+                mark(bar)
             for calls, strategy in routes:
                 try:
                     for call in calls:
@@ -205,8 +208,29 @@ class TradingEngine:
             if queue:
                 drain()
 
-        self._handlers[symbol] = on_bar
-        return on_bar
+        def on_bar_one_strategy(bar: Bar) -> None:
+            # The same as on_bar for the common case of one strategy on the symbol, without
+            # the loop over strategies (routes[0] is re-read: a failure replaces it).
+            if held:
+                release(bar.ts_ns)
+            if queue:
+                drain()
+            if pos_ref:
+                pos_ref[0].last_price_paise = bar.close
+            else:
+                mark(bar)
+            calls, strategy = routes[0]
+            try:
+                for call in calls:
+                    call(bar)
+            except Exception as exc:  # user code: stop this strategy only
+                failed(strategy, "on_bar", exc, bar.time.isoformat())
+            if queue:
+                drain()
+
+        handler = on_bar_one_strategy if self._started and len(routes) == 1 else on_bar
+        self._handlers[symbol] = handler
+        return handler
 
     def on_tick(self, tick: Tick) -> None:
         if self._queue:

@@ -113,9 +113,9 @@ class SMA:
         self._buf[i] = x
         i += 1
         self._i = 0 if i == self.period else i
-        self.count += 1
-        if not self.ready and self.count >= self.period:
-            self.ready = True
+        if not self.ready:  # `count` stops at `period`: nothing needs it beyond
+            self.count += 1
+            self.ready = self.count >= self.period
 
     def on_bar(self, bar: Bar) -> None:
         # update() inlined: this runs for every bar of every SMA (see benchmarks/)
@@ -125,9 +125,9 @@ class SMA:
         self._buf[i] = x
         i += 1
         self._i = 0 if i == self.period else i
-        self.count += 1
-        if not self.ready and self.count >= self.period:
-            self.ready = True
+        if not self.ready:  # `count` stops at `period`: nothing needs it beyond
+            self.count += 1
+            self.ready = self.count >= self.period
 
     @property
     def value(self) -> float:

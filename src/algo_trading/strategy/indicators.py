@@ -443,16 +443,17 @@ class CrossOver:
         a, b = self._a, self._b
         if not (a.ready and b.ready):
             return
-        left, right = a.num * b.den, b.num * a.den
-        cur = (left > right) - (left < right)
+        # Written for speed (it runs on every bar); the same rule as the docstring says.
+        diff = a.num * b.den - b.num * a.den
         prev = self._prev
-        if prev is None:
-            self.value = 0
-        elif cur > 0 >= prev:
-            self.value = 1
-        elif cur < 0 <= prev:
-            self.value = -1
+        if diff > 0:
+            self.value = 1 if prev is not None and prev <= 0 else 0
+            self._prev = 1
+        elif diff < 0:
+            self.value = -1 if prev is not None and prev >= 0 else 0
+            self._prev = -1
         else:
             self.value = 0
-        self._prev = cur
-        self.ready = True
+            self._prev = 0
+        if not self.ready:
+            self.ready = True

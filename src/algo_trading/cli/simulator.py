@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import signal
+import sys
 
 import click
 
+from algo_trading.domain.errors import AlgoTradingError
 from algo_trading.simulator import SimulatorConfig, SimulatorServer
 from algo_trading.simulator.config import (
     DEMO_API_KEY,
@@ -21,6 +24,17 @@ from algo_trading.simulator.config import (
 )
 
 __all__ = ["simulator_command"]
+
+
+class _OneLineCommand(click.Command):
+    """Usage errors are one `error:` line and exit code 2, like every other user error."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(2)
 
 
 async def _serve(config: SimulatorConfig) -> None:
@@ -34,15 +48,26 @@ async def _serve(config: SimulatorConfig) -> None:
         f"credentials api key {config.api_key}  client code {config.client_code}  "
         f"MPIN {config.mpin}  TOTP secret {config.totp_secret}"
     )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # either one stops it cleanly, exit code 0
+        loop.add_signal_handler(signum, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await server.stop()
+        click.echo("simulator stopped")
 
 
-@click.command("simulator")
+@click.command("simulator", cls=_OneLineCommand)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int)
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0: any free port.",
+)
 @click.option("--api-key", envvar="ALGO_SIM_API_KEY", default=DEMO_API_KEY, show_default=True)
 @click.option(
     "--client-code", envvar="ALGO_SIM_CLIENT_CODE", default=DEMO_CLIENT_CODE, show_default=True
@@ -75,18 +100,26 @@ def simulator_command(
     seed: int,
 ) -> None:
     """Serve Angel One's SmartAPI (REST, feed, order updates) over a simulated NSE market."""
-    config = SimulatorConfig(
-        host=host,
-        port=port,
-        api_key=api_key,
-        client_code=client_code,
-        mpin=mpin,
-        totp_secret=totp_secret,
-        always_open=always_open,
-        replay_day=replay_day.date() if replay_day else None,
-        replay_speed=replay_speed,
-        tick_interval_s=tick_interval,
-        seed=seed,
-    )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(config))
+    try:
+        config = SimulatorConfig(
+            host=host,
+            port=port,
+            api_key=api_key,
+            client_code=client_code,
+            mpin=mpin,
+            totp_secret=totp_secret,
+            always_open=always_open,
+            replay_day=replay_day.date() if replay_day else None,
+            replay_speed=replay_speed,
+            tick_interval_s=tick_interval,
+            seed=seed,
+        )
+    except ValueError as exc:  # SimulatorConfig refuses a value: a user error, not a bug
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(config))
+    except AlgoTradingError as exc:  # e.g. --replay-day on a holiday
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)

@@ -8,11 +8,12 @@ own simplification, chosen so that insufficient-funds rejections happen at belie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from algo_trading.domain.instruments import Exchange, Instrument, InstrumentType
 
-__all__ = ["Account", "Position", "RequestError", "margin_paise"]
+__all__ = ["Account", "Holding", "Position", "RequestError", "margin_paise"]
 
 
 class RequestError(Exception):
@@ -41,7 +42,8 @@ def margin_paise(inst: Instrument, product: str, is_buy: bool, qty: int, price: 
 
 @dataclass(slots=True)
 class Position:
-    """Day buys and sells of one instrument and product; values are sums of price × qty."""
+    """Buys and sells of one instrument and product; values are sums of price × qty. The `cf_`
+    part is what was carried forward from earlier days (F&O), and is included in the totals."""
 
     instrument: Instrument
     product: str
@@ -49,6 +51,10 @@ class Position:
     sell_qty: int = 0
     buy_value: int = 0
     sell_value: int = 0
+    cf_buy_qty: int = 0
+    cf_sell_qty: int = 0
+    cf_buy_value: int = 0
+    cf_sell_value: int = 0
 
     @property
     def net_qty(self) -> int:
@@ -73,9 +79,32 @@ class Position:
     def unrealised(self, ltp: int) -> int:
         return self.net_qty * (ltp - self.open_avg) if self.net_qty else 0
 
-    def margin(self) -> int:
+    def margin(self, held_qty: int = 0) -> int:
+        """Margin of the open side; a delivery sale of shares already held needs none."""
         net = self.net_qty
-        return margin_paise(self.instrument, self.product, net > 0, abs(net), self.open_avg)
+        uncovered = abs(net) if net > 0 else max(0, -net - held_qty)
+        return margin_paise(self.instrument, self.product, net > 0, uncovered, self.open_avg)
+
+    def open_value(self) -> int:
+        """Cost of the open side: what a carried or delivered position is worth at its average."""
+        if self.net_qty > 0:
+            return self.buy_value * self.net_qty // self.buy_qty
+        if self.net_qty < 0:
+            return self.sell_value * -self.net_qty // self.sell_qty
+        return 0
+
+
+@dataclass(slots=True)
+class Holding:
+    """Shares in the demat account, bought on earlier days (spec §2.12)."""
+
+    instrument: Instrument
+    quantity: int
+    cost_paise: int  # sum of price × qty paid for `quantity`
+
+    @property
+    def avg_price(self) -> int:
+        return self.cost_paise // self.quantity if self.quantity else 0
 
 
 PositionKey = tuple[Exchange, str, str]  # exchange, token, product
@@ -89,6 +118,7 @@ class Account:
     cash_paise: int
     blocked: dict[str, int] = field(default_factory=dict)  # orderid -> margin of what remains
     positions: dict[PositionKey, Position] = field(default_factory=dict)
+    holdings: dict[tuple[Exchange, str], Holding] = field(default_factory=dict)
 
     def position(self, inst: Instrument, product: str) -> Position:
         key = (inst.exchange, str(inst.token), product)
@@ -101,9 +131,17 @@ class Account:
     def realised(self) -> int:
         return sum(p.realised for p in self.positions.values())
 
+    def held_qty(self, inst: Instrument) -> int:
+        found = self.holdings.get((inst.exchange, str(inst.token)))
+        return 0 if found is None else found.quantity
+
     @property
     def used_margin(self) -> int:
-        return sum(p.margin() for p in self.positions.values()) + sum(self.blocked.values())
+        margins = sum(
+            p.margin(self.held_qty(p.instrument) if p.product == "DELIVERY" else 0)
+            for p in self.positions.values()
+        )
+        return margins + sum(self.blocked.values())
 
     @property
     def available(self) -> int:
@@ -114,6 +152,8 @@ class Account:
     ) -> int:
         """Margin a new order needs: none for the part that closes an open position."""
         net = self.position(inst, product).net_qty
+        if product == "DELIVERY" and not is_buy:
+            net += self.held_qty(inst)  # selling shares already held
         closing = min(qty, max(0, -net if is_buy else net))
         return margin_paise(inst, product, is_buy, qty - closing, price)
 
@@ -125,3 +165,46 @@ class Account:
         else:
             pos.sell_qty += qty
             pos.sell_value += qty * price
+
+    def settle_day(self, ltp_of: Callable[[Instrument], int]) -> None:
+        """Close the books of a day (spec §2.11-§2.13): realised P&L goes to cash, DELIVERY buys
+        become holdings at their average and sales leave them, F&O CARRYFORWARD and MARGIN
+        positions carry over at their average, and a leftover INTRADAY position (none after the
+        square-off) is closed at its last price. Blocked margins are released by the caller."""
+        carried: dict[PositionKey, Position] = {}
+        for key, pos in self.positions.items():
+            self.cash_paise += pos.realised
+            net, value = pos.net_qty, pos.open_value()
+            if net == 0:
+                continue
+            derivative = pos.instrument.expiry is not None
+            if derivative and pos.product != "INTRADAY":
+                carried[key] = _carried(pos, net, value)
+            elif pos.product in ("DELIVERY", "MARGIN") and not derivative:
+                self._deliver(pos.instrument, net, value)
+            else:
+                self.cash_paise += pos.unrealised(ltp_of(pos.instrument))
+        self.positions = carried
+
+    def _deliver(self, inst: Instrument, net: int, value: int) -> None:
+        key = (inst.exchange, str(inst.token))
+        held = self.holdings.get(key) or Holding(inst, 0, 0)
+        if net > 0:
+            self.cash_paise -= value
+            held.quantity += net
+            held.cost_paise += value
+        else:
+            self.cash_paise += value
+            sold = min(-net, held.quantity)
+            held.cost_paise -= held.avg_price * sold
+            held.quantity -= sold
+        if held.quantity:
+            self.holdings[key] = held
+        else:
+            self.holdings.pop(key, None)
+
+
+def _carried(pos: Position, net: int, value: int) -> Position:
+    if net > 0:
+        return Position(pos.instrument, pos.product, net, 0, value, 0, net, 0, value, 0)
+    return Position(pos.instrument, pos.product, 0, -net, 0, value, 0, -net, 0, value)

@@ -13,13 +13,19 @@ from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import IST, ns_to_ist
 from algo_trading.domain.instruments import Exchange, Segment
 from algo_trading.market.calendar import calendar_for
+from algo_trading.market.sessions import Broker, SquareOffSchedule
 from algo_trading.simulator.config import SimulatorConfig
 
-__all__ = ["SimClock", "ist_midnight_after_ns"]
+__all__ = ["SimClock", "ist_midnight_after_ns", "segment_of"]
 
 _NS = 1_000_000_000
 _FALLBACK_OPEN = dt.time(9, 15)
 _FALLBACK_CLOSE = dt.time(15, 30)
+_SQUAREOFF = SquareOffSchedule()
+
+
+def segment_of(exchange: Exchange) -> Segment:
+    return Segment.FNO if exchange in (Exchange.NFO, Exchange.BFO) else Segment.CASH
 
 
 def _at_ns(day: dt.date, t: dt.time) -> int:
@@ -67,12 +73,34 @@ class SimClock:
         if self._always_open:
             return True
         ts = self.now_ns() if ts_ns is None else ts_ns
-        segment = Segment.FNO if exchange in (Exchange.NFO, Exchange.BFO) else Segment.CASH
+        segment = segment_of(exchange)
         try:
             return calendar_for(exchange).is_open(ts, segment)
         except ConfigError:
             local = ns_to_ist(ts)
             return local.weekday() < 5 and _FALLBACK_OPEN <= local.time() < _FALLBACK_CLOSE
+
+    def squareoff_ns(self, exchange: Exchange, day: dt.date) -> int | None:
+        """Angel One's intraday square-off cut-off of `exchange` on `day` (indian-market.md
+        §2.7, `market.sessions`); None on a day without a session, or with --always-open."""
+        if self._always_open:
+            return None
+        segment = segment_of(exchange)
+        try:
+            session = calendar_for(exchange).session_for(day)
+        except ConfigError:
+            if day.weekday() >= 5:
+                return None
+            return _at_ns(day, _SQUAREOFF.rule_for(day, segment, Broker.ANGEL_ONE).cutoff)
+        if session is None:
+            return None
+        return _SQUAREOFF.cutoff_ns(session, segment, Broker.ANGEL_ONE)
+
+    def intraday_closed(self, exchange: Exchange, ts_ns: int | None = None) -> bool:
+        """From the square-off cut-off to the close no new INTRADAY order is taken (§2.7)."""
+        ts = self.now_ns() if ts_ns is None else ts_ns
+        cutoff = self.squareoff_ns(exchange, ns_to_ist(ts).date())
+        return cutoff is not None and ts >= cutoff and self.is_open(exchange, ts)
 
     def in_order_blackout(self, exchange: Exchange, ts_ns: int | None = None) -> bool:
         """Neither normal orders nor AMOs are taken: the 15 minutes before the open and after

@@ -31,7 +31,22 @@ from algo_trading.simulator.orders import (
     order_id,
 )
 
-__all__ = ["OrderListener", "SimExchange"]
+__all__ = [
+    "EXPIRED_TEXT",
+    "INTRADAY_CLOSED_TEXT",
+    "SQUAREOFF_CANCEL_TEXT",
+    "SQUAREOFF_TEXT",
+    "OrderListener",
+    "SimExchange",
+]
+
+INTRADAY_CLOSED_TEXT = (
+    "RMS:Intraday orders are not allowed after the auto square-off time. "
+    "Place a DELIVERY or CARRYFORWARD order instead."
+)
+SQUAREOFF_TEXT = "RMS:Auto square-off of intraday position at the cut-off time"
+SQUAREOFF_CANCEL_TEXT = "RMS:Intraday order cancelled at the auto square-off time"
+EXPIRED_TEXT = "Order expired at end of day"
 
 OrderListener = Callable[[SimOrder, str], None]  # (order, AB code)
 
@@ -143,6 +158,8 @@ class SimExchange:
             return "Market is closed. Orders are not accepted at this time."
         if inst.instrument_type is InstrumentType.INDEX:
             return f"{inst.symbol} is an index and cannot be traded"
+        if order.producttype == "INTRADAY" and self.clock.intraday_closed(inst.exchange):
+            return INTRADAY_CLOSED_TEXT
         return self._price_rejection(order) or self._funds_rejection(order)
 
     def _price_rejection(self, order: SimOrder) -> str:
@@ -330,11 +347,7 @@ class SimExchange:
             self._emit(order, "open")
             return
         if match.kind is MatchKind.EXPIRE:
-            text = (
-                "IOC order cancelled: no match"
-                if order.duration == "IOC"
-                else "Order expired at end of day"
-            )
+            text = "IOC order cancelled: no match" if order.duration == "IOC" else EXPIRED_TEXT
             self._close(order, Status.CANCELLED, text)
             self._emit(order, "cancelled")
             return
@@ -357,3 +370,64 @@ class SimExchange:
             order.status = Status.OPEN
             self._block(order)
             self._emit(order, "open")
+
+    # --- end of day (driven by day_end.DayKeeper) ----------------------------------------------
+
+    def cancel_by_rms(self, order: SimOrder, text: str) -> None:
+        """Close a working order on the broker's own account: square-off or end of day."""
+        self.matcher.remove(ClientOrderId(order.orderid))
+        self._close(order, Status.CANCELLED, text)
+        self._emit(order, "cancelled")
+
+    def square_off(self, client_code: str, inst: Instrument, qty: int, ts_ns: int) -> SimOrder:
+        """Book and fill at the last price a MARKET order that flattens an INTRADAY position of
+        `qty` units (positive: sell a long), as Angel's RMS does at the cut-off (§2.7)."""
+        quote = self.market.get(inst.exchange, str(inst.token))
+        price = 0 if quote is None else quote.ltp
+        self._sequence += 1
+        order = SimOrder(
+            orderid=order_id(self.clock.today(), self._sequence),
+            uniqueorderid=str(uuid.uuid4()),
+            client_code=client_code,
+            instrument=inst,
+            variety="NORMAL",
+            transactiontype="SELL" if qty > 0 else "BUY",
+            ordertype="MARKET",
+            producttype="INTRADAY",
+            duration="DAY",
+            price=0,
+            triggerprice=0,
+            quantity=abs(qty),
+            disclosedquantity=0,
+            ordertag="",
+            status=Status.OPEN,
+            created_ns=ts_ns,
+            updated_ns=ts_ns,
+            text=SQUAREOFF_TEXT,
+        )
+        order.exchangeorderid = f"11{int(order.orderid[-9:]):014d}"
+        order.exchange_ns = ts_ns
+        self.orders[order.orderid] = order
+        self.by_unique[order.uniqueorderid] = order
+        self._emit(order, "open")
+        key = _matcher_key(inst)
+        self._apply(
+            Match(MatchKind.FILL, ClientOrderId(order.orderid), key, abs(qty), price), ts_ns
+        )
+        return order
+
+    def new_day(self) -> None:
+        """A new session (spec §6.2): day orders still working expire, the day's accounts settle,
+        and the order and trade books start empty except for AMOs waiting for the open."""
+        for order in list(self.orders.values()):
+            if order.is_working and order.status != Status.AMO_RECEIVED:
+                self.cancel_by_rms(order, EXPIRED_TEXT)
+        for account in self.accounts.values():
+            account.settle_day(self._ltp)
+        self.orders = {k: o for k, o in self.orders.items() if o.status == Status.AMO_RECEIVED}
+        self.by_unique = {o.uniqueorderid: o for o in self.orders.values()}
+        self.trades = []
+
+    def _ltp(self, inst: Instrument) -> int:
+        quote = self.market.get(inst.exchange, str(inst.token))
+        return 0 if quote is None else quote.ltp

@@ -119,11 +119,7 @@ class Market:
         base = self._base_price(inst, tick)
         rng = random.Random(f"{self._seed}:{inst.token}")
         close = _round(base * (1 + rng.uniform(-0.01, 0.01)), tick)
-        band = None
-        if inst.instrument_type is InstrumentType.OPTION:
-            band = PriceBand(tick, max(close * 10, 1_000_00) // tick * tick)
-        elif inst.instrument_type is not InstrumentType.INDEX:
-            band = band_around(close, 10, tick)
+        band = _band(inst, close, tick)
         quote = Quote(
             instrument=inst,
             exchange_type=EXCHANGE_TYPES[inst.exchange],
@@ -200,11 +196,29 @@ class Market:
             qty = 0 if is_index else self._rng.randint(1, 20) * lot * (1 if lot > 1 else 25)
         quote.trade(price, qty, ts_ns)
 
+    def new_day(self) -> None:
+        """A new session: the last price becomes the previous close, the day's OHLC and volume
+        start again and the price bands move with the close (indian-market.md §4.2)."""
+        for quote in self.quotes.values():
+            close = quote.ltp
+            quote.close = quote.open = quote.high = quote.low = close
+            quote.volume = quote.value_paise = quote.last_qty = quote.sequence = 0
+            quote.band = _band(quote.instrument, close, quote.tick_paise)
+
     def set_trade(self, key: InstrumentKey, price: int, qty: int, ts_ns: int) -> Quote:
         """Force the next trade of one instrument (tests and demos): LTP `price`, `qty` units."""
         quote = self.quotes[key]
         self._trade(quote, price, ts_ns, qty)
         return quote
+
+
+def _band(inst: Instrument, close: int, tick: int) -> PriceBand | None:
+    """Options get a wide band of their own; other instruments 10 % around the close."""
+    if inst.instrument_type is InstrumentType.OPTION:
+        return PriceBand(tick, max(close * 10, 1_000_00) // tick * tick)
+    if inst.instrument_type is InstrumentType.INDEX:
+        return None
+    return band_around(close, 10, tick)
 
 
 def _option_value(inst: Instrument, underlying: float) -> float:

@@ -66,6 +66,7 @@ def secure(
             session.client_code, endpoint, state.clock.now_ns()
         ):
             return rate_limited()
+        state.catch_up()  # a square-off or a new session the clock has passed shows at once
         try:
             body = await json_body(request)
             data = await handler(state, session, body, request)

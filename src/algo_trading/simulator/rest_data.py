@@ -1,6 +1,6 @@
 """Market data, search, candle and GTT routes (spec §2.9, §2.10, §2.14, §2.15, §3).
 
-GTT rules are stored and listed but never triggered: the simulator does not act on them.
+A GTT rule fires when the market crosses its trigger (gtt.py); writing a rule arms it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from algo_trading.domain.instruments import Exchange
 from algo_trading.simulator.accounts import RequestError
 from algo_trading.simulator.auth import Session
 from algo_trading.simulator.candles import candles
+from algo_trading.simulator.gtt import GttTrigger
 from algo_trading.simulator.market import Quote
 from algo_trading.simulator.orders import body_int, body_paise, body_text
 from algo_trading.simulator.rest import SECURE, Body, secure
@@ -129,6 +130,10 @@ def _gtt_fields(state: SimState, body: Body, rule: dict[str, Any]) -> None:
         triggerprice=rupees(values["triggerprice"]),
         disclosedqty=body_int(body, "disclosedqty"),
         updateddate=_iso(state.clock.now_ns()),
+    )
+    trigger = values["triggerprice"]
+    state.gtt_triggers[int(rule["id"])] = GttTrigger(
+        quote.key, trigger, values["price"], above=trigger > quote.ltp
     )
 
 

@@ -7,12 +7,19 @@ from typing import Any
 
 from aiohttp import web
 
-from algo_trading.simulator.accounts import RequestError
+from algo_trading.simulator.accounts import Holding, RequestError
 from algo_trading.simulator.auth import Session
 from algo_trading.simulator.orders import body_int, body_text
 from algo_trading.simulator.rest import SECURE, Body, secure
 from algo_trading.simulator.state import SimState
-from algo_trading.simulator.wire import order_row, position_row, rms_row, trade_row
+from algo_trading.simulator.wire import (
+    holding_row,
+    holdings_total,
+    order_row,
+    position_row,
+    rms_row,
+    trade_row,
+)
 
 __all__ = ["order_routes"]
 
@@ -118,19 +125,27 @@ async def _convert(state: SimState, session: Session, body: Body, request: web.R
     return None
 
 
+def _holdings(state: SimState, session: Session) -> list[tuple[Holding, int, int]]:
+    account = state.exchange.account(session.client_code)
+    found = []
+    for holding in account.holdings.values():
+        quote = state.market.get(holding.instrument.exchange, str(holding.instrument.token))
+        ltp, close = (0, 0) if quote is None else (quote.ltp, quote.close)
+        found.append((holding, ltp, close))
+    return found
+
+
 async def _holding(state: SimState, session: Session, body: Body, request: web.Request) -> Any:
-    return None  # no demat holdings: a simulated day starts flat (see the module docstring)
+    """DELIVERY buys of earlier days (they become holdings at the new session, day_end.py)."""
+    rows = [holding_row(h, ltp, close) for h, ltp, close in _holdings(state, session)]
+    return rows or None
 
 
 async def _all_holding(state: SimState, session: Session, body: Body, request: web.Request) -> Any:
+    held = _holdings(state, session)
     return {
-        "holdings": None,
-        "totalholding": {
-            "totalholdingvalue": 0,
-            "totalinvvalue": 0,
-            "totalprofitandloss": 0,
-            "totalpnlpercentage": 0,
-        },
+        "holdings": [holding_row(h, ltp, close) for h, ltp, close in held] or None,
+        "totalholding": holdings_total([(h, ltp) for h, ltp, _ in held]),
     }
 
 

@@ -6,12 +6,16 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from algo_trading.domain.errors import InvalidInputError
 from algo_trading.domain.instruments import Exchange
+from algo_trading.domain.money import paise_to_decimal
 from algo_trading.market.instruments import InstrumentMaster
 from algo_trading.simulator.auth import Authenticator
 from algo_trading.simulator.clock import SimClock
 from algo_trading.simulator.config import FaultConfig, SimulatorConfig
+from algo_trading.simulator.day_end import DayKeeper
 from algo_trading.simulator.exchange import SimExchange
+from algo_trading.simulator.gtt import GttTrigger, fire_gtt_rules
 from algo_trading.simulator.limits import RateLimiter
 from algo_trading.simulator.market import Market, Quote
 from algo_trading.simulator.scripmaster import build_records, build_scrip_master
@@ -31,7 +35,9 @@ class SimState:
     limiter: RateLimiter
     faults: FaultConfig
     rng: random.Random
+    days: DayKeeper
     gtt_rules: dict[int, dict[str, Any]] = field(default_factory=dict)
+    gtt_triggers: dict[int, GttTrigger] = field(default_factory=dict)
 
     @classmethod
     def build(cls, config: SimulatorConfig) -> SimState:
@@ -58,6 +64,7 @@ class SimState:
             limiter=RateLimiter(),
             faults=config.faults,
             rng=random.Random(config.seed),
+            days=DayKeeper(exchange, market, clock),
         )
         state.set_faults(config.faults)
         return state
@@ -70,19 +77,42 @@ class SimState:
         now = self.clock.now_ns()
         return {e: self.clock.is_open(e, now) for e in (Exchange.NSE, Exchange.NFO, Exchange.BSE)}
 
-    def step(self) -> list[Quote]:
-        """One market tick: AMOs of open exchanges go in, prices move, orders match."""
+    def catch_up(self) -> int:
+        """Let the day's events the clock has passed happen (square-off, a new session) and
+        return now; every tick and every REST call starts here."""
         now = self.clock.now_ns()
+        self.days.catch_up(now)
+        return now
+
+    def step(self) -> list[Quote]:
+        """One market tick: AMOs of open exchanges go in, prices move, orders match, GTT rules
+        whose trigger was crossed place their orders."""
+        now = self.catch_up()
         opened = self.open_exchanges()
         self.exchange.release_amos(opened)
         moved = self.market.step(now, opened)
-        self.exchange.on_quotes(moved, now)
+        self._match(moved, now)
         return moved
 
     def force_trade(self, exchange: Exchange, token: str, price_paise: int, qty: int) -> Quote:
-        """Make one instrument trade at a chosen price and size, then match (tests, demos)."""
-        now = self.clock.now_ns()
+        """Make one instrument trade at a chosen price and size, then match (tests, demos).
+        The price must be one the exchange could print: positive and on the tick."""
+        current = self.market.get(exchange, token)
+        if current is None:
+            raise InvalidInputError(f"force_trade: no instrument {exchange.value}:{token}")
+        tick = current.tick_paise
+        if price_paise <= 0 or price_paise % tick:
+            raise InvalidInputError(
+                f"force_trade {current.instrument.symbol}: price "
+                f"{paise_to_decimal(price_paise)} is not a positive multiple of the tick size "
+                f"{paise_to_decimal(tick)}"
+            )
+        now = self.catch_up()
         self.exchange.release_amos(self.open_exchanges())
         quote = self.market.set_trade((exchange, token), price_paise, qty, now)
-        self.exchange.on_quotes([quote], now)
+        self._match([quote], now)
         return quote
+
+    def _match(self, quotes: list[Quote], now: int) -> None:
+        self.exchange.on_quotes(quotes, now)
+        fire_gtt_rules(self.gtt_rules, self.gtt_triggers, self.exchange, quotes, now)

@@ -11,7 +11,7 @@ from typing import Any
 from algo_trading.domain.events import ns_to_ist
 from algo_trading.domain.instruments import InstrumentType
 from algo_trading.domain.money import paise_to_decimal
-from algo_trading.simulator.accounts import Account, Position
+from algo_trading.simulator.accounts import Account, Holding, Position
 from algo_trading.simulator.market import Quote
 from algo_trading.simulator.orders import SimOrder, SimTrade
 
@@ -22,6 +22,8 @@ __all__ = [
     "envelope",
     "failure",
     "gateway_error",
+    "holding_row",
+    "holdings_total",
     "order_row",
     "position_row",
     "quote_row",
@@ -205,6 +207,8 @@ def position_row(pos: Position, ltp: int) -> dict[str, Any]:
     net = pos.net_qty
     buy_avg = pos.buy_value // pos.buy_qty if pos.buy_qty else 0
     sell_avg = pos.sell_value // pos.sell_qty if pos.sell_qty else 0
+    cf_buy_avg = pos.cf_buy_value // pos.cf_buy_qty if pos.cf_buy_qty else 0
+    cf_sell_avg = pos.cf_sell_value // pos.cf_sell_qty if pos.cf_sell_qty else 0
     pnl = pos.realised + pos.unrealised(ltp)
     strike = rupees_text(inst.strike_paise) if inst.strike_paise else "-1"
     return {
@@ -221,19 +225,19 @@ def position_row(pos: Position, ltp: int) -> dict[str, Any]:
         "precision": "2",
         "multiplier": "-1",
         "boardlotsize": "1",
-        "buyqty": str(pos.buy_qty),
-        "sellqty": str(pos.sell_qty),
-        "buyamount": rupees_text(pos.buy_value),
-        "sellamount": rupees_text(pos.sell_value),
+        "buyqty": str(pos.buy_qty - pos.cf_buy_qty),  # the day's part; cf* is carried
+        "sellqty": str(pos.sell_qty - pos.cf_sell_qty),
+        "buyamount": rupees_text(pos.buy_value - pos.cf_buy_value),
+        "sellamount": rupees_text(pos.sell_value - pos.cf_sell_value),
         "symbolgroup": "EQ",
         "strikeprice": strike,
         "optiontype": inst.option_right.value if inst.option_right else "",
         "expirydate": inst.expiry.strftime("%d%b%Y").upper() if inst.expiry else "",
         "lotsize": str(inst.lot_size),
-        "cfbuyqty": "0",
-        "cfsellqty": "0",
-        "cfbuyamount": "0.00",
-        "cfsellamount": "0.00",
+        "cfbuyqty": str(pos.cf_buy_qty),
+        "cfsellqty": str(pos.cf_sell_qty),
+        "cfbuyamount": rupees_text(pos.cf_buy_value),
+        "cfsellamount": rupees_text(pos.cf_sell_value),
         "buyavgprice": rupees_text(buy_avg),
         "sellavgprice": rupees_text(sell_avg),
         "avgnetprice": rupees_text(pos.open_avg),
@@ -241,14 +245,56 @@ def position_row(pos: Position, ltp: int) -> dict[str, Any]:
         "netqty": str(net),
         "totalbuyvalue": rupees_text(pos.buy_value),
         "totalsellvalue": rupees_text(pos.sell_value),
-        "cfbuyavgprice": "0.00",
-        "cfsellavgprice": "0.00",
+        "cfbuyavgprice": rupees_text(cf_buy_avg),
+        "cfsellavgprice": rupees_text(cf_sell_avg),
         "totalbuyavgprice": rupees_text(buy_avg),
         "totalsellavgprice": rupees_text(sell_avg),
         "netprice": rupees_text(pos.open_avg),
         "ltp": rupees_text(ltp),
         "pnl": rupees_text(pnl),
     }
+
+
+def holding_row(holding: Holding, ltp: int, close: int) -> dict[str, Any]:
+    """One demat holding (§2.12): numbers, with the token as a string."""
+    inst = holding.instrument
+    pnl = holding.quantity * ltp - holding.cost_paise
+    return {
+        "tradingsymbol": inst.symbol,
+        "exchange": inst.exchange.value,
+        "isin": "",  # the simulated master carries no ISINs
+        "t1quantity": 0,
+        "realisedquantity": holding.quantity,
+        "quantity": holding.quantity,
+        "authorisedquantity": 0,
+        "product": "DELIVERY",
+        "collateralquantity": None,
+        "collateraltype": None,
+        "haircut": 0.0,
+        "averageprice": rupees(holding.avg_price),
+        "ltp": rupees(ltp),
+        "symboltoken": str(inst.token),
+        "close": rupees(close),
+        "profitandloss": rupees(pnl),
+        "pnlpercentage": _percent(pnl, holding.cost_paise),
+    }
+
+
+def holdings_total(rows: list[tuple[Holding, int]]) -> dict[str, Any]:
+    """getAllHolding's `totalholding` over (holding, ltp) pairs (§2.12)."""
+    value = sum(h.quantity * ltp for h, ltp in rows)
+    invested = sum(h.cost_paise for h, _ in rows)
+    return {
+        "totalholdingvalue": rupees(value),
+        "totalinvvalue": rupees(invested),
+        "totalprofitandloss": rupees(value - invested),
+        "totalpnlpercentage": _percent(value - invested, invested),
+    }
+
+
+def _percent(part: int, whole: int) -> float:
+    """A percentage for display, two decimals (never used to decide anything)."""
+    return round(part * 100 / whole, 2) if whole else 0.0
 
 
 def rms_row(account: Account, unrealised: int) -> dict[str, Any]:

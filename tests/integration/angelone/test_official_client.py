@@ -319,7 +319,7 @@ def test_fills_read_the_same_in_both_trade_books_positions_and_funds(
     broker, sink = make_broker(session, master, clock)
     sell = sent_order(side=OrderSide.SELL, quantity=1)
     broker.submit(sell)
-    fill_price = (ltp_paise(session, master) + 355) // 5 * 5
+    fill_price = (ltp_paise(session, master) + 355) // 10 * 10
     server.force_trade(SYMBOL, fill_price, 100)
 
     account = AngelOneAccount(session)
@@ -352,7 +352,7 @@ def test_ltp_and_candles_read_the_same_through_both_clients(
 ) -> None:
     client = official.client
     token = str(master.by_symbol(SYMBOL).token)
-    price = (ltp_paise(session, master) - 420) // 5 * 5
+    price = (ltp_paise(session, master) - 420) // 10 * 10
     server.force_trade(SYMBOL, price, 10)
     market = AngelOneMarketData(session)
     ours_ltp = market.ltp("NSE", SYMBOL, token)
@@ -461,7 +461,7 @@ def test_the_official_websocket_client_decodes_the_same_ticks_as_our_parser(
 ) -> None:
     token = str(master.by_symbol(SYMBOL).token)
     base = ltp_paise(session, master)
-    prices = [(base + step) // 5 * 5 for step in (505, -310, 1250)]
+    prices = [(base + step) // 10 * 10 for step in (505, -310, 1250)]
     threads_before = set(threading.enumerate())
     packets = _Packets()
     ours = FeedClient(server.ws_url, session, packets, SocketOptions(poll_s=0.02))

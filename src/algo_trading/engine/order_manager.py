@@ -34,7 +34,7 @@ from algo_trading.engine.ports import (
     TradeLog,
 )
 from algo_trading.engine.risk import RiskCheck, RiskDecision, RiskView
-from algo_trading.market.audit import AuditStage, audit_record, order_tag
+from algo_trading.market.audit import AuditStage, audit_order, order_tag
 from algo_trading.market.lots import slice_order
 from algo_trading.market.throttle import OrderThrottle
 
@@ -295,16 +295,11 @@ class OrderManager:
         if self._audit_log is None:
             return
         self._audit_log.record(
-            audit_record(
+            audit_order(
+                order,
                 now,
                 stage,
                 code,
-                strategy_id=order.strategy_id,
-                client_order_id=order.client_order_id,
-                symbol=order.symbol,
-                side=order.side,
-                quantity=order.quantity,
-                price_paise=order.price_paise,
                 numbers=numbers,
                 detail=detail,
                 parent_client_order_id=parent,

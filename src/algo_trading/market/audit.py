@@ -14,14 +14,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from algo_trading.domain.errors import OrderError
 from algo_trading.domain.ids import ClientOrderId, StrategyId
-from algo_trading.domain.orders import OrderSide, OrderSnapshot
+from algo_trading.domain.orders import OrderSide
 
 __all__ = [
     "ORDER_TAG_MAX_LEN",
     "AuditStage",
+    "AuditedOrder",
     "OrderAuditRecord",
     "audit_order",
     "audit_record",
@@ -156,8 +158,26 @@ def audit_record(
     )
 
 
+class AuditedOrder(Protocol):
+    """What a record reads of an order: the engine's live Order and an OrderSnapshot both
+    have it."""
+
+    @property
+    def strategy_id(self) -> StrategyId: ...
+    @property
+    def client_order_id(self) -> ClientOrderId: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> OrderSide: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def price_paise(self) -> int | None: ...
+
+
 def audit_order(
-    order: OrderSnapshot,
+    order: AuditedOrder,
     ts_ns: int,
     stage: AuditStage,
     decision_code: str,

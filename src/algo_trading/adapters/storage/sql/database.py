@@ -11,6 +11,8 @@ A message about a database names its host, port, database and user, never its pa
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -146,11 +148,28 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     try:
-        cur.execute("PRAGMA journal_mode=WAL")
+        _set_wal(cur)
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
     finally:
         cur.close()
+
+
+def _set_wal(cur: Any) -> None:
+    # Turning a fresh file to WAL needs the exclusive lock, and SQLite answers "database is
+    # locked" at once, without its busy handler, when another process starting at the same
+    # moment holds a lock: so wait here, bounded by the same busy timeout.
+    deadline = time.monotonic() + _SQLITE_BUSY_TIMEOUT_S
+    pause_s = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause_s > deadline:
+                raise
+        time.sleep(pause_s)
+        pause_s = min(pause_s * 2, 0.25)
 
 
 def _sqlite_begin(conn: Connection) -> None:

@@ -10,12 +10,14 @@ import logging
 import secrets
 import sys
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from algo_trading.adapters.brokers.angelone.auth import AngelOneSession
+from algo_trading.adapters.brokers.angelone.config import AngelOneCredentials
 from algo_trading.adapters.logs import (
     MASK,
     THIRD_PARTY_LOGGERS,
@@ -26,6 +28,7 @@ from algo_trading.adapters.logs import (
     project_handler,
 )
 from algo_trading.adapters.secrets import AwsSecretsManagerStore, EnvSecretStore
+from algo_trading.cli.main import main
 
 JWT = "eyJhbGciOiJIUzUxMiJ9.eyJ1c2VybmFtZSI6IlMxMjM0NTYifQ.c2lnbmF0dXJlLWJ5dGVz"
 KEY = "Qz8pLm2vX9aT"  # an API key: nothing about its shape says "secret"
@@ -58,6 +61,7 @@ def _masked(text: str, registry: SecretRegistry | None = None) -> str:
         (f'{{"jwtToken":"Bearer {KEY}","feedToken":"{FEED}"}}', KEY),
         ('{"clientcode":"S1","password":"482913","totp":"551204"}', "482913"),
         ('{"clientcode":"S1","password":"482913","totp":"551204"}', "551204"),
+        ("{'password': 'two words', 'user': 'u'}", "words"),
         (f"postgresql://algo:{KEY}@db.internal:5432/algo", KEY),
         (f"token in prose {JWT} and more", JWT),
         (f"Bearer {KEY} somewhere", KEY),
@@ -235,3 +239,23 @@ def test_every_value_a_secret_store_hands_out_is_masked_in_the_logs(kind: str) -
     assert value in default_registry().redact(f"before {value}")  # unknown until handed out
     assert store.get("angelone_api_key") == value
     assert default_registry().redact(f"sent {value}!") == f"sent {MASK}!"
+
+
+def test_a_broker_session_registers_its_credentials_wherever_they_came_from() -> None:
+    mpin, key = "".join(secrets.choice("123456789") for _ in range(4)), secrets.token_hex(10)
+    creds = AngelOneCredentials(api_key=key, client_code="Z9", mpin=mpin, totp_secret="A" * 32)
+    AngelOneSession(cast(Any, None), creds, cast(Any, None))  # no call is made
+    assert default_registry().redact(f"mpin {mpin} key {key}.") == f"mpin {MASK} key {MASK}."
+
+
+def test_the_cli_installs_the_masked_handler_before_anything_runs(
+    monkeypatch: pytest.MonkeyPatch, clean_logging: io.StringIO
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["algo-trading", "--version"])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 0
+    root = logging.getLogger()
+    assert any(isinstance(f, RedactingFilter) for h in root.handlers for f in h.filters)
+    assert root.level == logging.WARNING
+    assert not logging.getLogger("websockets.client").isEnabledFor(logging.INFO)

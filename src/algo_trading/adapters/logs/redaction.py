@@ -60,7 +60,8 @@ _NAMED_VALUE = re.compile(
     # prose such as "check the MPIN, TOTP and key" is left alone.
     r"(?P<sep>['\"]?\s*[:=]\s*(?:(?-i:b)?['\"])?|['\"]\s*,\s*(?-i:b)?['\"])"
     r"(?P<scheme>(?:bearer|basic|token)\s+)?"
-    r"(?P<value>[^\s'\",&;)}\]>]+)",
+    # after an opening quote, everything up to the closing one (a value may hold spaces)
+    r"(?P<value>(?<=['\"])[^'\"]+|[^\s'\",&;)}\]>]+)",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?P<scheme>\b(?:bearer|basic)\s+)(?P<value>[\w.~+/=-]{8,})", re.IGNORECASE)

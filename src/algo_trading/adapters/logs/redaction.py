@@ -1,11 +1,12 @@
 """Masking of secrets in log records (issue #15 item 5; STYLE habit 19).
 
-Three nets, each catching what the others may miss:
+Four nets, each catching what the others may miss:
 
 - the value after a credential's name, in every shape a library prints a header or a field
   (`Authorization: Bearer …`, `'x-api-key': '…'`, `(b'X-PrivateKey', b'…')`, `"jwtToken":"…"`,
   `?feedToken=…`): Angel One's secret headers are named in spec §1.2 and §5.1;
 - anything shaped like a bearer credential or a JWT;
+- the password in a URL's user part (`postgresql://user:…@host`);
 - every value registered here: what a secret store handed out, the broker's session tokens and
   the one-time codes of a login.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from algo_trading import __version__
+from algo_trading.adapters.logs import install_logging
 from algo_trading.cli.charges import charges_command
 from algo_trading.cli.db import db_group
 from algo_trading.cli.simulator import simulator_command
@@ -274,6 +276,8 @@ cli.add_command(simulator_command)
 
 
 def main() -> None:
+    # Warnings and errors on stderr as before, now masked and with the libraries held at INFO.
+    install_logging(logging.WARNING)
     cli()
 
 

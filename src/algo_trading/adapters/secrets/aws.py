@@ -18,6 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import SecretStr
 
+from algo_trading.adapters.logs import register_secret
 from algo_trading.domain.errors import AlgoTradingError, ConfigError
 
 __all__ = ["AwsSecretsManagerStore", "SecretStoreUnavailableError"]
@@ -165,5 +166,9 @@ class AwsSecretsManagerStore:
         if bad:
             raise ConfigError(f"{self._where()}: keys {', '.join(bad)} are not strings")
         self._values = {k: SecretStr(v) for k, v in parsed.items()}
+        # Every value of the secret, handed out or not, is masked in every log record: the
+        # whole object crossed the wire, and a library may have seen more than `get` returns.
+        for value in parsed.values():
+            register_secret(value)
         log.debug("loaded %s: %d keys", self._where(), len(self._values))
         return self._values

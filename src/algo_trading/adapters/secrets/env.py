@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from algo_trading.adapters.logs import register_secret
 from algo_trading.domain.errors import ConfigError
 
 __all__ = ["EnvSecretStore"]
@@ -29,6 +30,7 @@ class EnvSecretStore:
         value = self._environ.get(var, "")
         if not value:
             raise ConfigError(f"secret {name}: set the environment variable {var}")
+        register_secret(value)  # every value handed out is masked in every log record
         return value
 
     def __repr__(self) -> str:

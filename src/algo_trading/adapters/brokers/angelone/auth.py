@@ -26,6 +26,7 @@ from algo_trading.adapters.brokers.angelone.errors import (
 )
 from algo_trading.adapters.brokers.angelone.http import AngelOneHttp, base_headers
 from algo_trading.adapters.brokers.angelone.parsing import login_body
+from algo_trading.adapters.logs import register_secret
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import IST, ns_to_ist
 from algo_trading.engine.ports import Clock
@@ -87,6 +88,7 @@ def _tokens(route: str, data: Any) -> SessionTokens:
         if not isinstance(value, str) or not value:
             raise MalformedResponseError(route, f"data.{name}", "missing or not a string")
         values.append(value.removeprefix("Bearer "))
+        register_secret(values[-1], transient=True)  # masked in every log record from now on
     return SessionTokens(*values)
 
 
@@ -105,6 +107,10 @@ class AngelOneSession:
     ) -> None:
         self.http = http
         self._creds = credentials
+        # Masked in every log record of the process, wherever the credentials came from.
+        creds = credentials
+        for value in (creds.api_key, creds.client_code, creds.mpin, creds.totp_secret):
+            register_secret(value.get_secret_value())
         self._clock = clock
         self._lock = threading.RLock()
         self._tokens: SessionTokens | None = None
@@ -143,11 +149,9 @@ class AngelOneSession:
         route = ROUTES["login"]
         with self._lock:
             now = self._clock.now_ns()
-            body = login_body(
-                self.client_code,
-                self._creds.mpin.get_secret_value(),
-                totp_at(self._creds.totp_secret.get_secret_value(), now),
-            )
+            code = totp_at(self._creds.totp_secret.get_secret_value(), now)
+            register_secret(code, transient=True)
+            body = login_body(self.client_code, self._creds.mpin.get_secret_value(), code)
             data = self.http.request(route, headers=self._plain_headers(), body=body)
             self._tokens = _tokens(route.path, data)
             self._refresh_due_ns = refresh_due_ns(now, self.http.config.refresh_margin_s)

@@ -10,19 +10,30 @@ with the tag."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from algo_trading.adapters.brokers.angelone import orders_api
 from algo_trading.adapters.brokers.angelone.auth import AngelOneSession
 from algo_trading.adapters.brokers.angelone.execution import AngelOneBroker
+from algo_trading.adapters.brokers.angelone.http import AngelOneHttp
 from algo_trading.domain.orders import OrderSnapshot
 from algo_trading.engine.reconciliation import ReconcileConfig, Verdict
 from algo_trading.market.instruments import InstrumentMaster
 
-from .conftest import MovingClock, Sink, with_faults
+from .conftest import MovingClock, Sink, adapter_config, with_faults
 from .helpers import make_broker, orders_with_tag, sent_order
 
 WINDOW = ReconcileConfig(confirm_window_ns=30 * 1_000_000_000)
+
+
+@pytest.fixture
+def http(server: Any) -> Iterator[AngelOneHttp]:
+    """One order-book read after a lost answer: the later looks are what these tests are about."""
+    with AngelOneHttp(adapter_config(server, place_lookup_attempts=1)) as client:
+        yield client
 
 
 def _fail_next_place(session: AngelOneSession, server: Any, **faults: Any) -> None:
@@ -179,6 +190,9 @@ def test_a_second_broker_order_with_our_tag_is_a_duplicate_and_is_cancelled(
     assert decision.verdict is Verdict.DUPLICATE
     assert [d.broker_order_id for d in decision.duplicates] == [extra]
     assert any(extra in alert for alert in broker.alerts)
+    alerts = len(broker.alerts)
+    assert broker.reconcile() is not None
+    assert len(broker.alerts) == alerts  # raised once, not on every sweep
     statuses = {r.order_id: r.status.value for r in orders_with_tag(session, order.tag)}
     assert statuses == {first: "OPEN", extra: "CANCELLED"}
     assert sink.events(order.client_order_id) == ["ACCEPT"]  # the extra is not ours to report

@@ -48,6 +48,7 @@ from algo_trading.engine.reconciliation import (
     BrokerOrder,
     BrokerTrade,
     CancelAction,
+    Decision,
     ReconcileConfig,
     Reconciliation,
     Verdict,
@@ -113,6 +114,7 @@ class AngelOneBroker:
         self._by_tag: dict[str, ClientOrderId] = {}
         self.place_requests = 0  # placeOrder calls sent (tests check nothing is sent twice)
         self.alerts: list[str] = []  # what reconciliation found that a person must see
+        self._alerted: set[tuple[str, ...]] = set()  # each finding is raised once, not per sweep
         self.errors: list[AngelOneError] = []  # typed errors met while following orders
 
     # --- the Broker port -------------------------------------------------------------------
@@ -290,7 +292,7 @@ class AngelOneBroker:
         rows_by_id = {r.order_id: r for r in book_rows}
         for decision in result.decisions:
             tracked = self._orders[decision.client_order_id]
-            if decision.alert:
+            if decision.alert and self._first_time(decision):
                 self.alerts.append(decision.alert)
                 log.error(
                     "angelone reconciliation: %s",
@@ -305,6 +307,17 @@ class AngelOneBroker:
                 self._adopt(tracked, decision.broker_order_id, rows_by_id)
         self.execute(result.actions)
         return result
+
+    def _first_time(self, decision: Decision) -> bool:
+        key = (
+            decision.client_order_id,
+            decision.verdict.value,
+            decision.broker_order_id or "",
+            *sorted(d.broker_order_id for d in decision.duplicates),
+        )
+        new = key not in self._alerted
+        self._alerted.add(key)
+        return new
 
     def execute(self, actions: Sequence[CancelAction]) -> None:
         """Carry out reconciliation's cancels of broker orders by their broker id."""

@@ -131,6 +131,23 @@ def test_the_order_stream_adopts_a_late_appearance_too(
     assert [r.order_id for r in orders_with_tag(session, order.tag)] == [bid]
 
 
+def test_after_a_restart_an_unconfirmed_order_is_followed_and_adopted_not_placed_again(
+    session: AngelOneSession, master: InstrumentMaster, clock: MovingClock, server: Any
+) -> None:
+    before, _, order = _lost_5xx(session, master, clock, server)
+    sent_ns = before.unconfirmed()[order.client_order_id]
+    after, sink = make_broker(session, master, clock, reconcile_config=WINDOW)  # a new process
+    after.follow(order, sent_ns=sent_ns)
+    assert after.unconfirmed() == {order.client_order_id: sent_ns}
+    bid = _broker_places_it_late(session, master, order)
+    result = after.reconcile()
+    assert result is not None
+    assert result.by_order()[order.client_order_id].verdict is Verdict.ACKNOWLEDGED
+    assert [(r.event.value, r.broker_order_id) for r in sink.reports] == [("ACCEPT", bid)]
+    assert (before.place_requests, after.place_requests) == (1, 0)
+    assert [r.order_id for r in orders_with_tag(session, order.tag)] == [bid]
+
+
 def test_an_order_appearing_after_it_was_declared_not_placed_is_cancelled_with_an_alert(
     session: AngelOneSession, master: InstrumentMaster, clock: MovingClock, server: Any
 ) -> None:

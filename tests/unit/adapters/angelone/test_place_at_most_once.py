@@ -221,3 +221,18 @@ def test_an_unreadable_place_answer_is_adopted_from_the_book_not_rejected_nor_re
     broker.submit(order.snapshot())
     assert [r.event for r in reports] == [OrderEvent.ACCEPT]  # found by its tag right away
     assert venue.place_calls == 1
+
+
+def test_the_same_order_handed_over_twice_is_placed_once() -> None:
+    venue = FakeVenue("ok", appear_at=1, duplicate_at=None)
+    inst = equity("SBIN-EQ", token=3045)
+    broker = AngelOneBroker(venue, lambda _s: inst, Clock(), sleep=lambda _s: None)  # type: ignore[arg-type]
+    reports: list[ExecutionReport] = []
+    broker.connect(reports.append)
+    order = make_order("O3", quantity=1)
+    order.tag = "t-O3"
+    order.apply(OrderEvent.SUBMIT, START)
+    broker.submit(order.snapshot())
+    broker.submit(order.snapshot())
+    assert (venue.place_calls, venue.with_tag("t-O3")) == (1, 1)
+    assert [r.event for r in reports] == [OrderEvent.ACCEPT]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -129,12 +129,10 @@ class AngelOneBroker:
             self._emit(coid, OrderEvent.REJECT, reason=f"UNKNOWN_INSTRUMENT: {exc}")
             return
         tag = order.tag or order_tag(order.strategy_id, coid)
-        tracked = _Tracked(order, inst, tag)
-        with self._lock:
-            self._orders[coid] = tracked
-            self._by_tag[tag] = coid
+        tracked = _Tracked(order, inst, tag, sent_ns=self._clock.now_ns())
+        if not self._track(tracked):
+            return
         body = orders_api.place_body(order, inst, tag, self._variety)
-        tracked.sent_ns = self._clock.now_ns()
         try:
             data = self._place_once(body)
             order_id, unique_id = orders_api.place_ids(ROUTES["place"].path, data)
@@ -152,6 +150,44 @@ class AngelOneBroker:
             return
         self._acknowledge(tracked, order_id, unique_id)
         self.refresh(coid)
+
+    def follow(self, order: OrderSnapshot, *, sent_ns: int, trade_ids: Iterable[str] = ()) -> None:
+        """Follow an order sent before a restart, as the database has it, without sending
+        anything: the stream, `poll()` and `reconcile()` take it from here. One still
+        SUBMITTED without a broker id is unconfirmed, its window counting from `sent_ns`."""
+        inst = self._instrument(order.symbol)
+        bid = order.broker_order_id
+        tracked = _Tracked(
+            order,
+            inst,
+            order.tag or order_tag(order.strategy_id, order.client_order_id),
+            state=order.status,
+            broker_order_id=bid,
+            filled=order.filled_quantity,
+            trade_ids=set(trade_ids),
+            sent_ns=sent_ns,
+            unconfirmed=bid is None and order.status is _S.SUBMITTED,
+        )
+        self._track(tracked)
+
+    def _track(self, tracked: _Tracked) -> bool:
+        """Register an order; False (and nothing sent) when its id or tag is already known:
+        the same order handed over twice must not reach the broker twice."""
+        coid = tracked.order.client_order_id
+        with self._lock:
+            known = self._by_tag.get(tracked.tag) or (coid if coid in self._orders else None)
+            if known is None:
+                self._orders[coid] = tracked
+                self._by_tag[tracked.tag] = coid
+                return True
+        log.error(
+            "angelone: %s (tag %s) is already known as %s; not sent again",
+            coid,
+            tracked.tag,
+            known,
+            extra={"client_order_id": coid},
+        )
+        return False
 
     def cancel(self, client_order_id: ClientOrderId) -> None:
         tracked = self._orders.get(client_order_id)

@@ -322,9 +322,11 @@ def _with_duplicates(
         )
     if decision.alert:
         parts.append(decision.alert)
+    # A primary the books disagree about stays UNRESOLVED (a person looks), duplicates or not.
+    verdict = Verdict.UNRESOLVED if decision.verdict is Verdict.UNRESOLVED else Verdict.DUPLICATE
     return replace(
         decision,
-        verdict=Verdict.DUPLICATE,
+        verdict=verdict,
         alert="; ".join(parts),
         duplicates=tuple(extras),
         actions=decision.actions + cancels,

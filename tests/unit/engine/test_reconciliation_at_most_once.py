@@ -249,3 +249,17 @@ def test_never_declared_not_placed_while_the_tag_is_in_the_book_and_never_placed
         assert len(still_open) <= 1
         if order.is_terminal and order.broker_order_id is None:
             assert still_open == []  # closed here, so nothing may trade at the broker
+
+
+def test_a_duplicate_whose_own_order_disagrees_with_us_stays_unresolved_and_is_still_reported() -> (
+    None
+):
+    rows = [BrokerOrder("tag-O1", "B1", S.OPEN, 20, 0), _row("B2")]
+    order = _sent()
+    order.apply(E.ACCEPT, SENT_AT + 1)
+    order.broker_order_id = BrokerOrderId("B1")
+    d = _decide([order.snapshot()], rows, after_ns=SECOND)
+    assert (d.verdict, d.reports) == (Verdict.UNRESOLVED, ())
+    assert "for 10 here but 20 at the broker" in d.note
+    assert [a.broker_order_id for a in d.actions] == ["B2"]
+    assert "B2" in d.alert

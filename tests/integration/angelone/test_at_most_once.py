@@ -105,6 +105,18 @@ def test_a_place_with_no_trace_past_the_window_is_declared_not_placed_once(
     assert (broker.place_requests, orders_with_tag(session, order.tag)) == (1, [])
 
 
+def test_a_poll_loop_alone_declares_an_order_not_placed_once_the_window_has_passed(
+    session: AngelOneSession, master: InstrumentMaster, clock: MovingClock, server: Any
+) -> None:
+    broker, sink, order = _lost_5xx(session, master, clock, server)
+    broker.poll()
+    assert sink.events(order.client_order_id) == []
+    _later(clock, 31)
+    broker.poll()
+    assert sink.events(order.client_order_id) == ["CANCEL"]
+    assert (broker.place_requests, orders_with_tag(session, order.tag)) == (1, [])
+
+
 def test_an_order_that_appears_late_inside_the_window_is_adopted_and_not_placed_again(
     session: AngelOneSession, master: InstrumentMaster, clock: MovingClock, server: Any
 ) -> None:
@@ -213,6 +225,16 @@ def test_a_second_broker_order_with_our_tag_is_a_duplicate_and_is_cancelled(
     statuses = {r.order_id: r.status.value for r in orders_with_tag(session, order.tag)}
     assert statuses == {first: "OPEN", extra: "CANCELLED"}
     assert sink.events(order.client_order_id) == ["ACCEPT"]  # the extra is not ours to report
+
+
+def test_a_poll_loop_alone_cancels_a_duplicate(
+    session: AngelOneSession, master: InstrumentMaster, clock: MovingClock
+) -> None:
+    broker, sink, order, first, extra = _duplicated(session, master, clock)
+    broker.poll()
+    statuses = {r.order_id: r.status.value for r in orders_with_tag(session, order.tag)}
+    assert statuses == {first: "OPEN", extra: "CANCELLED"}
+    assert sink.events(order.client_order_id) == ["ACCEPT"]
 
 
 def test_the_extra_order_is_left_alone_when_cancelling_duplicates_is_off(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -38,7 +39,11 @@ from algo_trading.adapters.brokers.angelone.errors import (
     MalformedResponseError,
     RateLimitedError,
 )
-from algo_trading.adapters.brokers.angelone.parsing import BrokerOrderRow, parse_order_row
+from algo_trading.adapters.brokers.angelone.parsing import (
+    BrokerOrderRow,
+    BrokerTradeRow,
+    parse_order_row,
+)
 from algo_trading.domain.events import ExecutionReport
 from algo_trading.domain.ids import BrokerOrderId, ClientOrderId
 from algo_trading.domain.instruments import Instrument
@@ -251,15 +256,18 @@ class AngelOneBroker:
 
     def poll(self) -> None:
         """Bring every working order up to date from the order book (and the trade book when
-        something was filled). Used without the order stream and after it reconnects."""
-        route = ROUTES["order_book"]
+        something was filled). Used without the order stream and after it reconnects. When an
+        order is in doubt (unconfirmed, duplicated, or closed here and now in the book), the
+        same book is reconciled too, so a poll loop alone settles it."""
         try:
-            rows = orders_api.order_rows(route.path, self.session.call(route.name))
+            rows = self._order_rows()
         except AngelOneError as exc:
             self._record(exc)
             return
         for row in rows:
             self.apply_row(row)
+        if self._in_doubt(rows):
+            self._reconcile(rows)
 
     def on_order_update(self, payload: Mapping[str, Any]) -> None:
         """One order-status WebSocket frame's `orderData` (§5.2)."""
@@ -286,44 +294,58 @@ class AngelOneBroker:
 
     # --- reconciliation by tag (engine/reconciliation.py) --------------------------------
     def books(self) -> tuple[list[BrokerOrder], list[BrokerTrade]]:
-        """The order book and the trade book in reconciliation's terms; raises the typed
-        error when either cannot be read (a half-read book would make absent look like
-        never placed)."""
-        _, orders, trades = self._read_books()
-        return orders, trades
-
-    def _read_books(self) -> tuple[list[BrokerOrderRow], list[BrokerOrder], list[BrokerTrade]]:
-        return orders_api.reconciliation_books(self.session, self._clock.now_ns())
+        """The order book and the trade book in reconciliation's terms (for reconciling the
+        database's orders at start); raises the typed error when either cannot be read, since
+        a half-read book would make an order that is there look never placed."""
+        return orders_api.reconciliation_books(
+            self._order_rows(), self._trade_rows(), self._clock.now_ns()
+        )
 
     def reconcile(self) -> Reconciliation | None:
         """Settle our unconfirmed, declared-not-placed and duplicated orders from the books:
         adopt what appeared, declare not placed what stayed absent past the window, cancel
         extra orders carrying our tags. None when the books could not be read."""
         try:
-            book_rows, orders, trades = self._read_books()
+            rows = self._order_rows()
         except AngelOneError as exc:
             self._record(exc)
             return None
-        counts: dict[str, int] = {}
-        for o in orders:
-            counts[o.tag] = counts.get(o.tag, 0) + 1
+        return self._reconcile(rows)
+
+    def _order_rows(self) -> list[BrokerOrderRow]:
+        route = ROUTES["order_book"]
+        return orders_api.order_rows(route.path, self.session.call(route.name))
+
+    def _trade_rows(self) -> list[BrokerTradeRow]:
+        route = ROUTES["trade_book"]
+        return orders_api.trade_rows(route.path, self.session.call(route.name))
+
+    def _in_doubt(self, rows: Sequence[BrokerOrderRow]) -> bool:
+        tags = Counter(r.tag for r in rows)
+        with self._lock:
+            return any(
+                t.unconfirmed or tags[t.tag] > 1 or (t.broker_order_id is None and tags[t.tag])
+                for t in self._orders.values()
+            )
+
+    def _reconcile(self, book_rows: Sequence[BrokerOrderRow]) -> Reconciliation | None:
+        try:
+            fills = self._trade_rows()
+        except AngelOneError as exc:
+            self._record(exc)
+            return None
+        now = self._clock.now_ns()
+        orders, trades = orders_api.reconciliation_books(book_rows, fills, now)
+        counts = Counter(o.tag for o in orders)
         with self._lock:
             watched = [
-                t
-                for t in self._orders.values()
-                if t.broker_order_id is None or counts.get(t.tag, 0) > 1
+                t for t in self._orders.values() if t.broker_order_id is None or counts[t.tag] > 1
             ]
             ours = [self._snapshot(t) for t in watched]
             known = {i for t in watched for i in t.trade_ids}
             sent = {t.order.client_order_id: t.sent_ns for t in watched}
         result = reconcile(
-            ours,
-            orders,
-            trades,
-            known,
-            now_ns=self._clock.now_ns(),
-            config=self._reconcile_config,
-            sent_ns=sent,
+            ours, orders, trades, known, now_ns=now, config=self._reconcile_config, sent_ns=sent
         )
         rows_by_id = {r.order_id: r for r in book_rows}
         for decision in result.decisions:
@@ -446,12 +468,11 @@ class AngelOneBroker:
     def _find_in_book(self, tracked: _Tracked) -> bool:
         """Look for the order's tag in the order book; adopt it when exactly one order has it
         (two are a duplicate, which `reconcile` settles and reports)."""
-        route = ROUTES["order_book"]
         for n in range(self.session.http.config.place_lookup_attempts):
             if n:
                 self._sleep(self._lookup_delay_s)
             try:
-                rows = orders_api.order_rows(route.path, self.session.call(route.name))
+                rows = self._order_rows()
             except AngelOneError as exc:
                 self._record(exc)
                 continue
@@ -528,9 +549,8 @@ class AngelOneBroker:
 
     def _sync_fills(self, tracked: _Tracked) -> None:
         """Report the trade book's new fills of this order, once per fill id."""
-        route = ROUTES["trade_book"]
         try:
-            trades = orders_api.trade_rows(route.path, self.session.call(route.name))
+            trades = self._trade_rows()
         except AngelOneError as exc:
             self._record(exc)
             return

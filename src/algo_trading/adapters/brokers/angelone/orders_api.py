@@ -114,14 +114,11 @@ def trade_rows(route: str, data: object) -> list[BrokerTradeRow]:
 
 
 def reconciliation_books(
-    session: AngelOneSession, now_ns: int
-) -> tuple[list[BrokerOrderRow], list[BrokerOrder], list[BrokerTrade]]:
-    """The order book (as read, and in reconciliation's terms) and the trade book, whose rows
-    get their order's tag. Raises the typed error when either cannot be read: a half-read book
-    would make an order that is there look never placed. A fill's time is `now_ns` (the trade
-    book gives only a time of day); reconciliation orders fills by it, ties as listed."""
-    rows = order_rows(ROUTES["order_book"].path, session.call("order_book"))
-    fills = trade_rows(ROUTES["trade_book"].path, session.call("trade_book"))
+    rows: Sequence[BrokerOrderRow], fills: Sequence[BrokerTradeRow], now_ns: int
+) -> tuple[list[BrokerOrder], list[BrokerTrade]]:
+    """The order book and the trade book in reconciliation's terms, each fill with its order's
+    tag. A fill's time is `now_ns` (the trade book gives only a time of day); reconciliation
+    orders fills by it, ties as listed."""
     tags = {r.order_id: r.tag for r in rows}
     orders = [
         BrokerOrder(r.tag, r.order_id, r.status, r.quantity, r.filled_quantity, r.text)
@@ -138,7 +135,7 @@ def reconciliation_books(
         )
         for f in fills
     ]
-    return rows, orders, trades
+    return orders, trades
 
 
 class AngelOneAccount:

@@ -1,6 +1,7 @@
 """Injected faults: under each one no order is duplicated or lost, and the adapter recovers by
 itself (issue #5). The simulator books a timed-out order before it answers, answers 5xx before
-it does anything, and answers a rate-limit 403 before it does anything (simulator/faults.py)."""
+it does anything, and answers a rate-limit 403 before it does anything (simulator/faults.py).
+A place answered 5xx, late appearances and duplicates: test_at_most_once.py."""
 
 from __future__ import annotations
 
@@ -34,32 +35,6 @@ def test_a_place_that_times_out_is_found_by_its_tag_and_never_sent_twice(
     assert reports[0].event.value == "ACCEPT"
     assert reports[0].broker_order_id == orders_with_tag(session, order.tag)[0].order_id
     assert [r.event.value for r in reports].count("ACCEPT") == 1
-
-
-def test_a_place_answered_5xx_is_looked_up_first_and_placed_exactly_once(
-    session: AngelOneSession, master: InstrumentMaster, clock: MovingClock, server: Any
-) -> None:
-    session.login()
-    broker, sink = make_broker(session, master, clock)
-    order = sent_order()
-    looked_up: list[int] = []
-    real_call = session.call
-
-    def call(name: str, *args: Any, **kwargs: Any) -> Any:
-        # The first 5xx answer was for the place; the look-up runs with the fault lifted, as a
-        # transient outage would be, and a second place may only follow a look-up.
-        if name == "order_book":
-            with_faults(server)
-            looked_up.append(broker.place_requests)
-        return real_call(name, *args, **kwargs)
-
-    session.call = call  # type: ignore[method-assign]
-    with_faults(server, error_rate=1.0, error_status=503)
-    broker.submit(order)
-    assert looked_up[:1] == [1], "the book was read before any second place"
-    assert broker.place_requests == 2
-    assert len(orders_with_tag(session, order.tag)) == 1
-    assert [r.event.value for r in sink.reports].count("ACCEPT") == 1
 
 
 def test_a_place_is_never_retried_by_the_http_layer_on_server_trouble(

@@ -82,15 +82,10 @@ def _events(decision: Decision) -> list[tuple[OrderEvent, int]]:
     return [(r.event, r.fill_quantity) for r in decision.reports]
 
 
-def test_an_order_the_broker_never_saw_is_cancelled_here_under_the_cancel_policy() -> None:
+def test_an_order_the_broker_never_saw_within_the_window_is_cancelled_here() -> None:
     d = _one([_ours()], [], [])
-    assert (d.verdict, d.resend) == (Verdict.NEVER_SENT, False)
+    assert d.verdict is Verdict.NEVER_SENT
     assert d.reports == (ExecutionReport("O1", E.CANCEL, NOW, reason=NEVER_SENT_REASON),)
-
-
-def test_an_order_the_broker_never_saw_is_resent_under_the_resend_policy() -> None:
-    d = _one([_ours()], [], [], policy=NeverSentPolicy.RESEND)
-    assert (d.verdict, d.resend, d.reports) == (Verdict.NEVER_SENT, True, ())
 
 
 def test_an_acknowledged_order_missing_at_the_broker_is_unresolved_not_guessed() -> None:

@@ -1,18 +1,23 @@
 """Angel One as the engine's `Broker` (engine/ports.py): orders placed with a tag derived from
-our client order id, placement that is idempotent across lost answers, and the broker's order
-updates turned into `ExecutionReport`s.
+our client order id, each placed at most once, and the broker's order updates turned into
+`ExecutionReport`s.
 
-Placement (issue #5): a placeOrder whose answer is lost (timeout, dropped connection, 5xx, an
-unreadable body) may still have reached Angel One. Before anything is retried the order book is
-searched for our tag, `place_lookup_attempts` times `lookup_delay_s` apart; an order found is
-adopted, and only an order the book still does not show after that is sent again. A 403
-rate-limit answer or an AG8001 refused the request outright (§1.7), so those are sent again
-after the back-off or the re-login. A business refusal becomes a REJECT report; nothing here
-raises into the engine.
+Placement (issue #9, item 2): a placeOrder whose answer is lost (timeout, dropped connection,
+5xx, an unreadable body) may still have reached Angel One, so it is never sent again and never
+reported as a REJECT. The order stays SUBMITTED and is recorded as unconfirmed (`unconfirmed()`);
+the order book is read for its tag (`place_lookup_attempts` reads, `lookup_delay_s` apart) and
+an order found is adopted. Later the order stream, `poll()` or `reconcile()` adopt it however
+late it appears; `reconcile()` declares it not placed only after the reconciliation window with
+no trace (a CANCEL report), and if it appears after that, books its fills, cancels it at the
+broker and says so at error level. A 403 rate-limit answer or an AG8001 refused the request
+outright (§1.7), so those are sent again after the back-off or the re-login. A business refusal
+becomes a REJECT report; nothing here raises into the engine.
 
 Updates come from the order-status WebSocket (`on_order_update`) or from `poll()`; both feed
 one state machine per order that emits only the transitions the engine's table allows. Fills
-come from the trade book, one report per fill id, so a fill is never reported twice.
+come from the trade book, one report per fill id, so a fill is never reported twice. Broker
+orders are grouped by tag in `reconcile()`: a second order carrying one of our tags is a
+DUPLICATE, logged at error level and cancelled while open (engine/reconciliation.py).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from algo_trading.adapters.brokers.angelone import orders_api
@@ -33,12 +39,26 @@ from algo_trading.adapters.brokers.angelone.errors import (
     MalformedResponseError,
     RateLimitedError,
 )
-from algo_trading.adapters.brokers.angelone.parsing import BrokerOrderRow, parse_order_row
+from algo_trading.adapters.brokers.angelone.parsing import (
+    BrokerOrderRow,
+    BrokerTradeRow,
+    parse_order_row,
+)
 from algo_trading.domain.events import ExecutionReport
-from algo_trading.domain.ids import ClientOrderId
+from algo_trading.domain.ids import BrokerOrderId, ClientOrderId
 from algo_trading.domain.instruments import Instrument
 from algo_trading.domain.orders import OrderEvent, OrderSnapshot, OrderStatus, OrderType
 from algo_trading.engine.ports import Clock, ReportSink
+from algo_trading.engine.reconciliation import (
+    BrokerOrder,
+    BrokerTrade,
+    CancelAction,
+    Decision,
+    ReconcileConfig,
+    Reconciliation,
+    Verdict,
+    reconcile,
+)
 from algo_trading.market.audit import order_tag
 
 __all__ = ["AngelOneBroker"]
@@ -63,6 +83,8 @@ class _Tracked:
     filled: int = 0
     trade_ids: set[str] = field(default_factory=set)
     cancel_wanted: bool = False
+    sent_ns: int = 0  # when placeOrder went out: the reconciliation window counts from here
+    unconfirmed: bool = False  # the place answer was lost: it may or may not be at the broker
 
 
 class AngelOneBroker:
@@ -82,6 +104,7 @@ class AngelOneBroker:
         variety: str = "NORMAL",
         lookup_delay_s: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        reconcile_config: ReconcileConfig | None = None,
     ) -> None:
         self.session = session
         self._instrument = instrument
@@ -89,11 +112,14 @@ class AngelOneBroker:
         self._variety = variety
         self._lookup_delay_s = lookup_delay_s
         self._sleep = sleep
+        self._reconcile_config = reconcile_config or ReconcileConfig()
         self._sink: ReportSink | None = None
         self._lock = threading.RLock()
         self._orders: dict[ClientOrderId, _Tracked] = {}
         self._by_tag: dict[str, ClientOrderId] = {}
         self.place_requests = 0  # placeOrder calls sent (tests check nothing is sent twice)
+        self.alerts: list[str] = []  # what reconciliation found that a person must see
+        self._alerted: set[tuple[str, ...]] = set()  # each finding is raised once, not per sweep
         self.errors: list[AngelOneError] = []  # typed errors met while following orders
 
     # --- the Broker port -------------------------------------------------------------------
@@ -108,13 +134,16 @@ class AngelOneBroker:
             self._emit(coid, OrderEvent.REJECT, reason=f"UNKNOWN_INSTRUMENT: {exc}")
             return
         tag = order.tag or order_tag(order.strategy_id, coid)
-        tracked = _Tracked(order, inst, tag)
-        with self._lock:
-            self._orders[coid] = tracked
-            self._by_tag[tag] = coid
+        tracked = _Tracked(order, inst, tag, sent_ns=self._clock.now_ns())
+        if not self._track(tracked):
+            return
         body = orders_api.place_body(order, inst, tag, self._variety)
         try:
-            data = self._place_idempotently(tracked, body)
+            data = self._place_once(body)
+            order_id, unique_id = orders_api.place_ids(ROUTES["place"].path, data)
+        except (BrokerUnavailableError, MalformedResponseError) as exc:
+            self._answer_lost(tracked, exc)
+            return
         except AngelOneError as exc:
             log.warning(
                 "angelone place of %s refused: %s",
@@ -124,10 +153,46 @@ class AngelOneBroker:
             )
             self._on_refusal(tracked, exc)
             return
-        if data is not None:
-            order_id, unique_id = orders_api.place_ids(ROUTES["place"].path, data)
-            self._acknowledge(tracked, order_id, unique_id)
+        self._acknowledge(tracked, order_id, unique_id)
         self.refresh(coid)
+
+    def follow(self, order: OrderSnapshot, *, sent_ns: int, trade_ids: Iterable[str] = ()) -> None:
+        """Follow an order sent before a restart, as the database has it, without sending
+        anything: the stream, `poll()` and `reconcile()` take it from here. One still
+        SUBMITTED without a broker id is unconfirmed, its window counting from `sent_ns`."""
+        inst = self._instrument(order.symbol)
+        bid = order.broker_order_id
+        tracked = _Tracked(
+            order,
+            inst,
+            order.tag or order_tag(order.strategy_id, order.client_order_id),
+            state=order.status,
+            broker_order_id=bid,
+            filled=order.filled_quantity,
+            trade_ids=set(trade_ids),
+            sent_ns=sent_ns,
+            unconfirmed=bid is None and order.status is _S.SUBMITTED,
+        )
+        self._track(tracked)
+
+    def _track(self, tracked: _Tracked) -> bool:
+        """Register an order; False (and nothing sent) when its id or tag is already known:
+        the same order handed over twice must not reach the broker twice."""
+        coid = tracked.order.client_order_id
+        with self._lock:
+            known = self._by_tag.get(tracked.tag) or (coid if coid in self._orders else None)
+            if known is None:
+                self._orders[coid] = tracked
+                self._by_tag[tracked.tag] = coid
+                return True
+        log.error(
+            "angelone: %s (tag %s) is already known as %s; not sent again",
+            coid,
+            tracked.tag,
+            known,
+            extra={"client_order_id": coid},
+        )
+        return False
 
     def cancel(self, client_order_id: ClientOrderId) -> None:
         tracked = self._orders.get(client_order_id)
@@ -191,15 +256,18 @@ class AngelOneBroker:
 
     def poll(self) -> None:
         """Bring every working order up to date from the order book (and the trade book when
-        something was filled). Used without the order stream and after it reconnects."""
-        route = ROUTES["order_book"]
+        something was filled). Used without the order stream and after it reconnects. When an
+        order is in doubt (unconfirmed, duplicated, or closed here and now in the book), the
+        same book is reconciled too, so a poll loop alone settles it."""
         try:
-            rows = orders_api.order_rows(route.path, self.session.call(route.name))
+            rows = self._order_rows()
         except AngelOneError as exc:
             self._record(exc)
             return
         for row in rows:
             self.apply_row(row)
+        if self._in_doubt(rows):
+            self._reconcile(rows)
 
     def on_order_update(self, payload: Mapping[str, Any]) -> None:
         """One order-status WebSocket frame's `orderData` (§5.2)."""
@@ -214,9 +282,163 @@ class AngelOneBroker:
         with self._lock:
             return [c for c, t in self._orders.items() if t.state not in _TERMINAL]
 
+    def unconfirmed(self) -> dict[ClientOrderId, int]:
+        """Orders whose place answer was lost and that no book has shown yet, with the time
+        each was sent: SUBMITTED for the engine, possibly live at the broker."""
+        with self._lock:
+            return {
+                c: t.sent_ns
+                for c, t in self._orders.items()
+                if t.unconfirmed and t.broker_order_id is None and t.state is _S.SUBMITTED
+            }
+
+    # --- reconciliation by tag (engine/reconciliation.py) --------------------------------
+    def books(self) -> tuple[list[BrokerOrder], list[BrokerTrade]]:
+        """The order book and the trade book in reconciliation's terms (for reconciling the
+        database's orders at start); raises the typed error when either cannot be read, since
+        a half-read book would make an order that is there look never placed."""
+        return orders_api.reconciliation_books(
+            self._order_rows(), self._trade_rows(), self._clock.now_ns()
+        )
+
+    def reconcile(self) -> Reconciliation | None:
+        """Settle our unconfirmed, declared-not-placed and duplicated orders from the books:
+        adopt what appeared, declare not placed what stayed absent past the window, cancel
+        extra orders carrying our tags. None when the books could not be read."""
+        try:
+            rows = self._order_rows()
+        except AngelOneError as exc:
+            self._record(exc)
+            return None
+        return self._reconcile(rows)
+
+    def _order_rows(self) -> list[BrokerOrderRow]:
+        route = ROUTES["order_book"]
+        return orders_api.order_rows(route.path, self.session.call(route.name))
+
+    def _trade_rows(self) -> list[BrokerTradeRow]:
+        route = ROUTES["trade_book"]
+        return orders_api.trade_rows(route.path, self.session.call(route.name))
+
+    def _in_doubt(self, rows: Sequence[BrokerOrderRow]) -> bool:
+        tags = Counter(r.tag for r in rows)
+        with self._lock:
+            return any(
+                t.unconfirmed or tags[t.tag] > 1 or (t.broker_order_id is None and tags[t.tag])
+                for t in self._orders.values()
+            )
+
+    def _reconcile(self, book_rows: Sequence[BrokerOrderRow]) -> Reconciliation | None:
+        try:
+            fills = self._trade_rows()
+        except AngelOneError as exc:
+            self._record(exc)
+            return None
+        now = self._clock.now_ns()
+        orders, trades = orders_api.reconciliation_books(book_rows, fills, now)
+        counts = Counter(o.tag for o in orders)
+        with self._lock:
+            watched = [
+                t for t in self._orders.values() if t.broker_order_id is None or counts[t.tag] > 1
+            ]
+            ours = [self._snapshot(t) for t in watched]
+            known = {i for t in watched for i in t.trade_ids}
+            sent = {t.order.client_order_id: t.sent_ns for t in watched}
+        result = reconcile(
+            ours, orders, trades, known, now_ns=now, config=self._reconcile_config, sent_ns=sent
+        )
+        rows_by_id = {r.order_id: r for r in book_rows}
+        for decision in result.decisions:
+            tracked = self._orders[decision.client_order_id]
+            if decision.alert and self._first_time(decision):
+                self.alerts.append(decision.alert)
+                log.error(
+                    "angelone reconciliation: %s",
+                    decision.alert,
+                    extra={"client_order_id": decision.client_order_id},
+                )
+            if decision.verdict is Verdict.NEVER_SENT:
+                self._declare_not_placed(tracked, decision.note)
+            elif decision.verdict is Verdict.UNRESOLVED:
+                log.error("angelone reconciliation: %s", decision.note)
+            elif decision.broker_order_id is not None and tracked.broker_order_id is None:
+                self._adopt(tracked, decision.broker_order_id, rows_by_id)
+        self.execute(result.actions)
+        return result
+
+    def _first_time(self, decision: Decision) -> bool:
+        key = (
+            decision.client_order_id,
+            decision.verdict.value,
+            decision.broker_order_id or "",
+            *sorted(d.broker_order_id for d in decision.duplicates),
+        )
+        new = key not in self._alerted
+        self._alerted.add(key)
+        return new
+
+    def execute(self, actions: Sequence[CancelAction]) -> None:
+        """Carry out reconciliation's cancels of broker orders by their broker id."""
+        for action in actions:
+            log.warning(
+                "angelone: cancelling broker order %s: %s",
+                action.broker_order_id,
+                action.reason,
+                extra={"client_order_id": action.client_order_id},
+            )
+            try:
+                self.session.call(
+                    "cancel", orders_api.cancel_body(self._variety, action.broker_order_id)
+                )
+            except AngelOneError as exc:
+                self._record(exc)  # already complete or cancelled: the next look will say
+
+    def _snapshot(self, tracked: _Tracked) -> OrderSnapshot:
+        """The order as this adapter has reported it to the engine."""
+        bid = tracked.broker_order_id
+        return replace(
+            tracked.order,
+            status=tracked.state,
+            broker_order_id=None if bid is None else BrokerOrderId(bid),
+            filled_quantity=tracked.filled,
+            tag=tracked.tag,
+            updated_ns=tracked.sent_ns,
+        )
+
+    def _declare_not_placed(self, tracked: _Tracked, note: str) -> None:
+        with self._lock:
+            if tracked.state is not _S.SUBMITTED or tracked.broker_order_id is not None:
+                return
+            tracked.state = _S.CANCELLED
+            tracked.unconfirmed = False
+        log.warning(
+            "angelone: %s declared not placed: %s",
+            tracked.order.client_order_id,
+            note,
+            extra={"client_order_id": tracked.order.client_order_id},
+        )
+        self._emit(tracked.order.client_order_id, OrderEvent.CANCEL, reason=note)
+
+    def _adopt(
+        self, tracked: _Tracked, broker_order_id: str, rows: Mapping[str, BrokerOrderRow]
+    ) -> None:
+        """Take `broker_order_id` as this order. One closed here as not placed keeps its end
+        and gets its late fills only; the engine books fills in a terminal state."""
+        row = rows.get(broker_order_id)
+        if row is None:
+            return
+        if tracked.state in _TERMINAL:
+            with self._lock:
+                tracked.broker_order_id = broker_order_id
+                tracked.unique_order_id = row.unique_order_id
+            self._sync_fills(tracked)
+        else:
+            self.apply_row(row)
+
     # --- placement -------------------------------------------------------------------------
-    def _place_idempotently(self, tracked: _Tracked, body: Mapping[str, Any]) -> Any:
-        """placeOrder's `data`, or None when the order was found in the book instead."""
+    def _place_once(self, body: Mapping[str, Any]) -> Any:
+        """placeOrder's `data`. Sent again only after an answer proving the request never
+        reached the order system: the 403 rate-limit text (and AG8001, inside `send_once`)."""
         attempts = self.session.http.config.retry_attempts
         for attempt in range(1, attempts + 1):
             self.place_requests += 1
@@ -225,44 +447,50 @@ class AngelOneBroker:
             except RateLimitedError:
                 if attempt == attempts:
                     raise
-                self._sleep(self._lookup_delay_s * attempt)  # refused outright: send again
-            except (BrokerUnavailableError, MalformedResponseError) as exc:
-                log.warning(
-                    "angelone place of %s: answer lost (%s); looking for tag in the order book",
-                    tracked.order.client_order_id,
-                    exc.code or type(exc).__name__,
-                    extra={"client_order_id": tracked.order.client_order_id},
-                )
-                if self._find_in_book(tracked) or attempt == attempts:
-                    if tracked.broker_order_id is None:
-                        raise
-                    return None
+                self._sleep(self._lookup_delay_s * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _answer_lost(self, tracked: _Tracked, exc: AngelOneError) -> None:
+        """The place may be live at Angel One: keep it SUBMITTED, unconfirmed, and look."""
+        coid = tracked.order.client_order_id
+        with self._lock:
+            tracked.unconfirmed = True
+        log.warning(
+            "angelone place of %s: answer lost (%s); unconfirmed until the order book shows "
+            "tag %s, never placed again",
+            coid,
+            exc.code or type(exc).__name__,
+            tracked.tag,
+            extra={"client_order_id": coid},
+        )
+        self._find_in_book(tracked)
+
     def _find_in_book(self, tracked: _Tracked) -> bool:
-        """Look for the order's tag in the order book; adopt it when found."""
-        route = ROUTES["order_book"]
+        """Look for the order's tag in the order book; adopt it when exactly one order has it
+        (two are a duplicate, which `reconcile` settles and reports)."""
         for n in range(self.session.http.config.place_lookup_attempts):
             if n:
                 self._sleep(self._lookup_delay_s)
             try:
-                rows = orders_api.order_rows(route.path, self.session.call(route.name))
+                rows = self._order_rows()
             except AngelOneError as exc:
                 self._record(exc)
                 continue
             mine = [r for r in rows if r.tag == tracked.tag]
+            if len(mine) > 1:
+                log.error("angelone: %d orders carry tag %s", len(mine), tracked.tag)
+                return False
             if mine:
-                if len(mine) > 1:
-                    log.error("angelone: %d orders carry tag %s", len(mine), tracked.tag)
-                self._acknowledge(tracked, mine[0].order_id, mine[0].unique_order_id)
-                self.apply_row(mine[0])
-                return True
+                self.apply_row(mine[0])  # adopts it unless the broker still has it pending
+                if tracked.broker_order_id is not None:
+                    return True
         return False
 
     def _acknowledge(self, tracked: _Tracked, order_id: str, unique_id: str | None) -> None:
         with self._lock:
             if tracked.broker_order_id is None:
                 tracked.broker_order_id = order_id
+            tracked.unconfirmed = False
             if unique_id and tracked.unique_order_id is None:
                 tracked.unique_order_id = unique_id
             if tracked.state is _S.SUBMITTED:
@@ -321,9 +549,8 @@ class AngelOneBroker:
 
     def _sync_fills(self, tracked: _Tracked) -> None:
         """Report the trade book's new fills of this order, once per fill id."""
-        route = ROUTES["trade_book"]
         try:
-            trades = orders_api.trade_rows(route.path, self.session.call(route.name))
+            trades = self._trade_rows()
         except AngelOneError as exc:
             self._record(exc)
             return
@@ -334,7 +561,8 @@ class AngelOneBroker:
                 tracked.trade_ids.add(trade.fill_id)
                 tracked.filled += trade.fill_quantity
                 whole = tracked.filled >= tracked.order.quantity
-                tracked.state = _S.FILLED if whole else _S.PARTIALLY_FILLED
+                if tracked.state not in _TERMINAL:  # a late fill is reported, the end stays
+                    tracked.state = _S.FILLED if whole else _S.PARTIALLY_FILLED
                 self._emit(
                     tracked.order.client_order_id,
                     OrderEvent.FILL if whole else OrderEvent.PARTIAL_FILL,

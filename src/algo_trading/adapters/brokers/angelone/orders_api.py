@@ -33,6 +33,7 @@ from algo_trading.adapters.brokers.angelone.parsing import (
 )
 from algo_trading.domain.instruments import Instrument
 from algo_trading.domain.orders import OrderSnapshot, OrderType
+from algo_trading.engine.reconciliation import BrokerOrder, BrokerTrade
 
 __all__ = [
     "AngelOneAccount",
@@ -41,6 +42,7 @@ __all__ = [
     "order_rows",
     "place_body",
     "place_ids",
+    "reconciliation_books",
     "trade_rows",
 ]
 
@@ -109,6 +111,31 @@ def order_rows(route: str, data: object) -> list[BrokerOrderRow]:
 
 def trade_rows(route: str, data: object) -> list[BrokerTradeRow]:
     return parse_trades(route, data)
+
+
+def reconciliation_books(
+    rows: Sequence[BrokerOrderRow], fills: Sequence[BrokerTradeRow], now_ns: int
+) -> tuple[list[BrokerOrder], list[BrokerTrade]]:
+    """The order book and the trade book in reconciliation's terms, each fill with its order's
+    tag. A fill's time is `now_ns` (the trade book gives only a time of day); reconciliation
+    orders fills by it, ties as listed."""
+    tags = {r.order_id: r.tag for r in rows}
+    orders = [
+        BrokerOrder(r.tag, r.order_id, r.status, r.quantity, r.filled_quantity, r.text)
+        for r in rows
+    ]
+    trades = [
+        BrokerTrade(
+            f.fill_id,
+            tags.get(f.order_id, ""),
+            f.order_id,
+            f.fill_quantity,
+            f.fill_price_paise,
+            now_ns,
+        )
+        for f in fills
+    ]
+    return orders, trades
 
 
 class AngelOneAccount:

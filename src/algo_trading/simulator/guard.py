@@ -13,11 +13,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiohttp import hdrs, web
+from aiohttp import hdrs, web, web_response
 
 from algo_trading.simulator.wire import failure
 
-__all__ = ["SERVER_NAME", "hide_server_version", "last_resort_middleware"]
+__all__ = [
+    "SERVER_NAME",
+    "hide_parser_error_version",
+    "hide_server_version",
+    "last_resort_middleware",
+]
 
 SERVER_NAME = "SmartAPI-simulator"
 _log = logging.getLogger(__name__)
@@ -39,3 +44,11 @@ async def last_resort_middleware(
 async def hide_server_version(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: runs before aiohttp fills in its default Server header."""
     response.headers[hdrs.SERVER] = SERVER_NAME
+
+
+def hide_parser_error_version() -> None:
+    """The 400 aiohttp's HTTP parser answers to a malformed request never reaches the app, so
+    no signal can set its header; its default is a module constant. Replacing it is the one
+    patch of a library internal here (every aiohttp server of this process then says
+    SERVER_NAME); the test on a malformed request fails if aiohttp moves the constant."""
+    web_response.SERVER_SOFTWARE = SERVER_NAME

@@ -47,6 +47,8 @@ async def json_body(request: web.Request) -> Body:
         raise RequestError(
             BAD_PAYLOAD, f"Invalid request payload: larger than {MAX_BODY_BYTES} bytes"
         ) from None
+    except web.RequestPayloadError:  # a Content-Encoding the body does not match
+        raise RequestError(BAD_PAYLOAD, "Invalid request payload: cannot be decoded") from None
     text = decode_body(raw, request.charset)
     if not text.strip():
         return {}

@@ -21,7 +21,11 @@ from algo_trading.domain.instruments import Exchange
 from algo_trading.simulator.config import FaultConfig, SimulatorConfig
 from algo_trading.simulator.faults import fault_middleware
 from algo_trading.simulator.feed import FeedHub
-from algo_trading.simulator.guard import hide_server_version, last_resort_middleware
+from algo_trading.simulator.guard import (
+    hide_parser_error_version,
+    hide_server_version,
+    last_resort_middleware,
+)
 from algo_trading.simulator.order_ws import OrderHub
 from algo_trading.simulator.payload import MAX_BODY_BYTES
 from algo_trading.simulator.rest import STATE_KEY, auth_routes
@@ -63,6 +67,7 @@ class SimulatorServer:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        hide_parser_error_version()
         self._runner = web.AppRunner(self._app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,10 +20,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from algo_trading.simulator import SimulatorServer, running_simulator
+from algo_trading.simulator.guard import last_resort_middleware
 from tests.integration.simulator.conftest import (
     LOGIN,
     MONDAY_10AM,
@@ -111,6 +114,20 @@ CASES = [
     Case("NaN as a JSON number", PLACE, b'{"price": NaN}', "AB1004"),
     Case("a body over the size limit", PLACE, b'{"x": "' + b"a" * 2_000_000 + b'"}', "AB1004"),
     Case("a JSON array body", PLACE, b"[1, 2]", "AB1004"),
+    Case(
+        "gzip that is not gzip",
+        PLACE,
+        b"not gzip at all",
+        "AB1004",
+        (("Content-Encoding", "gzip"),),
+    ),
+    Case(
+        "deflate that is not deflate",
+        LTP,
+        b"\x00\x01garbage",
+        "AB1004",
+        (("Content-Encoding", "deflate"),),
+    ),
     Case("quantity 1.0e999", PLACE, _place(quantity="1.0e999"), "AB1004"),
     Case("quantity in Arabic-Indic digits", PLACE, _place(quantity="\u0661\u0660"), "AB1004"),
     Case("quantity true", PLACE, _place(quantity=True), "AB1004"),
@@ -276,6 +293,8 @@ def problems(status: int, data: bytes, headers: http.client.HTTPMessage, took_s:
         return f"not JSON: {data[:200]!r}"
     if not isinstance(answer, dict) or set(answer) not in (NORMAL_KEYS, GATEWAY_KEYS):
         return f"not an envelope: {data[:200]!r}"
+    if answer.get("errorcode") == "AB2001":  # every route validates: the guard is for bugs
+        return f"an exception reached the last-resort guard: {data[:200]!r}"
     return ""
 
 
@@ -322,9 +341,62 @@ def test_a_utf16_body_with_its_charset_is_read(raw: Raw) -> None:
 def test_the_server_header_names_no_versions(raw: Raw) -> None:
     for path in (f"{SECURE}/user/v1/getProfile", "/no/such/route"):
         _, _, headers, _ = raw.send("GET", path, b"")
-        server = headers.get("Server", "")
-        assert "aiohttp" not in server.lower()
-        assert "python" not in server.lower()
+        assert headers.get("Server") == "SmartAPI-simulator"
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+)
+def test_a_malformed_http_request_gets_400_without_versions(raw: Raw, request_bytes: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", raw.api.server.port), timeout=BOUND_S) as conn:
+        conn.sendall(request_bytes)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    status_line, *lines = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    assert status_line.split()[1] == "400"
+    assert headers["Server"] == "SmartAPI-simulator"
+
+
+def test_a_bug_behind_the_guard_is_ab2001_in_the_envelope_not_a_500() -> None:
+    async def broken(request: web.Request) -> web.StreamResponse:
+        raise RuntimeError("a simulator bug")
+
+    async def main() -> tuple[int, Any, str]:
+        app = web.Application(middlewares=[last_resort_middleware])
+        app.router.add_post("/broken", broken)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        try:
+            timeout = aiohttp.ClientTimeout(total=BOUND_S)
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.post(f"http://127.0.0.1:{port}/broken", data=b"{}") as reply,
+            ):
+                return reply.status, await reply.json(), reply.headers.get("Server", "")
+        finally:
+            await runner.cleanup()
+
+    status, answer, _ = asyncio.run(main())
+    assert status == 200
+    assert answer == {
+        "status": False,
+        "message": "Internal Error, Please try after sometime",
+        "errorcode": "AB2001",
+        "data": None,
+    }
 
 
 # --- fuzzing -------------------------------------------------------------------------------------

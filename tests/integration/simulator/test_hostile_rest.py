@@ -1,46 +1,40 @@
-"""Hostile input never gets an HTTP 500 (issue #15, 2): a table of known attacks and hypothesis
-fuzzing over every REST route and the feed socket, on loopback.
+"""Hostile REST requests never get an HTTP 500 (issue #15, 2): a table of known attacks, each
+with the code Angel One answers it with, and hypothesis fuzzing over every route on loopback.
 
 Each request must come back within `BOUND_S` with Angel One's envelope (or the gateway shape, or
-the 403 rate-limit text), never a 5xx, never a `Server` header naming versions; each feed frame
-gets tick frames or the feed's error frame on a socket that stays open; a valid login still works
-afterwards. The bodies are raw bytes so that broken encodings reach the server as sent.
+the 403 rate-limit text), never a 5xx, never AB2001 (the last-resort guard is for bugs), never
+a `Server` header naming versions; a valid login still works afterwards. Bodies are raw bytes so
+that broken encodings reach the server as sent.
 """
 
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import socket
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from algo_trading.simulator import SimulatorServer, running_simulator
 from algo_trading.simulator.guard import last_resort_middleware
-from tests.integration.simulator.conftest import (
-    LOGIN,
-    MONDAY_10AM,
-    SECURE,
-    Api,
-    FakeClock,
-    make_config,
+from tests.integration.simulator.conftest import LOGIN, SECURE, Api
+from tests.integration.simulator.hostile import (
+    BOUND_S,
+    Raw,
+    error_code,
+    fuzz_settings,
+    json_values,
+    login_still_works,
+    problems,
 )
 
-BOUND_S = 5.0
 ORDER = f"{SECURE}/order/v1"
 GTT = f"{SECURE}/gtt/v1"
-NORMAL_KEYS = {"status", "message", "errorcode", "data"}
-GATEWAY_KEYS = {"success", "message", "errorCode", "data"}
-FEED_ERROR_KEYS = {"correlationID", "errorCode", "errorMessage"}
 
 
 @dataclass(frozen=True)
@@ -245,87 +239,14 @@ CASES = [
 ]
 
 
-class Raw:
-    """Requests as bytes on loopback, with a good client's headers unless a case overrides them."""
-
-    def __init__(self, api: Api) -> None:
-        self.api = api
-
-    def send(
-        self, method: str, path: str, body: bytes, headers: tuple[tuple[str, str], ...] = ()
-    ) -> tuple[int, bytes, http.client.HTTPMessage, float]:
-        sent = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "X-UserType": "USER",
-            "X-SourceID": "WEB",
-            "X-PrivateKey": self.api.config.api_key,
-            "Authorization": f"Bearer {self.api.jwt}",
-        }
-        for key, value in headers:
-            sent[key] = value
-        sent = {k: v for k, v in sent.items() if v}
-        conn = http.client.HTTPConnection("127.0.0.1", self.api.server.port, timeout=BOUND_S)
-        started = time.monotonic()
-        try:
-            conn.request(method, path, body=body if method == "POST" else None, headers=sent)
-            reply = conn.getresponse()
-            data = reply.read()
-        finally:
-            conn.close()
-        return reply.status, data, reply.headers, time.monotonic() - started
-
-
-def problems(status: int, data: bytes, headers: http.client.HTTPMessage, took_s: float) -> str:
-    """What is wrong with one answer to a hostile request ("" when nothing is)."""
-    server = headers.get("Server", "")
-    if "python" in server.lower() or "aiohttp" in server.lower():
-        return f"Server header advertises {server!r}"
-    if took_s > BOUND_S:
-        return f"took {took_s:.1f} s"
-    if status == 403 and data.startswith(b"Access denied"):
-        return ""
-    if status != 200:
-        return f"HTTP {status}: {data[:200]!r}"
-    try:
-        answer = json.loads(data)
-    except ValueError:
-        return f"not JSON: {data[:200]!r}"
-    if not isinstance(answer, dict) or set(answer) not in (NORMAL_KEYS, GATEWAY_KEYS):
-        return f"not an envelope: {data[:200]!r}"
-    if answer.get("errorcode") == "AB2001":  # every route validates: the guard is for bugs
-        return f"an exception reached the last-resort guard: {data[:200]!r}"
-    return ""
-
-
-def error_code(data: bytes) -> str:
-    answer = json.loads(data)
-    return str(answer.get("errorcode") or answer.get("errorCode") or "")
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[tuple[SimulatorServer, Api]]:
-    """One simulator for the module: hypothesis runs many examples against one server, and the
-    point is that it survives all of them."""
-    clock = FakeClock(MONDAY_10AM)
-    with running_simulator(make_config(clock)) as server:
-        api = Api(server, clock)
-        api.login()
-        price = api.ltp_paise("SBIN-EQ") // 100 * 9 // 10  # a resting buy, 10 % below the market
-        placed = api.place(ordertype="LIMIT", price=str(price), quantity="1")
-        assert placed["status"] is True, placed
-        api.open_order = placed["data"]["orderid"]  # type: ignore[attr-defined]
-        yield server, api
-
-
 @pytest.fixture
-def raw(shared: tuple[SimulatorServer, Api]) -> Raw:
-    return Raw(shared[1])
+def raw(hostile_api: Api) -> Raw:
+    return Raw(hostile_api)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_each_known_attack_gets_the_envelope_with_angels_code(raw: Raw, case: Case) -> None:
-    body = case.body.replace(OPEN_ORDER.encode(), raw.api.open_order.encode())  # type: ignore[attr-defined]
+    body = case.body.replace(OPEN_ORDER.encode(), raw.api.open_order.encode())
     status, data, headers, took_s = raw.send(case.method, case.path, body, case.headers)
     assert problems(status, data, headers, took_s) == ""
     assert error_code(data) == case.code, data[:300]
@@ -399,8 +320,6 @@ def test_a_bug_behind_the_guard_is_ab2001_in_the_envelope_not_a_500() -> None:
     }
 
 
-# --- fuzzing -------------------------------------------------------------------------------------
-
 ROUTES = [
     LOGIN,
     "/rest/auth/angelbroking/jwt/v1/generateTokens",
@@ -431,39 +350,7 @@ FIELDS = [
     "todate", "status", "page", "count", "id", "qty", "disclosedqty", "clientcode", "password",
     "totp", "refreshToken", "oldproducttype", "newproducttype", "state",
 ]  # fmt: skip
-NUMBER_TEXTS = [
-    "1.0e999", "1e999999", "-1e999999", "1e-999999999", "NaN", "-Infinity", "0x10", "1_000",
-    "\u0661\u0662", "\uff11\uff12", " 12 ", "12.345", "-0", "9" * 5000, "1." + "0" * 5000,
-    "800", "800.05", "1", "0", "-5", "", "1e2", "3045", "NSE", "LIMIT", "BUY", "DELIVERY",
-    "ONE_MINUTE", "2026-03-02 09:15", "NEW", "FORALL",
-]  # fmt: skip
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.integers(min_value=-(10**60), max_value=10**60),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=30),
-    st.sampled_from(NUMBER_TEXTS),
-    st.sampled_from(NUMBER_TEXTS),
-    st.sampled_from(NUMBER_TEXTS),
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
 CHARSETS = ["utf-8", "utf-16", "utf-16-be", "latin-1", "ascii", "utf-7", "x-unknown", "", "idna"]
-
-
-def _fuzz_settings(examples: int) -> settings:
-    return settings(
-        max_examples=examples,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
 
 
 def _template(route: str) -> dict[str, Any]:
@@ -504,7 +391,7 @@ spoilt_bodies = st.sampled_from(ROUTES).flatmap(
 )
 
 
-@_fuzz_settings(200)
+@fuzz_settings(200)
 @given(case=spoilt_bodies)
 def test_fuzzed_json_bodies_get_an_envelope_in_time(raw: Raw, case: tuple[str, Any]) -> None:
     route, spoilt = case
@@ -513,7 +400,7 @@ def test_fuzzed_json_bodies_get_an_envelope_in_time(raw: Raw, case: tuple[str, A
     assert problems(*raw.send("POST", route, encoded)) == ""
 
 
-@_fuzz_settings(80)
+@fuzz_settings(80)
 @given(
     route=st.sampled_from(ROUTES + GET_ROUTES),
     body=st.binary(max_size=200) | st.text(max_size=60).map(str.encode),
@@ -531,144 +418,5 @@ def test_fuzzed_bytes_charsets_and_keys_get_an_envelope_in_time(
     assert problems(*raw.send(method, route, body, tuple(headers))) == ""
 
 
-# --- the feed socket -----------------------------------------------------------------------------
-
-FEED_CASES = [
-    ('{"action": 1, "params": {"mode": 1, "tokenList": [{"exchangeType": "1",'
-     ' "tokens": ["3045"]}]}}'),
-    ('{"action": 1, "params": {"mode": 1, "tokenList": [{"exchangeType": [1],'
-     ' "tokens": ["3045"]}]}}'),
-    ('{"action": 1, "params": {"mode": 1, "tokenList": [{"exchangeType": {"a": 1},'
-     ' "tokens": ["3045"]}]}}'),
-    ('{"action": 1, "params": {"mode": 1, "tokenList": [{"exchangeType": true,'
-     ' "tokens": ["3045"]}]}}'),
-    ('{"action": 1, "params": {"mode": 1, "tokenList": [{"exchangeType": 1.0,'
-     ' "tokens": ["3045"]}]}}'),
-    '{"action": [1], "params": {"mode": [1], "tokenList": []}}',
-    '{"action": 1, "params": {"mode": 1, "tokenList": [{"exchangeType": 1, "tokens": [3045]}]}}',
-    '{"correlationID": {"a": [1]}, "action": 1}',
-    '{"a":' * 100_000 + "1" + "}" * 100_000,
-    "[" * 100_000 + "]" * 100_000,
-    '{"action": 1, "params": {"mode": 1, "tokenList": [{"exchangeType": 1, "tokens": ["'
-    + "9" * 100_000 + '"]}]}}',
-    '{"action": ' + "9" * 100_000 + "}",
-    "not json",
-    "",
-]  # fmt: skip
-
-
-def _feed_headers(api: Api) -> dict[str, str]:
-    return {
-        "Authorization": api.jwt,
-        "x-api-key": api.config.api_key,
-        "x-client-code": api.config.client_code,
-        "x-feed-token": api.feed_token,
-    }
-
-
-async def _feed_answers(api: Api, frames: list[str]) -> list[list[Any]]:
-    """What the socket sends back to each frame: everything up to the pong of a ping that
-    follows it. The socket must stay open through all of them."""
-    answers: list[list[Any]] = []
-    timeout = aiohttp.ClientTimeout(total=BOUND_S * (len(frames) + 1))
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as session,
-        session.ws_connect(api.server.ws_url, headers=_feed_headers(api)) as ws,
-    ):
-        for text in frames:
-            await ws.send_str(text)
-            await ws.send_str("ping")
-            got: list[Any] = []
-            while True:
-                msg = await ws.receive(timeout=BOUND_S)
-                if msg.type is aiohttp.WSMsgType.TEXT and msg.data == "pong":
-                    break
-                if msg.type is aiohttp.WSMsgType.TEXT:
-                    got.append(json.loads(msg.data))
-                elif msg.type is aiohttp.WSMsgType.BINARY:
-                    got.append(bytes(msg.data))
-                else:
-                    got.append(f"socket {msg.type.name}")
-                    answers.append(got)
-                    return answers
-            answers.append(got)
-    return answers
-
-
-def _feed_problems(got: list[Any]) -> str:
-    for item in got:
-        if isinstance(item, str):
-            return item
-        if isinstance(item, dict) and (
-            set(item) != FEED_ERROR_KEYS or item["errorCode"] not in ("E1001", "E1002")
-        ):
-            return f"not the feed's error frame: {item!r}"
-    return ""
-
-
-def test_each_bad_feed_frame_gets_e1001_and_the_socket_stays_open(
-    shared: tuple[SimulatorServer, Api],
-) -> None:
-    api = shared[1]
-    answers = asyncio.run(_feed_answers(api, FEED_CASES))
-    assert len(answers) == len(FEED_CASES), answers[-1]
-    for frame, got in zip(FEED_CASES, answers, strict=True):
-        assert [a["errorCode"] for a in got if isinstance(a, dict)] == ["E1001"], frame[:80]
-        assert _feed_problems(got) == ""
-
-
-FEED_PATHS = [
-    ("action",),
-    ("params",),
-    ("params", "mode"),
-    ("params", "tokenList"),
-    ("params", "tokenList", 0),
-    ("params", "tokenList", 0, "exchangeType"),
-    ("params", "tokenList", 0, "tokens"),
-    ("params", "tokenList", 0, "tokens", 0),
-    ("correlationID",),
-]
-odd_values = st.sampled_from([None, True, 1.0, "1", [1], {"1": 1}, [], {}, 2**70, 5]) | json_values
-
-
-def _spoil(frame: dict[str, Any], path: tuple[str | int, ...], value: Any) -> str:
-    """A valid subscribe frame with the value at `path` replaced."""
-    node: Any = frame
-    for step in path[:-1]:
-        node = node[step]
-    node[path[-1]] = value
-    return json.dumps(frame)
-
-
-feed_frames = st.builds(
-    lambda mode, exchange, path, value: _spoil(
-        {
-            "correlationID": "fz",
-            "action": 1,
-            "params": {"mode": mode, "tokenList": [{"exchangeType": exchange, "tokens": ["3045"]}]},
-        },
-        path,
-        value,
-    ),
-    st.sampled_from([1, 2, 3]),
-    st.sampled_from([1, 3]),
-    st.sampled_from(FEED_PATHS),
-    odd_values,
-)
-
-
-@_fuzz_settings(60)
-@given(frames=st.lists(feed_frames, min_size=1, max_size=4))
-def test_fuzzed_feed_frames_get_ticks_or_the_error_frame_on_an_open_socket(
-    shared: tuple[SimulatorServer, Api], frames: list[str]
-) -> None:
-    answers = asyncio.run(_feed_answers(shared[1], frames))
-    assert len(answers) == len(frames), answers[-1]
-    assert all(_feed_problems(got) == "" for got in answers), answers
-
-
-def test_after_all_that_a_valid_login_still_works(shared: tuple[SimulatorServer, Api]) -> None:
-    server, api = shared
-    fresh = Api(server, api.clock)
-    assert fresh.login()["status"] is True
-    assert fresh.get("/user/v1/getProfile")["status"] is True
+def test_after_all_that_a_valid_login_still_works(hostile_api: Api) -> None:
+    assert login_still_works(hostile_api)

@@ -51,4 +51,4 @@ def hide_parser_error_version() -> None:
     no signal can set its header; its default is a module constant. Replacing it is the one
     patch of a library internal here (every aiohttp server of this process then says
     SERVER_NAME); the test on a malformed request fails if aiohttp moves the constant."""
-    web_response.SERVER_SOFTWARE = SERVER_NAME
+    web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]  # re-exported name

@@ -1,7 +1,7 @@
 """`algo-trading simulator`: serve the Angel One SmartAPI simulator until interrupted (issue #5).
 
-The credentials are printed at start on purpose: they are the simulator's demo values (or the
-ones the operator chose for it), never a real account's.
+The demo credentials are printed at start on purpose, so that a newcomer can log in. A value the
+operator chose instead is printed masked (issue #15, 5): the banner goes to terminals and logs.
 """
 
 from __future__ import annotations
@@ -37,17 +37,43 @@ class _OneLineCommand(click.Command):
             sys.exit(2)
 
 
+_DEMO = {
+    "api_key": DEMO_API_KEY,
+    "client_code": DEMO_CLIENT_CODE,
+    "mpin": DEMO_MPIN,
+    "totp_secret": DEMO_TOTP_SECRET,
+}
+
+
+def shown(field: str, value: str) -> str:
+    """A credential for the banner: the published demo value as it is, any other masked.
+
+    A long value keeps its last four characters so that an operator can tell two keys apart;
+    a short one (an MPIN, a client code) shows nothing but its mask."""
+    if value == _DEMO[field]:
+        return value
+    return f"****{value[-4:]}" if len(value) >= 16 else "****"
+
+
+def banner(server: SimulatorServer) -> list[str]:
+    config = server.config
+    return [
+        f"REST        {server.base_url}",
+        f"feed        {server.ws_url}",
+        f"order WS    {server.order_ws_url}",
+        f"scrip master {server.base_url}/OpenAPI_File/files/OpenAPIScripMaster.json",
+        f"credentials api key {shown('api_key', config.api_key)}  "
+        f"client code {shown('client_code', config.client_code)}  "
+        f"MPIN {shown('mpin', config.mpin)}  "
+        f"TOTP secret {shown('totp_secret', config.totp_secret)}",
+    ]
+
+
 async def _serve(config: SimulatorConfig) -> None:
     server = SimulatorServer(config)
     await server.start()
-    click.echo(f"REST        {server.base_url}")
-    click.echo(f"feed        {server.ws_url}")
-    click.echo(f"order WS    {server.order_ws_url}")
-    click.echo(f"scrip master {server.base_url}/OpenAPI_File/files/OpenAPIScripMaster.json")
-    click.echo(
-        f"credentials api key {config.api_key}  client code {config.client_code}  "
-        f"MPIN {config.mpin}  TOTP secret {config.totp_secret}"
-    )
+    for line in banner(server):
+        click.echo(line)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):  # either one stops it cleanly, exit code 0
@@ -120,6 +146,6 @@ def simulator_command(
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve(config))
-    except AlgoTradingError as exc:  # e.g. --replay-day on a holiday
+    except AlgoTradingError as exc:  # --replay-day on a holiday, a port in use
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

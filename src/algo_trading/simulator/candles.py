@@ -108,8 +108,9 @@ def candles(
         )
     inst = quote.instrument
     rows: list[list[Any]] = []
-    day = first.date()
-    while day <= last.date():
+    for offset in range((last.date() - first.date()).days + 1):
+        # Counting days, not stepping a date past todate: 9999-12-31 has no next day.
+        day = first.date() + dt.timedelta(days=offset)
         if _is_trading_day(inst.exchange, day):
             path = _minutes(
                 seed,
@@ -131,5 +132,4 @@ def candles(
                 )
                 if inside and end <= now:
                     rows.append(_row(stamp, chunk))
-        day += dt.timedelta(days=1)
     return rows

@@ -49,6 +49,7 @@ SQUAREOFF_CANCEL_TEXT = "RMS:Intraday order cancelled at the auto square-off tim
 EXPIRED_TEXT = "Order expired at end of day"
 
 OrderListener = Callable[[SimOrder, str], None]  # (order, AB code)
+_EXCHANGE_NAMES = frozenset(e.value for e in Exchange)
 
 
 def _matcher_key(inst: Instrument) -> str:
@@ -95,6 +96,8 @@ class SimExchange:
     # --- placing -------------------------------------------------------------------------------
 
     def instrument(self, exchange: str, token: str, symbol: str) -> Instrument:
+        if exchange not in _EXCHANGE_NAMES:
+            raise RequestError("AB1009", f"Symbol Not Found: unknown exchange {exchange[:20]!r}")
         try:
             inst = self.master.by_token(exchange, token)
         except InstrumentNotFoundError:

@@ -9,6 +9,8 @@ A fresh subscription gets the current value at once, then one frame per trade.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
@@ -21,7 +23,9 @@ from algo_trading.adapters.brokers.angelone.packets import (
     build_packet,
 )
 from algo_trading.domain.instruments import Exchange
+from algo_trading.simulator.accounts import RequestError
 from algo_trading.simulator.market import Quote
+from algo_trading.simulator.payload import MAX_FRAME_BYTES, loads_bounded
 from algo_trading.simulator.rest import STATE_KEY
 from algo_trading.simulator.state import SimState
 
@@ -32,7 +36,9 @@ MAX_PAIRS = 1000
 _EXCHANGES = {1: Exchange.NSE, 2: Exchange.NFO, 3: Exchange.BSE, 4: Exchange.BFO}
 # Pre-2024 index tokens still used on the socket (§5.1): accept both spellings.
 _INDEX_ALIASES = {"26000": "99926000", "26009": "99926009", "19000": "99919000"}
+_log = logging.getLogger(__name__)
 Pair = tuple[int, int, str]  # mode, exchange type, token as the client wrote it
+_MAX_TOKEN_CHARS = 32  # scrip-master tokens are at most 8 digits
 
 
 def quote_packet(quote: Quote, mode: Mode, exchange_type: int, token: str, now_ns: int) -> bytes:
@@ -88,32 +94,42 @@ class FeedConnection:
 
 
 def _error(correlation: object, code: str, message: str) -> str:
-    return json.dumps(
-        {"correlationID": correlation or "", "errorCode": code, "errorMessage": message}
-    )
+    # correlationID is echoed only when it is what the spec says it is: text of <= 10 characters.
+    echoed = correlation if isinstance(correlation, str) and len(correlation) <= 10 else ""
+    return json.dumps({"correlationID": echoed, "errorCode": code, "errorMessage": message})
+
+
+def _small_int(value: object, allowed: Container[int]) -> int | None:
+    """`value` when it is a JSON integer in `allowed`; `True` and `1.0` are not integers here."""
+    return value if type(value) is int and value in allowed else None
 
 
 def _parse_pairs(msg: object) -> tuple[int, list[Pair]] | None:
     """(action, pairs) of a subscribe/unsubscribe frame, or None when it is malformed."""
-    if not isinstance(msg, dict) or msg.get("action") not in (0, 1):
+    if not isinstance(msg, dict):
         return None
+    action = _small_int(msg.get("action"), (0, 1))
     params = msg.get("params")
-    if not isinstance(params, dict) or params.get("mode") not in (1, 2, 3, 4):
+    if action is None or not isinstance(params, dict):
         return None
+    mode = _small_int(params.get("mode"), (1, 2, 3, 4))
     token_list = params.get("tokenList")
-    if not isinstance(token_list, list) or not token_list:
+    if mode is None or not isinstance(token_list, list) or not token_list:
         return None
     pairs: list[Pair] = []
     for entry in token_list:
-        if not isinstance(entry, dict) or entry.get("exchangeType") not in _EXCHANGES:
+        if not isinstance(entry, dict):
             return None
+        exchange_type = _small_int(entry.get("exchangeType"), _EXCHANGES)
         tokens = entry.get("tokens")
-        if not isinstance(tokens, list) or not all(isinstance(t, str) and t for t in tokens):
+        if exchange_type is None or not isinstance(tokens, list):
             return None
-        if params["mode"] == 4 and entry["exchangeType"] != 1:
+        if not all(isinstance(t, str) and 0 < len(t) <= _MAX_TOKEN_CHARS for t in tokens):
+            return None
+        if mode == 4 and exchange_type != 1:
             return None  # 20-level depth is NSE cash only
-        pairs += [(params["mode"], entry["exchangeType"], t) for t in tokens]
-    return int(msg["action"]), pairs
+        pairs += [(mode, exchange_type, t) for t in tokens]
+    return action, pairs
 
 
 class FeedHub:
@@ -145,25 +161,38 @@ class FeedHub:
             return web.Response(
                 status=429, headers={"x-error-message": "Connection limit exceeded"}
             )
-        ws = web.WebSocketResponse(autoping=True)
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=MAX_FRAME_BYTES)
         await ws.prepare(request)
         conn = FeedConnection(client, ws, request)
         self.connections.append(conn)
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
-                    await self._on_text(state, conn, msg.data)
+                    await self._on_text_guarded(state, conn, msg.data)
+        except ConnectionResetError:
+            pass  # the client left while we answered; its handshake is long answered
         finally:
             self.connections.remove(conn)
         return ws
+
+    async def _on_text_guarded(self, state: SimState, conn: FeedConnection, text: str) -> None:
+        """A frame that trips a simulator bug still gets E1001, and the socket stays open."""
+        try:
+            await self._on_text(state, conn, text)
+        except ConnectionResetError:
+            raise
+        except Exception:
+            _log.exception("simulator bug on a feed frame; answered E1001")
+            if not conn.ws.closed:
+                await conn.ws.send_str(_error("", "E1001", "Invalid Request Payload"))
 
     async def _on_text(self, state: SimState, conn: FeedConnection, text: str) -> None:
         if text == "ping":
             await conn.ws.send_str("pong")
             return
         try:
-            msg = json.loads(text)
-        except json.JSONDecodeError:
+            msg = loads_bounded(text, "feed frame")
+        except RequestError:
             msg = None
         parsed = _parse_pairs(msg)
         correlation = msg.get("correlationID") if isinstance(msg, dict) else ""

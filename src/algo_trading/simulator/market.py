@@ -1,7 +1,8 @@
 """The simulated NSE/BSE market: one seeded random walk per instrument on its tick grid.
 
 Indices walk; futures follow their index with a small premium; options are intrinsic value plus a
-time value that shrinks away from the money; stocks walk on their own. Every price is integer
+time value that shrinks away from the money; stocks walk on their own, from a dated real close
+where the reference table has one (reference_prices.py). Every price is integer
 paise on the instrument's tick and inside its band; nothing here reads a clock (the caller passes
 the time). Quote fields follow spec §2.10 and the SNAP_QUOTE packet of §5.1.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from algo_trading.domain.instruments import Exchange, Instrument, InstrumentType
@@ -102,12 +104,22 @@ def _round(price: float, tick: int) -> int:
     return max(tick, round(price / tick) * tick)
 
 
-class Market:
-    """Every instrument's quote, moved one tick at a time by `step`."""
+def _snap(paise: int, tick: int) -> int:
+    """The nearest price on the tick grid (half a tick up), never below one tick; integers only."""
+    return max(tick, (paise + tick // 2) // tick * tick)
 
-    def __init__(self, master: InstrumentMaster, seed: int) -> None:
+
+class Market:
+    """Every instrument's quote, moved one tick at a time by `step`.
+
+    `reference_paise` maps a trading symbol to the real close its walk starts from."""
+
+    def __init__(
+        self, master: InstrumentMaster, seed: int, reference_paise: Mapping[str, int] | None = None
+    ) -> None:
         self._rng = random.Random(seed)
         self._seed = seed
+        self._reference = dict(reference_paise or {})
         self.quotes: dict[InstrumentKey, Quote] = {}
         self._by_symbol: dict[str, InstrumentKey] = {}
         self._index_of: dict[str, InstrumentKey] = {}
@@ -116,9 +128,13 @@ class Market:
 
     def _add(self, inst: Instrument) -> None:
         tick = inst.tick_size_paise or _INDEX_TICK
-        base = self._base_price(inst, tick)
         rng = random.Random(f"{self._seed}:{inst.token}")
-        close = _round(base * (1 + rng.uniform(-0.01, 0.01)), tick)
+        reference = self._reference.get(inst.symbol)
+        if reference is not None and inst.instrument_type is InstrumentType.EQUITY:
+            close = _snap(reference, tick)  # the dated real close, exactly, on this tick grid
+        else:
+            base = self._base_price(inst, tick)
+            close = _round(base * (1 + rng.uniform(-0.01, 0.01)), tick)
         band = _band(inst, close, tick)
         quote = Quote(
             instrument=inst,

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from algo_trading.simulator.orders import AB_CODES, SimOrder
+from algo_trading.simulator.payload import MAX_FRAME_BYTES
 from algo_trading.simulator.rest import STATE_KEY
 from algo_trading.simulator.wire import empty_order_row, order_row
 
@@ -65,7 +66,7 @@ class OrderHub:
             return web.Response(
                 status=429, headers={"x-error-message": "Connection limit breached"}
             )
-        ws = web.WebSocketResponse(autoping=True)
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=MAX_FRAME_BYTES)
         await ws.prepare(request)
         queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._queues[queue] = client

@@ -12,10 +12,9 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from algo_trading.domain.errors import InvalidInputError
 from algo_trading.domain.instruments import Exchange, Instrument
-from algo_trading.domain.money import rupees_to_paise
 from algo_trading.simulator.accounts import RequestError
+from algo_trading.simulator.payload import body_int, body_paise, body_text
 
 __all__ = [
     "AB_CODES",
@@ -66,31 +65,6 @@ AB_CODES = {
     "trigger_pending": "AB10",
     "modify_pending": "AB11",
 }
-
-
-def body_text(body: Mapping[str, object], key: str, default: str = "") -> str:
-    value = body.get(key, default)
-    return default if value is None else str(value).strip()
-
-
-def body_int(body: Mapping[str, object], key: str, default: int = 0) -> int:
-    text = body_text(body, key, str(default)) or str(default)
-    try:
-        number = float(text) if "." in text else int(text)
-    except ValueError:
-        raise RequestError("AB1004", f"Invalid {key}: {text!r}") from None
-    if number != int(number):
-        raise RequestError("AB1004", f"Invalid {key}: {text!r} is not a whole number")
-    return int(number)
-
-
-def body_paise(body: Mapping[str, object], key: str) -> int:
-    """Rupees as sent (str "194.50" or a JSON number) to exact paise; 0 when absent."""
-    text = body_text(body, key, "0") or "0"
-    try:
-        return rupees_to_paise(text, what=key)
-    except InvalidInputError as exc:
-        raise RequestError("AB1004", f"Invalid {key}: {exc}") from None
 
 
 def check_request(body: Mapping[str, object]) -> None:

@@ -7,7 +7,6 @@ GET requests may carry a raw-JSON query string (the Python SDK does, §2.19): it
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +14,13 @@ from aiohttp import web
 
 from algo_trading.simulator.accounts import RequestError
 from algo_trading.simulator.auth import Session
+from algo_trading.simulator.payload import (
+    BAD_PAYLOAD,
+    MAX_BODY_BYTES,
+    body_text,
+    decode_body,
+    loads_bounded,
+)
 from algo_trading.simulator.state import SimState
 from algo_trading.simulator.wire import RATE_LIMIT_TEXT, envelope, failure, gateway_error
 
@@ -31,26 +37,40 @@ def rate_limited() -> web.Response:
 
 
 async def json_body(request: web.Request) -> Body:
-    """The JSON object of a POST (empty for GET, whatever its query string says)."""
+    """The JSON object of a POST (empty for GET, whatever its query string says), read by the
+    one bounded reader (payload.py); anything else is a RequestError AB1004."""
     if request.method != "POST":
         return {}
-    text = await request.text()
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise RequestError(
+            BAD_PAYLOAD, f"Invalid request payload: larger than {MAX_BODY_BYTES} bytes"
+        ) from None
+    except web.RequestPayloadError:  # a Content-Encoding the body does not match
+        raise RequestError(BAD_PAYLOAD, "Invalid request payload: cannot be decoded") from None
+    text = decode_body(raw, request.charset)
     if not text.strip():
         return {}
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError:
-        raise RequestError("AB1004", "Invalid request payload: not JSON") from None
+    parsed = loads_bounded(text)
     if not isinstance(parsed, dict):
-        raise RequestError("AB1004", "Invalid request payload: not a JSON object")
+        raise RequestError(BAD_PAYLOAD, "Invalid request payload: not a JSON object")
     return parsed
 
 
+def _api_key_refused(state: SimState, request: web.Request) -> web.Response | None:
+    """Angel One's gateway wants the app's key on every call, login included (spec §1.2)."""
+    if request.headers.get("X-PrivateKey") == state.auth.api_key:
+        return None
+    return web.json_response(gateway_error("AG8004", "Invalid or missing api key"))
+
+
 def secure(
-    endpoint: str, handler: Handler
+    endpoint: str, handler: Handler, *, bad_body_code: str = BAD_PAYLOAD
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Authenticate (Authorization with or without "Bearer "), apply the endpoint's limit,
-    run the handler and wrap its data in the envelope; a RequestError becomes status false."""
+    """Authenticate (Authorization with or without "Bearer ", and the API key), apply the
+    endpoint's limit, run the handler and wrap its data in the envelope; a RequestError becomes
+    status false. A body that is not a JSON object gets `bad_body_code` (GTT has its own)."""
 
     async def route(request: web.Request) -> web.StreamResponse:
         state = request.app[STATE_KEY]
@@ -60,8 +80,9 @@ def secure(
         session = state.auth.by_jwt(authorization)
         if session is None:
             return web.json_response(gateway_error("AG8001", "Invalid Token"))
-        if request.headers.get("X-PrivateKey", state.auth.api_key) != state.auth.api_key:
-            return web.json_response(gateway_error("AG8004", "Invalid or missing api key"))
+        refused = _api_key_refused(state, request)
+        if refused is not None:
+            return refused
         if state.config.rate_limits and not state.limiter.admit(
             session.client_code, endpoint, state.clock.now_ns()
         ):
@@ -69,6 +90,9 @@ def secure(
         state.catch_up()  # a square-off or a new session the clock has passed shows at once
         try:
             body = await json_body(request)
+        except RequestError as exc:
+            return web.json_response(failure(bad_body_code, exc.message))
+        try:
             data = await handler(state, session, body, request)
         except RequestError as exc:
             return web.json_response(failure(exc.code, exc.message))
@@ -83,15 +107,16 @@ async def _login(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     try:
         body = await json_body(request)
-        client_code = str(body.get("clientcode", ""))
+        client_code = body_text(body, "clientcode")
         if state.config.rate_limits and not state.limiter.admit(
             client_code, "loginByPassword", state.clock.now_ns()
         ):
             return rate_limited()
-        if request.headers.get("X-PrivateKey") != state.auth.api_key:
-            return web.json_response(gateway_error("AG8004", "Invalid or missing api key"))
+        refused = _api_key_refused(state, request)
+        if refused is not None:
+            return refused
         session = state.auth.login(
-            client_code, str(body.get("password", "")), str(body.get("totp", ""))
+            client_code, body_text(body, "password"), body_text(body, "totp")
         )
     except RequestError as exc:
         return web.json_response(failure(exc.code, exc.message))
@@ -108,9 +133,12 @@ async def _login(request: web.Request) -> web.StreamResponse:
 async def _generate_tokens(request: web.Request) -> web.StreamResponse:
     """generateTokens authenticates by the refresh token: the JWT may be the expiring one."""
     state = request.app[STATE_KEY]
+    refused = _api_key_refused(state, request)
+    if refused is not None:
+        return refused
     try:
         body = await json_body(request)
-        session = state.auth.refresh(str(body.get("refreshToken", "")))
+        session = state.auth.refresh(body_text(body, "refreshToken"))
         if state.config.rate_limits and not state.limiter.admit(
             session.client_code, "generateTokens", state.clock.now_ns()
         ):

@@ -26,6 +26,7 @@ __all__ = ["data_routes"]
 
 _MAX_QUOTE_TOKENS = 50
 _GTT_STATUSES = frozenset({"NEW", "CANCELLED", "ACTIVE", "SENTTOEXCHANGE", "FORALL"})
+_STATUS_LIST = ", ".join(sorted(_GTT_STATUSES))
 
 
 def _quote(state: SimState, exchange: str, token: str) -> Quote:
@@ -52,12 +53,26 @@ async def _ltp(state: SimState, session: Session, body: Body, request: web.Reque
     }
 
 
+def _quote_pairs(wanted: object) -> list[tuple[str, str]]:
+    """(exchange, token) pairs of quote's `exchangeTokens`: an object of token lists (§2.10)."""
+    if not isinstance(wanted, dict):
+        raise RequestError("AB1004", "Invalid exchangeTokens: expected an object of token lists")
+    pairs: list[tuple[str, str]] = []
+    for exchange, tokens in wanted.items():
+        if tokens is None:
+            continue
+        if not isinstance(tokens, list):
+            raise RequestError("AB1004", f"Invalid exchangeTokens: {exchange} is not a list")
+        for index in range(min(len(tokens), _MAX_QUOTE_TOKENS + 1)):
+            pairs.append((exchange, body_text({"token": tokens[index]}, "token")))
+    return pairs
+
+
 async def _market_quote(state: SimState, session: Session, body: Body, request: web.Request) -> Any:
     mode = body_text(body, "mode")
-    wanted = body.get("exchangeTokens")
-    if mode not in ("LTP", "OHLC", "FULL") or not isinstance(wanted, dict):
+    if mode not in ("LTP", "OHLC", "FULL"):
         raise RequestError("AB1004", "Invalid mode or exchangeTokens")
-    pairs = [(str(e), str(t)) for e, tokens in wanted.items() for t in (tokens or [])]
+    pairs = _quote_pairs(body.get("exchangeTokens"))
     if len(pairs) > _MAX_QUOTE_TOKENS:
         raise RequestError("AB1004", f"At most {_MAX_QUOTE_TOKENS} tokens per request")
     fetched, unfetched = [], []
@@ -108,16 +123,16 @@ def _iso(ts_ns: int) -> str:
 
 
 def _gtt_fields(state: SimState, body: Body, rule: dict[str, Any]) -> None:
-    exchange = body_text(body, "exchange", rule.get("exchange", ""))
+    exchange = body_text(body, "exchange", rule.get("exchange", ""), code="AB9010")
     if exchange not in ("NSE", "BSE"):
         raise RequestError("AB9010", "Invalid exchange segment")
-    quote = state.market.get(Exchange(exchange), body_text(body, "symboltoken"))
+    quote = state.market.get(Exchange(exchange), body_text(body, "symboltoken", code="AB9011"))
     if quote is None:
         raise RequestError("AB9011", "Invalid symbol token")
     checks = (("qty", "AB9006"), ("price", "AB9008"), ("triggerprice", "AB9009"))
     values = {}
     for key, code in checks:
-        value = body_int(body, key) if key == "qty" else body_paise(body, key)
+        value = body_int(body, key, code=code) if key == "qty" else body_paise(body, key, code=code)
         if value <= 0:
             raise RequestError(code, f"Invalid {key}")
         values[key] = value
@@ -128,7 +143,7 @@ def _gtt_fields(state: SimState, body: Body, rule: dict[str, Any]) -> None:
         qty=values["qty"],
         price=rupees(values["price"]),
         triggerprice=rupees(values["triggerprice"]),
-        disclosedqty=body_int(body, "disclosedqty"),
+        disclosedqty=body_int(body, "disclosedqty", code="AB9007"),
         updateddate=_iso(state.clock.now_ns()),
     )
     trigger = values["triggerprice"]
@@ -138,9 +153,9 @@ def _gtt_fields(state: SimState, body: Body, rule: dict[str, Any]) -> None:
 
 
 async def _gtt_create(state: SimState, session: Session, body: Body, request: web.Request) -> Any:
-    if body_text(body, "producttype") not in ("DELIVERY", "MARGIN"):
+    if body_text(body, "producttype", code="AB9015") not in ("DELIVERY", "MARGIN"):
         raise RequestError("AB9015", "Invalid product type")
-    if body_text(body, "transactiontype") not in ("BUY", "SELL"):
+    if body_text(body, "transactiontype", code="AB9014") not in ("BUY", "SELL"):
         raise RequestError("AB9014", "Invalid order side")
     now = _iso(state.clock.now_ns())
     rule_id = 1000 + len(state.gtt_rules)
@@ -159,7 +174,7 @@ async def _gtt_create(state: SimState, session: Session, body: Body, request: we
 
 
 def _own_rule(state: SimState, session: Session, body: Body) -> dict[str, Any]:
-    rule = state.gtt_rules.get(body_int(body, "id", -1))
+    rule = state.gtt_rules.get(body_int(body, "id", -1, code="AB9013"))
     if rule is None or rule["clientid"] != session.client_code:
         raise RequestError("AB9013", "Invalid rule id")
     return rule
@@ -183,9 +198,12 @@ async def _gtt_details(state: SimState, session: Session, body: Body, request: w
 
 async def _gtt_list(state: SimState, session: Session, body: Body, request: web.Request) -> Any:
     statuses = body.get("status")
-    if not isinstance(statuses, list) or not statuses or not set(statuses) <= _GTT_STATUSES:
+    if not isinstance(statuses, list) or not 1 <= len(statuses) <= len(_GTT_STATUSES):
         raise RequestError("AB9004", "Invalid status array size")
-    page, count = body_int(body, "page", 1), body_int(body, "count", 10)
+    if not all(isinstance(s, str) and s in _GTT_STATUSES for s in statuses):
+        raise RequestError("AB9001", f"Invalid parameters: status must be among {_STATUS_LIST}")
+    page = body_int(body, "page", 1, code="AB9017")
+    count = body_int(body, "count", 10, code="AB9018")
     if page < 1:
         raise RequestError("AB9017", "Invalid page value")
     if count < 1:
@@ -217,5 +235,6 @@ def data_routes() -> list[web.RouteDef]:
     }
     for name, handler in gtt.items():
         for prefix in ("", "/gtt-service"):  # both spellings of §2.1 are served
-            routes.append(web.post(f"{prefix}{SECURE}/gtt/v1/{name}", secure(name, handler)))
+            route = secure(name, handler, bad_body_code="AB9001")  # GTT's invalid parameters
+            routes.append(web.post(f"{prefix}{SECURE}/gtt/v1/{name}", route))
     return routes

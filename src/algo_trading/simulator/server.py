@@ -10,16 +10,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.instruments import Exchange
 from algo_trading.simulator.config import FaultConfig, SimulatorConfig
 from algo_trading.simulator.faults import fault_middleware
 from algo_trading.simulator.feed import FeedHub
+from algo_trading.simulator.guard import (
+    hide_parser_error_version,
+    hide_server_version,
+    last_resort_middleware,
+)
 from algo_trading.simulator.order_ws import OrderHub
+from algo_trading.simulator.payload import MAX_BODY_BYTES
 from algo_trading.simulator.rest import STATE_KEY, auth_routes
 from algo_trading.simulator.rest_data import data_routes
 from algo_trading.simulator.rest_orders import order_routes
@@ -46,7 +54,11 @@ class SimulatorServer:
         self.port = config.port
 
     def _app(self) -> web.Application:
-        app = web.Application(middlewares=[fault_middleware])
+        # The last-resort guard is outermost: a fault or a bug anywhere still gets the envelope.
+        app = web.Application(
+            middlewares=[last_resort_middleware, fault_middleware], client_max_size=MAX_BODY_BYTES
+        )
+        app.on_response_prepare.append(hide_server_version)
         app[STATE_KEY] = self.state
         app.add_routes(auth_routes() + order_routes() + data_routes())
         app.router.add_get("/smart-stream", self.feed.handle)
@@ -55,10 +67,20 @@ class SimulatorServer:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        hide_parser_error_version()
         self._runner = web.AppRunner(self._app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # port in use, address not ours: the operator's to fix
+            await self._runner.cleanup()
+            self._runner = None
+            # asyncio's strerror repeats the address; the errno's own text is the reason.
+            why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            raise ConfigError(
+                f"cannot listen on {self.config.host}:{self.config.port}: {why}"
+            ) from None
         server = site._server  # aiohttp exposes the bound port only here
         if isinstance(server, asyncio.base_events.Server) and server.sockets:
             self.port = server.sockets[0].getsockname()[1]

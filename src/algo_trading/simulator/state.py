@@ -1,4 +1,4 @@
-"""Everything one simulator instance knows, built from its config (no I/O, no event loop)."""
+"""Everything one simulator instance knows, built from its config and the package data."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from algo_trading.simulator.exchange import SimExchange
 from algo_trading.simulator.gtt import GttTrigger, fire_gtt_rules
 from algo_trading.simulator.limits import RateLimiter
 from algo_trading.simulator.market import Market, Quote
+from algo_trading.simulator.reference_prices import load_reference_prices
 from algo_trading.simulator.scripmaster import build_records, build_scrip_master
 
 __all__ = ["SimState"]
@@ -44,7 +45,8 @@ class SimState:
         clock = SimClock(config)
         records = build_records(clock.today())
         master = build_scrip_master(records)
-        market = Market(master, config.seed)
+        reference = {symbol: p.price_paise for symbol, p in load_reference_prices().items()}
+        market = Market(master, config.seed, reference)
         exchange = SimExchange(
             master,
             market,

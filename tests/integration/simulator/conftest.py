@@ -65,6 +65,7 @@ class Api:
         self.jwt = ""
         self.feed_token = ""
         self.refresh_token = ""
+        self.open_order = ""  # an order a test left resting, for requests that need one
 
     def request(self, method: str, path: str, body: Any = None, *, timeout: float = 10) -> Reply:
         headers = {
@@ -160,3 +161,18 @@ def api(sim: SimulatorServer, clock: FakeClock) -> Api:
     client = Api(sim, clock)
     client.login()
     return client
+
+
+@pytest.fixture(scope="module")
+def hostile_api() -> Iterator[Api]:
+    """One simulator for a whole module of hostile requests (hypothesis sends many examples to
+    one server, and the point is that it survives them all), logged in, with a resting order."""
+    clock = FakeClock(MONDAY_10AM)
+    with running_simulator(make_config(clock)) as server:
+        api = Api(server, clock)
+        api.login()
+        price = api.ltp_paise("SBIN-EQ") // 100 * 9 // 10  # a buy 10 % below the market rests
+        placed = api.place(ordertype="LIMIT", price=str(price), quantity="1")
+        assert placed["status"] is True, placed
+        api.open_order = placed["data"]["orderid"]
+        yield api

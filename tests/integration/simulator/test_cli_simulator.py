@@ -1,12 +1,14 @@
 """`algo-trading simulator` as an operator runs it: a real process on 127.0.0.1 that prints its
 URLs and demo credentials, takes a login with a TOTP of the printed secret, and stops cleanly
-(exit code 0, no child left) on SIGINT or SIGTERM; a bad option is one `error:` line, exit 2."""
+(exit code 0, no child left) on SIGINT or SIGTERM; a bad option or a port in use is one `error:`
+line, exit 2; credentials other than the demo ones are printed masked."""
 
 from __future__ import annotations
 
 import json
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -14,9 +16,19 @@ import time
 import urllib.request
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
+
+from algo_trading.cli.simulator import banner
+from algo_trading.simulator import SimulatorConfig, SimulatorServer
+from algo_trading.simulator.config import (
+    DEMO_API_KEY,
+    DEMO_CLIENT_CODE,
+    DEMO_MPIN,
+    DEMO_TOTP_SECRET,
+)
 
 LOGIN = "/rest/auth/angelbroking/user/v1/loginByPassword"
 DEADLINE_S = 60.0
@@ -134,3 +146,38 @@ def test_a_bad_option_is_one_error_line_and_exit_code_2(args: tuple[str, ...], f
     assert result.stderr.count("\n") == 1
     assert fact in result.stderr
     assert result.stdout == ""
+
+
+def test_a_port_in_use_is_one_error_line_and_exit_code_2() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            _command("--port", str(port), "--always-open"),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=DEADLINE_S,
+        )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"error: cannot listen on 127.0.0.1:{port}: address already in use\n"
+    assert result.stdout == ""
+
+
+def test_the_banner_prints_demo_credentials_and_masks_chosen_ones() -> None:
+    chosen: dict[str, Any] = {
+        "api_key": "operator-chosen-api-key-7731",
+        "client_code": "A7654321",
+        "mpin": "9876",
+        "totp_secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    }
+    demo_line = banner(SimulatorServer(SimulatorConfig(tick_interval_s=None)))[-1]
+    chosen_line = banner(SimulatorServer(SimulatorConfig(tick_interval_s=None, **chosen)))[-1]
+    for value in (DEMO_API_KEY, DEMO_CLIENT_CODE, DEMO_MPIN, DEMO_TOTP_SECRET):
+        assert value in demo_line.split()
+    for value in chosen.values():
+        assert value not in chosen_line
+    assert chosen_line == (
+        "credentials api key ****7731  client code ****  MPIN ****  TOTP secret ****3PXP"
+    )

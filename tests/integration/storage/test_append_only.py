@@ -1,0 +1,191 @@
+"""Append-only means append-only (issue 15): every way to rewrite or empty order_events,
+audit_log and order_audit is refused on SQLite and PostgreSQL, as the application role the
+services use and as the schema owner, and the history reads back unchanged afterwards.
+
+On PostgreSQL the application role is refused by its privileges and the owner by the triggers;
+on SQLite (no roles) the triggers refuse everyone, whatever the connection's pragmas.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Table, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from algo_trading.adapters.storage.sql import (
+    APPEND_ONLY_TABLES,
+    Database,
+    SqlOrderAuditLog,
+    SqlTradeLog,
+    SqlUnitOfWork,
+)
+from algo_trading.adapters.storage.sql.models import metadata
+from algo_trading.domain import ClientOrderId, OrderEvent
+from algo_trading.domain.events import ExecutionReport
+from algo_trading.engine import AllowAll, NoCharges, OrderManager, SimulatedClock
+from tests.support.fakes import FakeBroker
+from tests.support.storage import ListIds, submit
+
+T0 = 1_700_000_000_000_000_000
+# the text column each attack tries to rewrite
+_TEXT = {"order_events": "reason", "audit_log": "detail", "order_audit": "detail"}
+
+History = dict[str, list[tuple[Any, ...]]]
+
+
+def _history(conn: Connection) -> History:
+    return {
+        t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY id"))]  # noqa: S608
+        for t in APPEND_ONLY_TABLES
+    }
+
+
+def _columns(table: str, rewritten: bool) -> str:
+    cols: Table = metadata.tables[table]
+    return ", ".join(
+        f"'rewritten' AS {c.name}" if rewritten and c.name == _TEXT[table] else c.name
+        for c in cols.c
+    )
+
+
+def _attacks(dialect: str, table: str) -> dict[str, str]:
+    """Each statement would change or remove the row with id :id (or every row)."""
+    names, changed, col = _columns(table, False), _columns(table, True), _TEXT[table]
+    one = f"FROM {table} WHERE id = :id"
+    attacks = {
+        "UPDATE": f"UPDATE {table} SET {col} = 'rewritten' WHERE id = :id",  # noqa: S608
+        "DELETE": f"DELETE {one}",
+        "DELETE every row": f"DELETE FROM {table}",  # noqa: S608
+        "upsert": f"INSERT INTO {table} ({names}) SELECT {changed} {one} "
+        f"ON CONFLICT (id) DO UPDATE SET {col} = 'rewritten'",
+    }
+    if dialect == "sqlite":
+        attacks |= {
+            "REPLACE INTO": f"REPLACE INTO {table} ({names}) SELECT {changed} {one}",
+            "INSERT OR REPLACE": f"INSERT OR REPLACE INTO {table} ({names}) SELECT {changed} {one}",
+            "UPDATE OR REPLACE": f"UPDATE OR REPLACE {table} SET {col} = 'x' WHERE id = :id",  # noqa: S608
+            # SQLite has no TRUNCATE: an unqualified DELETE is its truncate optimisation
+            "TRUNCATE (DELETE without WHERE)": f"DELETE FROM {table}",  # noqa: S608
+        }
+    else:
+        others = ", ".join(t for t in APPEND_ONLY_TABLES if t != table)
+        attacks |= {
+            "TRUNCATE": f"TRUNCATE {table}",
+            "TRUNCATE all three": f"TRUNCATE {table}, {others}",
+            "TRUNCATE CASCADE": f"TRUNCATE {table} CASCADE",
+            "TRUNCATE orders CASCADE": "TRUNCATE orders CASCADE",
+            # PostgreSQL's REPLACE: MERGE that updates or deletes the matching row
+            "MERGE (REPLACE)": f"MERGE INTO {table} AS t USING (SELECT {changed} {one}) AS s "
+            f"ON t.id = s.id WHEN MATCHED THEN UPDATE SET {col} = s.{col}",
+            "MERGE DELETE": f"MERGE INTO {table} AS t USING (SELECT id {one}) AS s "
+            "ON t.id = s.id WHEN MATCHED THEN DELETE",
+        }
+    return attacks
+
+
+def _write_history(app: Database, coid: ClientOrderId, symbol: str) -> None:
+    """Rows in every append-only table, written by the application's own code paths."""
+    audit = SqlOrderAuditLog(app)
+    manager = OrderManager(
+        FakeBroker(),
+        SimulatedClock(T0),
+        ListIds(coid),
+        AllowAll(),
+        SqlTradeLog(app),
+        NoCharges(),
+        audit=audit,
+    )
+    submit(manager, symbol, 2, price_paise=10_050)
+    manager.apply(ExecutionReport(coid, OrderEvent.ACCEPT, T0 + 1, broker_order_id="B" + coid))
+    manager.apply(ExecutionReport(coid, OrderEvent.FILL, T0 + 2, "B" + coid, 2, 10_050, "T" + coid))
+    with SqlUnitOfWork(app) as uow:
+        uow.audit.append("tester", "KILL_SWITCH", coid, "engaged by a test", T0 + 3)
+        uow.commit()
+
+
+@pytest.fixture(scope="session")
+def history(app_database: Database) -> ClientOrderId:
+    """A client order id whose rows are in all three tables (written once per run)."""
+    coid = ClientOrderId(f"AO{uuid.uuid4().hex[:12]}")
+    _write_history(app_database, coid, f"SYM{coid}")
+    return coid
+
+
+@pytest.fixture(params=["application", "owner"])
+def attacker(
+    request: pytest.FixtureRequest, app_database: Database, database: Database
+) -> Iterator[Callable[[], Any]]:
+    """A connection as the application role, or as the schema owner. On SQLite both are a
+    plain connection to the file; the owner's is a bare sqlite3 one, without our pragmas."""
+    if request.param == "application":
+        yield app_database.engine.connect
+    elif database.dialect == "postgresql":
+        yield database.engine.connect
+    else:
+        path = make_url(database.url).database
+        yield lambda: _BareSqlite(str(path))
+
+
+class _BareSqlite:
+    """sqlite3 as any tool would open the file: no recursive_triggers, no foreign keys."""
+
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None)
+
+    def __enter__(self) -> _BareSqlite:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.close()
+
+    def execute(self, statement: Any, params: dict[str, Any]) -> None:
+        self._conn.execute(str(statement), params)
+
+
+def _try(attacker: Callable[[], Any], statement: str, row_id: int) -> str:
+    try:
+        with attacker() as conn:
+            conn.execute(text(statement), {"id": row_id})
+            getattr(conn, "commit", lambda: None)()
+    except (DBAPIError, sqlite3.DatabaseError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc)
+        if "append-only" in reason or "permission denied" in reason:
+            return "refused"
+        return f"failed otherwise: {reason}"
+    return "DONE"
+
+
+@pytest.mark.parametrize("table", APPEND_ONLY_TABLES)
+def test_no_statement_rewrites_or_empties_an_append_only_table(
+    database: Database, attacker: Callable[[], Any], history: ClientOrderId, table: str
+) -> None:
+    with database.engine.connect() as conn:
+        before = _history(conn)
+        row_id = conn.execute(text(f"SELECT min(id) FROM {table}")).scalar_one()  # noqa: S608
+    assert before[table], "the history fixture wrote no row here"
+    attacks = _attacks(database.dialect, table)
+
+    outcomes = {name: _try(attacker, statement, row_id) for name, statement in attacks.items()}
+
+    assert outcomes == dict.fromkeys(attacks, "refused")
+    with database.engine.connect() as conn:
+        assert _history(conn) == before
+
+
+def test_the_application_writes_and_reads_history_with_its_own_privileges(
+    app_database: Database, history: ClientOrderId
+) -> None:
+    with SqlUnitOfWork(app_database, read_only=True) as uow:
+        assert [e for e, _ in uow.orders.events(history)] == [
+            OrderEvent.SUBMIT,
+            OrderEvent.ACCEPT,
+            OrderEvent.FILL,
+        ]
+    stages = [r.stage.value for r in SqlOrderAuditLog(app_database).for_order(history)]
+    assert stages[:3] == ["INTENT", "RISK", "SUBMIT"]

@@ -3,9 +3,9 @@
 `Database(url)` builds nothing at import and connects only when first used. PostgreSQL URLs
 use psycopg 3 (`postgresql://` is read as `postgresql+psycopg://`); a schema other than
 `public` is chosen in the URL (`?options=-csearch_path%3Dmy_schema`). SQLite files get WAL
-(readers never block the writer), foreign keys, recursive triggers, full fsync, and
+(readers never block the writer), foreign keys, recursive triggers, full fsync,
 `BEGIN IMMEDIATE` for writing transactions so that two processes queue for the write lock
-instead of failing half-way.
+instead of failing half-way, and no schema changes outside the migrations (`sqlite_guard`).
 A message about a database names its host, port, database and user, never its password.
 """
 
@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
+from algo_trading.adapters.storage.sql.sqlite_guard import guard
 from algo_trading.domain.errors import ConfigError, DatabaseUnavailableError
 
 __all__ = ["Database", "describe_url", "parse_database_url"]
@@ -157,6 +158,7 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
         cur.execute("PRAGMA recursive_triggers=ON")
     finally:
         cur.close()
+    guard(dbapi_conn)  # no schema changes from here on, except in the migrations
 
 
 def _sqlite_begin(conn: Connection) -> None:

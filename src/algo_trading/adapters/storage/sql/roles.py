@@ -168,7 +168,7 @@ def _grant(conn: Connection, name: str, schema: str) -> None:
             allowed = _CHANGE
         conn.exec_driver_sql(f"GRANT {allowed} ON {qualified} TO {role}")
     conn.exec_driver_sql(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {where} FROM {role}")
-    conn.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {where} TO {role}")
+    conn.exec_driver_sql(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {where} TO {role}")
 
 
 def role_privileges(conn: Connection, name: str, schema: str, table: str) -> set[str]:

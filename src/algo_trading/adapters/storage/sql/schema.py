@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from algo_trading.adapters.storage.sql.database import Database
+from algo_trading.adapters.storage.sql.sqlite_guard import schema_owner
 from algo_trading.domain.errors import ConfigError, SchemaVersionError, StorageError
 
 __all__ = [
@@ -142,10 +143,11 @@ def _run(db: Database, direction: str, revision: str) -> None:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
             cfg.attributes["connection"] = conn
-            if direction == "upgrade":
-                command.upgrade(cfg, revision)
-            else:
-                command.downgrade(cfg, revision)
+            with schema_owner(conn):
+                if direction == "upgrade":
+                    command.upgrade(cfg, revision)
+                else:
+                    command.downgrade(cfg, revision)
     except (OperationalError, InterfaceError) as exc:
         raise db.unavailable(exc) from None
     except CommandError as exc:

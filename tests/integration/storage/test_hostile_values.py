@@ -5,7 +5,6 @@ PostgreSQL while SQLite quietly stores the same value, and nothing is half-writt
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -87,13 +86,16 @@ def test_every_write_of_a_client_order_id_refuses_it_the_same_way(
     database: Database, trade_log: SqlTradeLog, unique: Callable[[str], str], kind: str
 ) -> None:
     prefix = unique("W")
-    coid = prefix + _HOSTILE_SUFFIXES[kind]
+    coid = ClientOrderId(prefix + _HOSTILE_SUFFIXES[kind])
     symbol = unique("SYM")
-    refused = _order(coid, symbol)
+    # Built with a plain id, then given the hostile one: this is the storage boundary's test,
+    # whether or not the domain's constructors check ids too.
+    refused = _order(prefix, symbol)
     refused.apply(OrderEvent.REJECT, T0, "risk said no")
+    refused.client_order_id = coid
     fill = Fill(
         TradeId(unique("T")),
-        ClientOrderId(coid),
+        ClientOrderId(prefix),
         StrategyId("hostile"),
         symbol,
         OrderSide.BUY,
@@ -103,7 +105,7 @@ def test_every_write_of_a_client_order_id_refuses_it_the_same_way(
         ProductType.INTRADAY,
         0,
     )
-    record = audit_record(  # built with a plain id: its broker tag hashes the id
+    record = audit_record(
         T0,
         AuditStage.INTENT,
         "ORDER_REQUESTED",
@@ -113,7 +115,8 @@ def test_every_write_of_a_client_order_id_refuses_it_the_same_way(
         side=OrderSide.BUY,
         quantity=1,
     )
-    record = dataclasses.replace(record, client_order_id=ClientOrderId(coid))
+    for frozen in (fill, record):
+        object.__setattr__(frozen, "client_order_id", coid)
     writes: dict[str, Callable[[], None]] = {
         "a refused order": lambda: trade_log.record_order(refused, OrderEvent.REJECT),
         "a fill": lambda: trade_log.record_fill(fill),
@@ -132,10 +135,10 @@ def test_every_write_of_a_client_order_id_refuses_it_the_same_way(
     for table in ("orders", "order_events", "trades", "order_audit"):
         assert _count(database, table, "client_order_id", prefix) == 0, table
     with SqlUnitOfWork(database, read_only=True) as uow:
-        assert uow.orders.get(ClientOrderId(coid)) is None
-        assert uow.orders.events(ClientOrderId(coid)) == []
-        assert uow.trades.for_order(ClientOrderId(coid)) == []
-        assert SqlOrderAuditLog(database).for_order(ClientOrderId(coid)) == []
+        assert uow.orders.get(coid) is None
+        assert uow.orders.events(coid) == []
+        assert uow.trades.for_order(coid) == []
+        assert SqlOrderAuditLog(database).for_order(coid) == []
         position = uow.positions.get("default", StrategyId("hostile"), symbol, ProductType.INTRADAY)
     assert position is None
 

@@ -161,7 +161,7 @@ def test_the_application_role_cannot_migrate_and_is_told_who_can(
     owner: Database, app: Database
 ) -> None:
     assert prepare(app, migrate=True).up_to_date  # nothing to do at head: it may start
-    downgrade(owner, "0002")
+    downgrade(owner, "0003")
     with pytest.raises(StorageError, match="migrations run as the schema owner"):
         upgrade(app)
     assert upgrade(owner).up_to_date

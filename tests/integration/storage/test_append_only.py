@@ -44,6 +44,7 @@ from tests.support.fakes import FakeBroker
 from tests.support.storage import ListIds, submit
 
 T0 = 1_700_000_000_000_000_000
+BEFORE_CLOSING = "0003"  # the revision before migrations/versions/0004_append_only_closed.py
 # the text column each attack tries to rewrite
 _TEXT = {"order_events": "reason", "audit_log": "detail", "order_audit": "detail"}
 
@@ -214,7 +215,7 @@ def _guards(db: Database) -> set[str]:
         return set(conn.execute(text(query)).scalars())
 
 
-def test_every_append_only_table_has_all_its_guards_and_0003_comes_and_goes_cleanly(
+def test_every_append_only_table_has_all_its_guards_and_0004_comes_and_goes_cleanly(
     empty_url: str,
 ) -> None:
     db = Database(empty_url)
@@ -228,7 +229,7 @@ def test_every_append_only_table_has_all_its_guards_and_0003_comes_and_goes_clea
             added = {f"{t}_no_truncate" for t in APPEND_ONLY_TABLES}
         # a later batch migration on SQLite rebuilds a table and drops its triggers: caught here
         assert _guards(db) == older | added
-        assert downgrade(db, "0002").current == "0002"
+        assert downgrade(db, BEFORE_CLOSING).current == BEFORE_CLOSING
         assert _guards(db) == older
         assert upgrade(db).up_to_date
         assert _guards(db) == older | added
@@ -276,7 +277,7 @@ def _guard_removers(dialect: str, table: str, path: str) -> dict[str, str]:
     if dialect == "sqlite":
         return {
             "DROP TRIGGER": f"DROP TRIGGER {table}_no_delete",
-            "DROP the 0003 TRIGGER": f"DROP TRIGGER {table}_no_overwrite",
+            "DROP the 0004 TRIGGER": f"DROP TRIGGER {table}_no_overwrite",
             "DROP TABLE": f"DROP TABLE {table}",
             "ALTER TABLE RENAME": f"ALTER TABLE {table} RENAME TO {table}_old",
             "ALTER TABLE ADD COLUMN": f"ALTER TABLE {table} ADD COLUMN x TEXT",

@@ -154,7 +154,7 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         # REPLACE's implicit delete then fires the append-only DELETE triggers, so a unique
-        # constraint added later cannot reopen the REPLACE hole closed in migration 0003
+        # constraint added later cannot reopen the REPLACE hole closed in migration 0004
         cur.execute("PRAGMA recursive_triggers=ON")
     finally:
         cur.close()

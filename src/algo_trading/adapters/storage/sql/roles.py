@@ -5,8 +5,8 @@ or checks may read and add rows everywhere, change rows only in the tables that 
 positions, commands, runs), and only INSERT and SELECT on the append-only tables. It owns
 nothing and is no member of the owner, so it cannot drop, alter or disable a trigger or a
 table, and it has no TRUNCATE, DELETE, TRIGGER or REFERENCES privilege anywhere. The triggers
-of migrations 0001-0003 refuse UPDATE, DELETE and TRUNCATE on those tables for every role, the
-owner included; the role keeps the application from removing the triggers.
+of migrations 0001, 0002 and 0004 refuse UPDATE, DELETE and TRUNCATE on those tables for every
+role, the owner included; the role keeps the application from removing the triggers.
 
 SQLite has no roles: whoever can write the file can do anything, so there the triggers (which
 every connection fires) are the guard, and file permissions decide who may write.

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from algo_trading.adapters.storage.sql.database import Database
-from algo_trading.adapters.storage.sql.sqlite_guard import schema_owner
+from algo_trading.adapters.storage.sql.sqlite_guard import check_foreign_keys, schema_owner
 from algo_trading.domain.errors import ConfigError, SchemaVersionError, StorageError
 
 __all__ = [
@@ -139,24 +139,23 @@ def prepare(db: Database, *, migrate: bool) -> SchemaStatus:
 def _run(db: Database, direction: str, revision: str) -> None:
     cfg = _config()
     try:
-        with db.engine.begin() as conn:
+        with db.engine.connect() as conn, schema_owner(conn), conn.begin():
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
             cfg.attributes["connection"] = conn
-            with schema_owner(conn):
-                if direction == "upgrade":
-                    command.upgrade(cfg, revision)
-                else:
-                    command.downgrade(cfg, revision)
+            if direction == "upgrade":
+                command.upgrade(cfg, revision)
+            else:
+                command.downgrade(cfg, revision)
+            check_foreign_keys(conn)
     except (OperationalError, InterfaceError) as exc:
         raise db.unavailable(exc) from None
     except CommandError as exc:
         raise ConfigError(f"{db.description}: cannot {direction} to {revision!r}: {exc}") from None
     except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
-            raise
-        # the application role may not change the schema, by design
+        hint = ""
+        if getattr(exc.orig, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:
+            hint = "; migrations run as the schema owner"  # the application role may not
         raise StorageError(
-            f"cannot {direction} {db.description}: {db.reason(exc)}; "
-            "migrations run as the schema owner"
+            f"cannot {direction} {db.description} to {revision!r}: {db.reason(exc)}{hint}"
         ) from None

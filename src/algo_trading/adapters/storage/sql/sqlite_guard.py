@@ -18,7 +18,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-__all__ = ["guard", "schema_owner"]
+from algo_trading.domain.errors import StorageError
+
+__all__ = ["check_foreign_keys", "guard", "schema_owner"]
 
 _SCHEMA_CHANGES = frozenset(
     getattr(sqlite3, name)
@@ -47,15 +49,34 @@ def guard(dbapi_conn: Any) -> None:
 @contextmanager
 def schema_owner(conn: Connection) -> Iterator[None]:
     """Lift the guard for the migrations run on `conn`, and put it back after (no-op on
-    PostgreSQL, where the role in the URL decides)."""
+    PostgreSQL, where the role in the URL decides). Enter it before the transaction begins.
+
+    Foreign keys are off meanwhile, as Alembic's batch mode needs: it rebuilds a table by copy,
+    drop and rename, and dropping a table that other rows refer to fails with them on. The
+    migration checks them itself before it commits (`check_foreign_keys`).
+    """
     if conn.dialect.name != "sqlite":
         yield
         return
-    raw = conn.connection.dbapi_connection
-    if raw is None:  # pragma: no cover - an open Connection always has one
-        raise RuntimeError("no DBAPI connection")
+    raw: Any = conn.connection.dbapi_connection
+    raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, or SQLite ignores it
     raw.set_authorizer(None)
     try:
         yield
     finally:
         raw.set_authorizer(_authorize)
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+def check_foreign_keys(conn: Connection) -> None:
+    """StorageError naming the first broken reference, so the migration rolls back (SQLite;
+    PostgreSQL never lets a reference break)."""
+    if conn.dialect.name != "sqlite":
+        return
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+    if broken is not None:
+        table, rowid, parent, _ = broken
+        raise StorageError(
+            f"after the migration {table} row {rowid} refers to a missing {parent} row; "
+            "rolled back, the schema is unchanged"
+        )

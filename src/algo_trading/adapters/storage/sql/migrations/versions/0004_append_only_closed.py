@@ -6,8 +6,8 @@ rewrote audit rows; a BEFORE INSERT trigger now refuses any insert whose id is t
 connects and whatever their pragmas. On PostgreSQL, TRUNCATE fires no row trigger and emptied
 the tables; a statement-level BEFORE TRUNCATE trigger now refuses it, for every role.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -94,13 +94,23 @@ def unique() -> Callable[[str], str]:
     return lambda prefix: f"{prefix}{run}"
 
 
-def drop_role(base_url: str, name: str) -> None:
+def _drop_role(base_url: str, name: str) -> None:
     """Roles belong to the whole cluster, not to a schema: remove the role and its grants."""
     user = make_url(base_url).username
     conninfo = f"host=127.0.0.1 port=5432 dbname=test user={user} connect_timeout=3"
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP OWNED BY "{name}"')
-        conn.execute(f'DROP ROLE "{name}"')
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
+            conn.execute(f'DROP OWNED BY "{name}"')
+            conn.execute(f'DROP ROLE "{name}"')
+
+
+@pytest.fixture
+def role_name(postgres_base: str) -> Iterator[str]:
+    """A role name unique to this test (roles are cluster-wide and runs may overlap); whatever
+    the test created under it is dropped at the end."""
+    name = f"algo_test_app_{uuid.uuid4().hex[:12]}"
+    yield name
+    _drop_role(postgres_base, name)
 
 
 @pytest.fixture(scope="session")
@@ -122,7 +132,7 @@ def app_url(migrated_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
     try:
         yield make_url(migrated_url).set(username=name).render_as_string(hide_password=False)
     finally:
-        drop_role(request.getfixturevalue("postgres_base"), name)
+        _drop_role(request.getfixturevalue("postgres_base"), name)
 
 
 @pytest.fixture(scope="session")

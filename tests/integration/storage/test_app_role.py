@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +29,6 @@ from algo_trading.adapters.storage.sql import (
 from algo_trading.adapters.storage.sql.roles import role_privileges
 from algo_trading.cli.main import cli
 from algo_trading.domain.errors import ConfigError, StorageError
-from tests.integration.storage.conftest import drop_role
 from tests.support.storage import fresh_schema
 
 PASSWORD = "app-Hunter2-" + "x" * 8  # a password no output or log may show
@@ -55,28 +53,11 @@ def owner(owner_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-@pytest.fixture
-def role_name(postgres_base: str) -> Iterator[str]:
-    """A fresh role name; whatever a test created under it is dropped at the end."""
-    name = f"algo_test_app_{uuid.uuid4().hex[:12]}"
-    yield name
-    if _role_exists(postgres_base, name):
-        drop_role(postgres_base, name)
-
-
 def _admin(postgres_base: str) -> psycopg.Connection[tuple[object, ...]]:
     user = make_url(postgres_base).username
     return psycopg.connect(
         f"host=127.0.0.1 port=5432 dbname=test user={user} connect_timeout=3", autocommit=True
     )
-
-
-def _role_exists(postgres_base: str, name: str) -> bool:
-    with _admin(postgres_base) as conn:
-        return (
-            conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
-            is not None
-        )
 
 
 def _as(owner_url: str, role: str) -> Database:

@@ -29,19 +29,19 @@ from algo_trading.adapters.storage.sql import (
 )
 from algo_trading.adapters.storage.sql.models import metadata
 from algo_trading.domain import (
+    BrokerOrderId,
     ClientOrderId,
     Fill,
     OrderEvent,
     OrderSide,
+    OrderType,
     ProductType,
     StrategyId,
     TradeId,
 )
-from algo_trading.domain.events import ExecutionReport
-from algo_trading.engine import AllowAll, NoCharges, OrderManager, SimulatedClock
+from algo_trading.domain.orders import Order
 from algo_trading.engine.ports import CommandKind, CommandRecord, CommandStatus
-from tests.support.fakes import FakeBroker
-from tests.support.storage import ListIds, submit
+from algo_trading.market.audit import AuditStage, audit_record
 
 T0 = 1_700_000_000_000_000_000
 BEFORE_CLOSING = "0003"  # the revision before migrations/versions/0004_append_only_closed.py
@@ -102,22 +102,45 @@ def _attacks(dialect: str, table: str) -> dict[str, str]:
 
 
 def _write_history(app: Database, coid: ClientOrderId, symbol: str) -> None:
-    """Rows in every append-only table, written by the application's own code paths."""
-    audit = SqlOrderAuditLog(app)
-    manager = OrderManager(
-        FakeBroker(),
-        SimulatedClock(T0),
-        ListIds(coid),
-        AllowAll(),
-        SqlTradeLog(app),
-        NoCharges(),
-        audit=audit,
+    """Rows in every append-only table, written through the storage ports the engine uses
+    (not through the order manager, so this test follows storage, not engine, changes)."""
+    log, audit = SqlTradeLog(app), SqlOrderAuditLog(app)
+    order = Order(coid, StrategyId("guard"), symbol, OrderSide.BUY, 2, OrderType.LIMIT, 10_050)
+    order.tag = f"guard-{coid}"
+    for n, stage in enumerate((AuditStage.INTENT, AuditStage.RISK, AuditStage.SUBMIT)):
+        audit.record(
+            audit_record(
+                T0 + n,
+                stage,
+                "ORDER_REQUESTED",
+                strategy_id=order.strategy_id,
+                client_order_id=coid,
+                symbol=symbol,
+                side=order.side,
+                quantity=order.quantity,
+                price_paise=order.price_paise,
+            )
+        )
+    order.apply(OrderEvent.SUBMIT, T0 + 3)
+    log.record_order(order, OrderEvent.SUBMIT)
+    order.broker_order_id = BrokerOrderId(f"B{coid}")
+    order.apply(OrderEvent.ACCEPT, T0 + 4)
+    log.record_order(order, OrderEvent.ACCEPT)
+    fill = Fill(
+        TradeId(f"T{coid}"),
+        coid,
+        order.strategy_id,
+        symbol,
+        OrderSide.BUY,
+        2,
+        10_050,
+        T0 + 5,
+        ProductType.INTRADAY,
+        0,
     )
-    submit(manager, symbol, 2, price_paise=10_050)
-    manager.apply(ExecutionReport(coid, OrderEvent.ACCEPT, T0 + 1, broker_order_id="B" + coid))
-    manager.apply(ExecutionReport(coid, OrderEvent.FILL, T0 + 2, "B" + coid, 2, 10_050, "T" + coid))
+    log.record_fill(fill)
     with SqlUnitOfWork(app) as uow:
-        uow.audit.append("tester", "KILL_SWITCH", coid, "engaged by a test", T0 + 3)
+        uow.audit.append("tester", "KILL_SWITCH", coid, "engaged by a test", T0 + 6)
         uow.commit()
 
 

@@ -14,11 +14,12 @@ from sqlalchemy.exc import DBAPIError
 from algo_trading.adapters.storage.sql import Database, SqlOrderAuditLog, SqlTradeLog, SqlUnitOfWork
 from algo_trading.adapters.storage.sql.models import metadata
 from algo_trading.domain import (
+    BrokerOrderId,
     ClientOrderId,
-    ExecutionReport,
     Fill,
     OrderEvent,
     OrderSide,
+    OrderStatus,
     ProductType,
     StrategyId,
     TradeId,
@@ -148,24 +149,42 @@ def test_a_client_order_id_as_wide_as_its_column_is_kept_whole(
 ) -> None:
     prefix = unique("F")
     coid = ClientOrderId(prefix + "z" * (CLIENT_ORDER_ID_MAX_LEN - len(prefix)))
-    submit(make_manager(FakeBroker(), trade_log, coid), unique("SYM"))
+    order = _order(coid, unique("SYM"))
+    order.apply(OrderEvent.SUBMIT, T0)
+    trade_log.record_order(order, OrderEvent.SUBMIT)
     with SqlUnitOfWork(database, read_only=True) as uow:
-        order = uow.orders.get(coid)
-    assert order is not None
-    assert order.client_order_id == coid
+        stored = uow.orders.get(coid)
+    assert stored is not None
+    assert stored.client_order_id == coid
 
 
 def test_ids_from_the_broker_too_long_for_their_columns_are_a_storage_error(
     database: Database, trade_log: SqlTradeLog, unique: Callable[[str], str]
 ) -> None:
-    coid = unique("B")
-    manager = make_manager(FakeBroker(), trade_log, coid)
-    submit(manager, unique("SYM"))
+    coid, symbol = ClientOrderId(unique("B")), unique("SYM")
+    order = _order(coid, symbol)
+    order.apply(OrderEvent.SUBMIT, T0)
+    trade_log.record_order(order, OrderEvent.SUBMIT)
+    order.broker_order_id = BrokerOrderId("9" * 65)
+    order.apply(OrderEvent.ACCEPT, T0 + 1)
     with pytest.raises(StorageError, match=r"orders\.broker_order_id: .* the column holds 64"):
-        manager.apply(ExecutionReport(coid, OrderEvent.ACCEPT, T0 + 1, "9" * 65))
+        trade_log.record_order(order, OrderEvent.ACCEPT)
+    fill = Fill(
+        TradeId("t" * 65),
+        coid,
+        StrategyId("hostile"),
+        symbol,
+        OrderSide.BUY,
+        1,
+        100,
+        T0 + 2,
+        ProductType.INTRADAY,
+        0,
+    )
     with pytest.raises(StorageError, match=r"trades\.trade_id: .* the column holds 64"):
-        manager.apply(ExecutionReport(coid, OrderEvent.FILL, T0 + 2, "B1", 10, 100, "t" * 65))
+        trade_log.record_fill(fill)
     with SqlUnitOfWork(database) as uow:
         with pytest.raises(StorageError, match=r"audit_log\.actor"):
             uow.audit.append("x" * 65, "KILL_SWITCH", "all", "", T0)
-        assert uow.trades.for_order(ClientOrderId(coid)) == []
+        assert uow.trades.for_order(coid) == []
+        assert uow.orders.events(coid) == [(OrderEvent.SUBMIT, OrderStatus.SUBMITTED)]

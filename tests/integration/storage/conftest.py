@@ -105,12 +105,23 @@ def _drop_role(base_url: str, name: str) -> None:
 
 
 @pytest.fixture
-def role_name(postgres_base: str) -> Iterator[str]:
-    """A role name unique to this test (roles are cluster-wide and runs may overlap); whatever
-    the test created under it is dropped at the end."""
-    name = f"algo_test_app_{uuid.uuid4().hex[:12]}"
-    yield name
-    _drop_role(postgres_base, name)
+def role_names(postgres_base: str) -> Iterator[Callable[[str], str]]:
+    """Role names unique to this test (roles are cluster-wide and runs may overlap); whatever
+    the test created under them is dropped at the end."""
+    names: list[str] = []
+
+    def make(kind: str) -> str:
+        names.append(f"algo_test_{kind}_{uuid.uuid4().hex[:12]}")
+        return names[-1]
+
+    yield make
+    for name in reversed(names):
+        _drop_role(postgres_base, name)
+
+
+@pytest.fixture
+def role_name(role_names: Callable[[str], str]) -> str:
+    return role_names("app")
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -194,6 +194,28 @@ def test_a_role_that_is_a_member_of_the_tables_owner_is_refused(
         conn.execute(f'GRANT "{table_owner}" TO "{role_name}"')
     with pytest.raises(ConfigError, match=r"member of|could drop or disable"):
         ensure_app_role(owner, role_name, PASSWORD)
+
+
+def test_an_owner_that_may_not_create_roles_is_told_how_to_go_on(
+    postgres_base: str, role_names: Callable[[str], str]
+) -> None:
+    owner_name, app_name = role_names("owner"), role_names("app")
+    schema = f"algo_test_{owner_name[-12:]}"
+    with _admin(postgres_base) as conn:
+        conn.execute(f'CREATE ROLE "{owner_name}" LOGIN')  # no CREATEROLE, as on many hosts
+        conn.execute(f'CREATE SCHEMA "{schema}" AUTHORIZATION "{owner_name}"')
+    url = make_url(postgres_base).set(
+        username=owner_name, query={"options": f"-csearch_path={schema}"}
+    )
+    db = Database(url)
+    try:
+        assert upgrade(db).up_to_date
+        with pytest.raises(StorageError, match=r"permission denied to create role.*CREATEROLE"):
+            ensure_app_role(db, app_name, PASSWORD)
+    finally:
+        db.dispose()
+        with _admin(postgres_base) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def test_a_forbidden_privilege_granted_to_public_is_found(owner: Database, role_name: str) -> None:

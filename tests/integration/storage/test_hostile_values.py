@@ -5,9 +5,13 @@ PostgreSQL while SQLite quietly stores the same value, and nothing is half-writt
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
@@ -188,3 +192,25 @@ def test_ids_from_the_broker_too_long_for_their_columns_are_a_storage_error(
             uow.audit.append("x" * 65, "KILL_SWITCH", "all", "", T0)
         assert uow.trades.for_order(coid) == []
         assert uow.orders.events(coid) == [(OrderEvent.SUBMIT, OrderStatus.SUBMITTED)]
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(suffix=st.text(max_size=80))
+def test_any_client_order_id_is_stored_exactly_or_refused_with_an_order_error(
+    database: Database, suffix: str
+) -> None:
+    """The same text gets the same answer on both databases: kept whole, or OrderError."""
+    coid = ClientOrderId(f"P{uuid.uuid4().hex[:8]}{suffix}")
+    order = _order(f"P{uuid.uuid4().hex[:8]}", f"SYM{uuid.uuid4().hex[:8]}")
+    order.client_order_id = coid
+    order.apply(OrderEvent.SUBMIT, T0)
+    try:
+        SqlTradeLog(database).record_order(order, OrderEvent.SUBMIT)
+    except OrderError:
+        assert not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", coid)
+        return
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", coid)
+    with SqlUnitOfWork(database, read_only=True) as uow:
+        stored = uow.orders.get(coid)
+    assert stored is not None
+    assert stored.client_order_id == coid

@@ -9,7 +9,8 @@ of migrations 0001, 0002 and 0004 refuse UPDATE, DELETE and TRUNCATE on those ta
 role, the owner included; the role keeps the application from removing the triggers.
 
 SQLite has no roles: whoever can write the file can do anything, so there the triggers (which
-every connection fires) are the guard, and file permissions decide who may write.
+every connection fires) are the guard, file permissions decide who may write, and the
+application's own connections are kept from schema changes by an authorizer (`sqlite_guard`).
 
 The password never appears in a statement: it is hashed (SCRAM) on this side by libpq, and
 only the hash is sent, so neither a statement log nor `echo=True` can show it.
@@ -81,6 +82,10 @@ def ensure_app_role(db: Database, name: str, password: str | None) -> AppRole | 
             _verify(conn, name, schema)
     except (OperationalError, InterfaceError) as exc:
         raise db.unavailable(exc) from None
+    except DBAPIError as exc:  # e.g. run as a role that does not own the tables
+        raise StorageError(
+            f"cannot set up application role {name} on {db.description}: {db.reason(exc)}"
+        ) from None
     return AppRole(name, schema, created)
 
 

@@ -18,6 +18,8 @@ import click
 from algo_trading.domain.errors import AlgoTradingError
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from algo_trading.adapters.storage.sql import Database
 
 __all__ = ["db_group"]
@@ -59,10 +61,13 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True, help="Revision to go up to.")
 @_one_line_errors
 def upgrade(revision: str) -> None:
-    """Apply the migrations this version ships."""
+    """Apply the migrations this version ships, then create or check the application role
+    (ALGO_DATABASE_APP_ROLE) the services connect as."""
     from algo_trading.adapters.storage.sql import schema_status
     from algo_trading.adapters.storage.sql import upgrade as do_upgrade
+    from algo_trading.services.settings import load_settings
 
+    settings = load_settings()
     with _database() as db:
         db.ping()
         before = schema_status(db).current
@@ -74,6 +79,18 @@ def upgrade(revision: str) -> None:
                 f"{db.description}: upgraded from {before or 'an empty schema'} "
                 f"to revision {after.current}"
             )
+        if settings.database_app_role:  # issue 15: least privilege for the services
+            _app_role(db, settings.database_app_role, settings.database_app_password)
+
+
+def _app_role(db: Database, name: str, password: SecretStr) -> None:
+    from algo_trading.adapters.storage.sql import ensure_app_role
+
+    role = ensure_app_role(db, name, password.get_secret_value())
+    if role is None:
+        click.echo(f"{db.description}: SQLite has no roles; the append-only triggers guard it")
+    else:
+        click.echo(f"{db.description}: {role.describe()}")
 
 
 @db_group.command()

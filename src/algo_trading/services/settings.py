@@ -53,6 +53,17 @@ class Settings(BaseSettings):
         description="services apply migrations at start (else they refuse an old schema)",
     )
     database_pool_size: int = Field(default=5, ge=1, le=100)
+    database_app_role: str = Field(
+        default="",
+        pattern=r"^([a-z_][a-z0-9_]{0,62})?$",
+        description="PostgreSQL role the services connect as; `algo-trading db upgrade` "
+        "(run as the schema owner) creates or checks it. Empty: not managed",
+    )
+    database_app_password: SecretStr = Field(
+        default=SecretStr(""),
+        description="password given to the application role when `db upgrade` creates it "
+        "(from the secret store; only its SCRAM hash reaches the server)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -108,6 +119,12 @@ def _check_profile(settings: Settings) -> None:
         raise ConfigError(
             f"{env_name('database_url')}: production refuses a missing or default database "
             "password; use the one from the secret store"
+        )
+    app_password = settings.database_app_password.get_secret_value()
+    if app_password and app_password.lower() in DEFAULT_PASSWORDS:
+        raise ConfigError(
+            f"{env_name('database_app_password')}: production refuses a default password; "
+            "use the one from the secret store"
         )
 
 

@@ -3,13 +3,22 @@ run, dropped at the end). PostgreSQL tests skip, saying why, only when it is unr
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
-from algo_trading.adapters.storage.sql import Database, SqlTradeLog, SqlUnitOfWork, upgrade
+from algo_trading.adapters.storage.sql import (
+    Database,
+    SqlTradeLog,
+    SqlUnitOfWork,
+    ensure_app_role,
+    upgrade,
+)
 from tests.support.storage import find_postgres, fresh_schema
 
 BACKENDS = ("sqlite", "postgresql")
@@ -19,7 +28,10 @@ BACKENDS = ("sqlite", "postgresql")
 def postgres_base() -> str:
     url, why = find_postgres()
     if url is None:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 (database test) is unreachable: {why}")
+        message = f"PostgreSQL at 127.0.0.1:5432 (database test) is unreachable: {why}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)  # CI has a server: its absence is a failure, not a skip
+        pytest.skip(message)
     return url
 
 
@@ -80,3 +92,62 @@ def unique() -> Callable[[str], str]:
     """Unique names for ids, symbols and strategies, so tests share a database safely."""
     run = uuid.uuid4().hex[:10]
     return lambda prefix: f"{prefix}{run}"
+
+
+def _drop_role(base_url: str, name: str) -> None:
+    """Roles belong to the whole cluster, not to a schema: remove the role and its grants."""
+    user = make_url(base_url).username
+    conninfo = f"host=127.0.0.1 port=5432 dbname=test user={user} connect_timeout=3"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
+            conn.execute(f'DROP OWNED BY "{name}"')
+            conn.execute(f'DROP ROLE "{name}"')
+
+
+@pytest.fixture
+def role_names(postgres_base: str) -> Iterator[Callable[[str], str]]:
+    """Role names unique to this test (roles are cluster-wide and runs may overlap); whatever
+    the test created under them is dropped at the end."""
+    names: list[str] = []
+
+    def make(kind: str) -> str:
+        names.append(f"algo_test_{kind}_{uuid.uuid4().hex[:12]}")
+        return names[-1]
+
+    yield make
+    for name in reversed(names):
+        _drop_role(postgres_base, name)
+
+
+@pytest.fixture
+def role_name(role_names: Callable[[str], str]) -> str:
+    return role_names("app")
+
+
+@pytest.fixture(scope="session")
+def app_url(migrated_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL the services use: on PostgreSQL, as an application role made for this run (a
+    unique name, dropped afterwards, since roles are cluster-wide and runs may overlap); on
+    SQLite, which has no roles, the same file."""
+    if make_url(migrated_url).get_backend_name() == "sqlite":
+        yield migrated_url
+        return
+    name = f"algo_test_app_{uuid.uuid4().hex[:12]}"
+    owner = Database(migrated_url)
+    try:
+        role = ensure_app_role(owner, name, uuid.uuid4().hex)
+    finally:
+        owner.dispose()
+    assert role is not None
+    assert role.created
+    try:
+        yield make_url(migrated_url).set(username=name).render_as_string(hide_password=False)
+    finally:
+        _drop_role(request.getfixturevalue("postgres_base"), name)
+
+
+@pytest.fixture(scope="session")
+def app_database(app_url: str) -> Iterator[Database]:
+    db = Database(app_url)
+    yield db
+    db.dispose()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from algo_trading.adapters.storage.sql import head_revision
 from algo_trading.cli.main import cli
 
 PASSWORD = "s3cret-Hunter2"  # noqa: S105 - a password the output must never show
@@ -40,12 +41,12 @@ def test_upgrade_check_and_downgrade_report_the_schema_version(empty_url: str) -
     assert "run `algo-trading db upgrade`" in before
     up = _run(empty_url, "upgrade")
     assert up.exit_code == 0, up.output
-    assert "to revision 0002" in up.stdout
+    assert f"to revision {head_revision()}" in up.stdout
     checked = _run(empty_url, "check")
     assert checked.exit_code == 0, checked.output
     assert checked.stdout.splitlines()[1:] == [
         "connection: ok",
-        "schema: 0002 (this code needs 0002)",
+        f"schema: {head_revision()} (this code needs {head_revision()})",
         "status: up to date",
     ]
     down = _run(empty_url, "downgrade", "base")

@@ -3,7 +3,11 @@ the code's, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import sqlite3
+import uuid
 from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,6 +16,8 @@ from sqlalchemy import inspect, text
 
 from algo_trading.adapters.storage.sql import (
     Database,
+    SqlTradeLog,
+    SqlUnitOfWork,
     downgrade,
     ensure_current,
     head_revision,
@@ -20,7 +26,10 @@ from algo_trading.adapters.storage.sql import (
     upgrade,
 )
 from algo_trading.adapters.storage.sql.models import metadata
-from algo_trading.domain.errors import SchemaVersionError
+from algo_trading.domain import ClientOrderId, OrderEvent, OrderStatus
+from algo_trading.domain.errors import SchemaVersionError, StorageError
+from tests.support.fakes import FakeBroker
+from tests.support.storage import make_manager, submit
 
 
 @pytest.fixture
@@ -79,3 +88,44 @@ def test_a_service_configured_to_migrate_at_start_brings_an_empty_database_up_to
 ) -> None:
     assert prepare(empty_db, migrate=True).up_to_date
     assert prepare(empty_db, migrate=True).current == head_revision()
+
+
+def test_upgrading_a_database_with_orders_in_it_keeps_every_row_and_reference(
+    empty_db: Database,
+) -> None:
+    """SQLite rebuilds a table to change it (Alembic's batch mode): with order events pointing
+    at the orders it copies, the migration must still go through and lose nothing."""
+    upgrade(empty_db, "0002")
+    coid = ClientOrderId(f"MIG{uuid.uuid4().hex[:10]}")
+    submit(make_manager(FakeBroker(), SqlTradeLog(empty_db), coid), "SBIN-EQ")
+    assert upgrade(empty_db).up_to_date
+    with SqlUnitOfWork(empty_db, read_only=True) as uow:
+        order = uow.orders.get(coid)
+        assert order is not None
+        assert order.status is OrderStatus.SUBMITTED
+        assert uow.orders.events(coid) == [(OrderEvent.SUBMIT, OrderStatus.SUBMITTED)]
+    assert downgrade(empty_db, "0002").current == "0002"
+    assert upgrade(empty_db).up_to_date
+    with SqlUnitOfWork(empty_db, read_only=True) as uow:
+        assert uow.orders.events(coid) == [(OrderEvent.SUBMIT, OrderStatus.SUBMITTED)]
+
+
+def test_on_sqlite_a_migration_that_leaves_a_broken_reference_is_rolled_back(
+    tmp_path: Path,
+) -> None:
+    """Foreign keys are off while SQLite migrates (batch mode needs it), so they are checked
+    before the commit. PostgreSQL never lets a reference break, so this is SQLite's alone."""
+    path = tmp_path / "references.db"
+    db = Database(f"sqlite:///{path}")
+    try:
+        upgrade(db, "0002")
+        with closing(sqlite3.connect(path, isolation_level=None)) as raw:  # like any tool
+            raw.execute(
+                "INSERT INTO order_events (client_order_id, event, status, filled_quantity, "
+                "reason, occurred_at) VALUES ('GHOST', 'SUBMIT', 'SUBMITTED', 0, '', '2026')"
+            )
+        with pytest.raises(StorageError, match=r"order_events row \d+ refers to a missing orders"):
+            upgrade(db)
+        assert schema_status(db).current == "0002"
+    finally:
+        db.dispose()

@@ -3,6 +3,7 @@ the unit of work and the engine's TradeLog. Nothing connects until it is used.""
 
 from algo_trading.adapters.storage.sql.database import Database, describe_url, parse_database_url
 from algo_trading.adapters.storage.sql.order_audit import SqlOrderAuditLog
+from algo_trading.adapters.storage.sql.roles import APPEND_ONLY_TABLES, AppRole, ensure_app_role
 from algo_trading.adapters.storage.sql.schema import (
     SchemaStatus,
     downgrade,
@@ -16,6 +17,8 @@ from algo_trading.adapters.storage.sql.trade_log import SqlTradeLog
 from algo_trading.adapters.storage.sql.unit_of_work import SqlUnitOfWork
 
 __all__ = [
+    "APPEND_ONLY_TABLES",
+    "AppRole",
     "Database",
     "SchemaStatus",
     "SqlOrderAuditLog",
@@ -23,6 +26,7 @@ __all__ = [
     "SqlUnitOfWork",
     "describe_url",
     "downgrade",
+    "ensure_app_role",
     "ensure_current",
     "head_revision",
     "parse_database_url",

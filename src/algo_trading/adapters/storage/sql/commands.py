@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Table, func, insert, select, update
 
 from algo_trading.adapters.storage.sql.bulk import write_backtest_trades
 from algo_trading.adapters.storage.sql.models import metadata
-from algo_trading.adapters.storage.sql.rows import command_from_row
+from algo_trading.adapters.storage.sql.rows import check_fits, command_from_row
 from algo_trading.adapters.storage.sql.types import ns_to_datetime
 from algo_trading.domain.errors import StorageError
 from algo_trading.domain.fills import Fill
@@ -98,15 +98,9 @@ class SqlAuditLog:
         self._c = conn
 
     def append(self, actor: str, action: str, subject: str, detail: str, ts_ns: int) -> None:
-        self._c.execute(
-            insert(AUDIT).values(
-                occurred_at=ns_to_datetime(ts_ns),
-                actor=actor,
-                action=action,
-                subject=subject,
-                detail=detail,
-            )
-        )
+        row = {"actor": actor, "action": action, "subject": subject, "detail": detail}
+        check_fits(AUDIT, row)
+        self._c.execute(insert(AUDIT).values(occurred_at=ns_to_datetime(ts_ns), **row))
 
 
 class SqlRunRepository:

@@ -3,8 +3,9 @@
 `Database(url)` builds nothing at import and connects only when first used. PostgreSQL URLs
 use psycopg 3 (`postgresql://` is read as `postgresql+psycopg://`); a schema other than
 `public` is chosen in the URL (`?options=-csearch_path%3Dmy_schema`). SQLite files get WAL
-(readers never block the writer), foreign keys, full fsync, and `BEGIN IMMEDIATE` for writing
-transactions so that two processes queue for the write lock instead of failing half-way.
+(readers never block the writer), foreign keys, recursive triggers, full fsync,
+`BEGIN IMMEDIATE` for writing transactions so that two processes queue for the write lock
+instead of failing half-way, and no schema changes outside the migrations (`sqlite_guard`).
 A message about a database names its host, port, database and user, never its password.
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
+from algo_trading.adapters.storage.sql.sqlite_guard import guard
 from algo_trading.domain.errors import ConfigError, DatabaseUnavailableError
 
 __all__ = ["Database", "describe_url", "parse_database_url"]
@@ -102,9 +104,11 @@ class Database:
 
     def unavailable(self, exc: BaseException, verb: str = "use") -> DatabaseUnavailableError:
         """The driver's error as one line naming this database (never its password)."""
-        return DatabaseUnavailableError(
-            f"cannot {verb} {self.description}: {_reason(exc, self.url)}"
-        )
+        return DatabaseUnavailableError(f"cannot {verb} {self.description}: {self.reason(exc)}")
+
+    def reason(self, exc: BaseException) -> str:
+        """The driver's reason for `exc` on one line, the password masked."""
+        return _reason(exc, self.url)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -151,8 +155,12 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
         _set_wal(cur)
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
+        # REPLACE's implicit delete then fires the append-only DELETE triggers, so a unique
+        # constraint added later cannot reopen the REPLACE hole closed in migration 0004
+        cur.execute("PRAGMA recursive_triggers=ON")
     finally:
         cur.close()
+    guard(dbapi_conn)  # no schema changes from here on, except in the migrations
 
 
 def _set_wal(cur: Any) -> None:

@@ -3,7 +3,8 @@ create exactly this schema (a test compares them).
 
 Money columns hold rupees as NUMERIC on PostgreSQL (see `types.py`); Python sees int paise.
 Every time is TIMESTAMP WITH TIME ZONE. Order events, the audit log and the order audit trail are
-append-only: a trigger in the migrations refuses UPDATE and DELETE on them.
+append-only: triggers in the migrations refuse UPDATE, DELETE, TRUNCATE (PostgreSQL) and an
+INSERT over a taken id (SQLite's REPLACE), and the application role may only INSERT and SELECT.
 """
 
 from __future__ import annotations

@@ -17,9 +17,10 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from algo_trading.adapters.storage.sql.database import Database
 from algo_trading.adapters.storage.sql.models import metadata
+from algo_trading.adapters.storage.sql.rows import check_fits, storable
 from algo_trading.adapters.storage.sql.types import datetime_to_ns, ns_to_datetime
 from algo_trading.domain.errors import StorageError
-from algo_trading.domain.ids import ClientOrderId, StrategyId
+from algo_trading.domain.ids import ClientOrderId, StrategyId, check_client_order_id
 from algo_trading.domain.orders import OrderSide
 from algo_trading.market.audit import AuditStage, OrderAuditRecord
 
@@ -39,7 +40,11 @@ class SqlOrderAuditLog:
         self._db = db
 
     def record(self, record: OrderAuditRecord) -> None:
+        check_client_order_id(record.client_order_id)
+        if record.parent_client_order_id is not None:
+            check_client_order_id(record.parent_client_order_id)
         row = _row(record)
+        check_fits(ORDER_AUDIT, row)
         try:
             if self._db.dialect == "postgresql":
                 with self._db.engine.connect() as conn:
@@ -54,6 +59,8 @@ class SqlOrderAuditLog:
     def for_order(self, client_order_id: ClientOrderId) -> list[OrderAuditRecord]:
         """Every decision about one order, oldest first (a slice's parent has its own trail;
         each child names it in `parent_client_order_id`)."""
+        if not storable(client_order_id):
+            return []
         query = (
             select(ORDER_AUDIT)
             .where(ORDER_AUDIT.c.client_order_id == client_order_id)

@@ -24,14 +24,16 @@ from sqlalchemy.sql.dml import Insert, ReturningInsert
 from algo_trading.adapters.storage.sql.models import metadata
 from algo_trading.adapters.storage.sql.rows import (
     avg_fill_price,
+    check_fits,
     fill_from_row,
     order_from_row,
     order_values,
+    storable,
 )
 from algo_trading.adapters.storage.sql.types import UtcDateTime, ns_to_datetime
 from algo_trading.domain.errors import DuplicateOrderError, StorageError
 from algo_trading.domain.fills import Fill
-from algo_trading.domain.ids import ClientOrderId
+from algo_trading.domain.ids import ClientOrderId, check_client_order_id
 from algo_trading.domain.orders import Order, OrderEvent, OrderStatus
 
 __all__ = [
@@ -146,6 +148,7 @@ class SqlOrderRepository:
         self._dialect = conn.dialect.name
 
     def add(self, order: Order, event: OrderEvent, *, account: str, exchange: str) -> None:
+        check_client_order_id(order.client_order_id)
         values = order_values(order)
         values.update(
             client_order_id=order.client_order_id,
@@ -165,6 +168,7 @@ class SqlOrderRepository:
             created_at=ns_to_datetime(order.created_ns),
             acknowledged_at=values["updated_at"] if order.broker_order_id else None,
         )
+        check_fits(ORDERS, values)
         if self._dialect == "postgresql":
             params = {f"o_{k}": v for k, v in values.items()}
             params.update({f"e_{k}": v for k, v in self._event(order, event).items()})
@@ -181,9 +185,11 @@ class SqlOrderRepository:
 
     def save(self, order: Order, event: OrderEvent | None) -> bool:
         """Write the order's state (and append `event` if given); False if it is unknown."""
+        check_client_order_id(order.client_order_id)
         values = {f"p_{k}": v for k, v in order_values(order).items()}
         values["p_coid"] = order.client_order_id
         values["p_ack"] = values["p_updated_at"] if order.broker_order_id else None
+        check_fits(ORDERS, values, prefix="p_")  # the broker order id came from the broker
         if self._c.execute(_ORDER_SAVE, values).rowcount == 0:
             return False
         if event is not None:
@@ -193,6 +199,7 @@ class SqlOrderRepository:
     def add_fill(self, fill: Fill) -> OrderStatus:
         """Add an execution to the order's totals and status and append its event, in the
         caller's transaction (with the trade row: one fill, one commit)."""
+        check_client_order_id(fill.client_order_id)
         row = self._c.execute(_ORDER_FOR_FILL, {"p_coid": fill.client_order_id}).one_or_none()
         if row is None:
             raise StorageError(f"fill {fill.trade_id}: order {fill.client_order_id} is unknown")
@@ -233,6 +240,8 @@ class SqlOrderRepository:
         return status
 
     def get(self, client_order_id: ClientOrderId) -> Order | None:
+        if not storable(client_order_id):
+            return None
         row = self._c.execute(
             select(ORDERS).where(ORDERS.c.client_order_id == client_order_id)
         ).one_or_none()
@@ -247,6 +256,8 @@ class SqlOrderRepository:
         return [order_from_row(r._mapping) for r in rows]
 
     def events(self, client_order_id: ClientOrderId) -> list[tuple[OrderEvent, OrderStatus]]:
+        if not storable(client_order_id):
+            return []
         rows = self._c.execute(
             select(EVENTS.c.event, EVENTS.c.status)
             .where(EVENTS.c.client_order_id == client_order_id)
@@ -276,6 +287,7 @@ class SqlTradeRepository:
         self._dialect = conn.dialect.name
 
     def add(self, fill: Fill, *, account: str, exchange: str, realized_pnl_paise: int) -> bool:
+        check_client_order_id(fill.client_order_id)
         row = {
             "trade_id": fill.trade_id,
             "client_order_id": fill.client_order_id,
@@ -292,17 +304,21 @@ class SqlTradeRepository:
             "pnl": realized_pnl_paise,
             "executed_at": ns_to_datetime(fill.ts_ns),
         }
+        check_fits(TRADES, row)  # the trade id came from the broker
         return self._c.execute(_trade_insert(self._dialect), row).scalar_one_or_none() is not None
 
     def trade_ids(self, client_order_ids: Collection[ClientOrderId]) -> set[str]:
-        if not client_order_ids:
+        wanted = [c for c in client_order_ids if storable(c)]
+        if not wanted:
             return set()
         rows = self._c.execute(
-            select(TRADES.c.trade_id).where(TRADES.c.client_order_id.in_(list(client_order_ids)))
+            select(TRADES.c.trade_id).where(TRADES.c.client_order_id.in_(wanted))
         )
         return {r[0] for r in rows}
 
     def for_order(self, client_order_id: ClientOrderId) -> list[Fill]:
+        if not storable(client_order_id):
+            return []
         rows = self._c.execute(
             select(TRADES).where(TRADES.c.client_order_id == client_order_id).order_by(TRADES.c.id)
         )

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
 from typing import Any
 
+from sqlalchemy import String, Table
+
 from algo_trading.adapters.storage.sql.types import datetime_to_ns, ns_to_datetime
+from algo_trading.domain.errors import OrderError, StorageError
 from algo_trading.domain.fills import Fill
-from algo_trading.domain.ids import BrokerOrderId, ClientOrderId, StrategyId, TradeId
+from algo_trading.domain.ids import (
+    BrokerOrderId,
+    ClientOrderId,
+    StrategyId,
+    TradeId,
+    check_client_order_id,
+)
 from algo_trading.domain.orders import (
     Order,
     OrderSide,
@@ -19,7 +29,15 @@ from algo_trading.domain.orders import (
 )
 from algo_trading.engine.ports import CommandKind, CommandRecord, CommandStatus
 
-__all__ = ["avg_fill_price", "command_from_row", "fill_from_row", "order_from_row", "order_values"]
+__all__ = [
+    "avg_fill_price",
+    "check_fits",
+    "command_from_row",
+    "fill_from_row",
+    "order_from_row",
+    "order_values",
+    "storable",
+]
 
 _TEN_THOUSANDTH = Decimal("0.0001")
 
@@ -31,6 +49,40 @@ def avg_fill_price(filled_value_paise: int, filled_quantity: int) -> Decimal | N
         return None
     rupees = Decimal(filled_value_paise) / Decimal(filled_quantity) / 100
     return rupees.quantize(_TEN_THOUSANDTH, rounding=ROUND_HALF_EVEN)
+
+
+@cache
+def _widths(table: Table) -> tuple[tuple[str, int], ...]:
+    return tuple(
+        (c.name, c.type.length)
+        for c in table.c
+        if isinstance(c.type, String) and c.type.length is not None
+    )
+
+
+def check_fits(table: Table, values: Mapping[str, Any], *, prefix: str = "") -> None:
+    """StorageError naming the column when a text value is longer than its column holds.
+
+    PostgreSQL would raise a raw DataError and SQLite would store it whole; checked here, a
+    value from a broker or a user is refused the same way on both, before the statement runs.
+    """
+    for name, width in _widths(table):
+        value = values.get(prefix + name)
+        if isinstance(value, str) and len(value) > width:
+            raise StorageError(
+                f"{table.name}.{name}: {value[:16]!r}... is {len(value)} characters, "
+                f"the column holds {width}; not written"
+            )
+
+
+def storable(client_order_id: str) -> bool:
+    """Whether a row can have this id: every write checks it, so a lookup of any other id
+    finds nothing, on both databases (PostgreSQL would raise on a NUL, for one)."""
+    try:
+        check_client_order_id(client_order_id)
+    except OrderError:
+        return False
+    return True
 
 
 def order_values(order: Order) -> dict[str, Any]:

@@ -16,12 +16,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from algo_trading.adapters.storage.sql.database import Database
-from algo_trading.domain.errors import ConfigError, SchemaVersionError
+from algo_trading.adapters.storage.sql.sqlite_guard import check_foreign_keys, schema_owner
+from algo_trading.domain.errors import ConfigError, SchemaVersionError, StorageError
 
 __all__ = [
+    "LOCK_KEY",
     "MIGRATIONS",
     "SchemaStatus",
     "downgrade",
@@ -33,7 +35,9 @@ __all__ = [
 ]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-_LOCK_KEY = 0x616C676F_7472  # "algotr": one advisory lock id for every migration
+LOCK_KEY = 0x616C676F_7472  # "algotr": one advisory lock id for every migration
+
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 UPGRADE_HINT = "run `algo-trading db upgrade`"
 
@@ -135,15 +139,23 @@ def prepare(db: Database, *, migrate: bool) -> SchemaStatus:
 def _run(db: Database, direction: str, revision: str) -> None:
     cfg = _config()
     try:
-        with db.engine.begin() as conn:
+        with db.engine.connect() as conn, schema_owner(conn), conn.begin():
             if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
             cfg.attributes["connection"] = conn
             if direction == "upgrade":
                 command.upgrade(cfg, revision)
             else:
                 command.downgrade(cfg, revision)
+            check_foreign_keys(conn)
     except (OperationalError, InterfaceError) as exc:
         raise db.unavailable(exc) from None
     except CommandError as exc:
         raise ConfigError(f"{db.description}: cannot {direction} to {revision!r}: {exc}") from None
+    except DBAPIError as exc:
+        hint = ""
+        if getattr(exc.orig, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:
+            hint = "; migrations run as the schema owner"  # the application role may not
+        raise StorageError(
+            f"cannot {direction} {db.description} to {revision!r}: {db.reason(exc)}{hint}"
+        ) from None

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from algo_trading.adapters.brokers.angelone.errors import MalformedResponseError
 from algo_trading.adapters.brokers.angelone.parsing import (
+    parse_candles,
     parse_envelope,
     parse_order_book,
     parse_positions,
@@ -99,6 +100,20 @@ def test_a_deeply_nested_body_is_refused_as_a_whole_without_a_recursion_error() 
     for body in (b"[" * 100_000 + b"]" * 100_000, "{" + '"a":{' * 10_000):
         with pytest.raises(MalformedResponseError, match="nests deeper than 32"):
             loads_exact(OB, body)
+
+
+def test_a_body_nested_32_levels_is_read_and_33_levels_is_refused() -> None:
+    deepest_allowed = "[" * 31 + "{}" + "]" * 31
+    assert loads_exact(OB, deepest_allowed) == json.loads(deepest_allowed)
+    with pytest.raises(MalformedResponseError, match="nests deeper than 32"):
+        loads_exact(OB, '{"a":' * 16 + "[" * 17 + "]" * 17 + "}" * 16)
+
+
+def test_a_candle_beyond_the_int64_nanosecond_range_is_refused_by_name() -> None:
+    with pytest.raises(MalformedResponseError) as caught:
+        parse_candles(R, [["2025-01-01T09:15:00+05:30", 1, 1, 1, 1, 1],
+                          ["9999-12-31T09:15:00+05:30", 1, 1, 1, 1, 1]])  # fmt: skip
+    assert caught.value.field == "data[1].timestamp"
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting() -> None:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from array import array
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import Decimal, InvalidOperation
-from itertools import accumulate
+from typing import cast
 
 from algo_trading.adapters.brokers.angelone.errors import MalformedResponseError
 from algo_trading.domain.events import IST
@@ -66,22 +65,25 @@ def _json_float(literal: str) -> Decimal | str:
         return literal
 
 
-# Strings are skipped whole (an unterminated one runs to the end: the match never fails, so the
-# scan stays linear); what is left of the body is brackets, each +1 or -1 of depth.
-_STRING_B = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)', re.DOTALL)
-_STRING_S = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)', re.DOTALL)
-_NOT_BRACKET_B = re.compile(rb"[^\[\]{}]++")
-_NOT_BRACKET_S = re.compile(r"[^\[\]{}]++")
-_DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_CONTAINERS = frozenset({dict, list})  # json.loads builds exactly these, never subclasses
 
 
-def _nesting(body: bytes | str) -> int:
-    """The deepest bracket nesting of a JSON text, outside strings."""
-    if isinstance(body, bytes):
-        brackets = _NOT_BRACKET_B.sub(b"", _STRING_B.sub(b"", body))
-    else:
-        brackets = _NOT_BRACKET_S.sub("", _STRING_S.sub("", body)).encode("ascii")
-    return max(accumulate(array("b", brackets.translate(_DEPTH_STEP))), default=0)
+def _deeper_than(doc: object, limit: int) -> bool:
+    """Whether containers nest more than `limit` levels, walked level by level (no recursion).
+
+    A node whose values hold no container (most rows) is skipped by a C-level type scan.
+    """
+    level: list[object] = [doc] if type(doc) in _CONTAINERS else []
+    for _ in range(limit):
+        if not level:
+            return False
+        deeper: list[object] = []
+        for node in level:
+            values = cast("Collection[object]", node.values() if type(node) is dict else node)
+            if not _CONTAINERS.isdisjoint(map(type, values)):
+                deeper.extend(v for v in values if type(v) in _CONTAINERS)
+        level = deeper
+    return bool(level)
 
 
 def loads_exact(route: str, body: bytes | str) -> object:
@@ -91,18 +93,26 @@ def loads_exact(route: str, body: bytes | str) -> object:
     refuses. Numbers are judged by the field readers, which name the field: NaN and Infinity
     literals arrive as floats, which no reader takes.
     """
-    # Counting openers is a C loop; a body with few of them cannot be deep.
-    openers = (
-        body.count(b"[") + body.count(b"{")
-        if isinstance(body, bytes)
-        else (body.count("[") + body.count("{"))
-    )
-    if openers > MAX_NESTING and _nesting(body) > MAX_NESTING:
-        raise MalformedResponseError(route, "body", f"nests deeper than {MAX_NESTING} levels")
     try:
-        return json.loads(body, parse_float=_json_float, parse_int=_json_int)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        doc = json.loads(body, parse_float=_json_float, parse_int=_json_int)
+    except RecursionError:
+        # The C decoder counts its depth against the recursion limit and stops cleanly.
+        raise _too_deep(route) from None
+    except (ValueError, UnicodeDecodeError):
         raise MalformedResponseError(route, "body", "is not valid JSON") from None
+    # Counting openers is a C loop; a body with few of them cannot be deep, so the walk
+    # runs only on bodies with many containers (an order book: one per row).
+    if isinstance(body, bytes):
+        openers = body.count(b"[") + body.count(b"{")
+    else:
+        openers = body.count("[") + body.count("{")
+    if openers > MAX_NESTING and _deeper_than(doc, MAX_NESTING):
+        raise _too_deep(route)
+    return doc
+
+
+def _too_deep(route: str) -> MalformedResponseError:
+    return MalformedResponseError(route, "body", f"nests deeper than {MAX_NESTING} levels")
 
 
 def _shown(value: object) -> str:
@@ -240,7 +250,10 @@ def epoch_ns(route: str, field: str, when: dt.datetime) -> int:
     if when.tzinfo is None:
         raise MalformedResponseError(route, field, f"{when.isoformat()} has no UTC offset")
     delta = when - _EPOCH
-    return ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds) * 1000
+    ns = ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds) * 1000
+    if not -INT64_MAX <= ns <= INT64_MAX:  # int64 nanoseconds span the years 1677-2262
+        raise MalformedResponseError(route, field, f"{when.isoformat()} is out of range")
+    return ns
 
 
 def ist_naive(when: dt.datetime) -> dt.datetime:

@@ -4,6 +4,11 @@ Prices on the wire are decimal rupees, as JSON numbers or strings depending on t
 (§8 fact 2); quantities are mostly strings. Bodies are decoded with `parse_float=Decimal`, so
 495.05 arrives as Decimal("495.05") and becomes 49505 paise with no float in between. Every
 reader names the route and the field in its MalformedResponseError.
+
+A broker answer is untrusted input (issue #15): every number is bounded before it is
+converted (ASCII grammar, at most MAX_DIGITS digits, exponent and int64 range checked first),
+then converted with integer arithmetic only, so no value can hang, overflow or be rounded
+silently. Prices, averages and counts cannot be negative; P&L, balances and net quantity can.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from algo_trading.adapters.brokers.angelone.errors import MalformedResponseError
+from algo_trading.adapters.brokers.angelone.errors import AngelOneError, MalformedResponseError
 from algo_trading.adapters.brokers.angelone.parsing import (
     parse_candles,
     parse_envelope,
@@ -25,7 +25,6 @@ from algo_trading.adapters.brokers.angelone.parsing import (
     parse_quote,
 )
 from algo_trading.adapters.brokers.angelone.parsing_values import (
-    INT64_MAX,
     amount_paise,
     integer,
     loads_exact,
@@ -35,6 +34,7 @@ from algo_trading.adapters.brokers.angelone.parsing_values import (
 from tests.unit.adapters.angelone.hostile_values import (
     CALL_BOUND_S,
     CLASSES,
+    INT64_MAX,
     TARGETS,
     Case,
     Kind,
@@ -259,3 +259,43 @@ def test_any_literal_in_any_field_of_any_route_is_read_exactly_or_refused_by_nam
     outcome = run_case(case)
     elapsed = time.perf_counter() - start
     assert handled(case, outcome, elapsed), (str(case), outcome[:4])
+
+
+# ---- whole bodies: the envelope is as hostile as any field ---------------------------------
+
+_DEEP = "[" * 100_000 + "]" * 100_000
+HOSTILE_BODIES = [
+    b"\xff\xfe{",  # invalid UTF-8
+    '{"status": true, "data": null}'.encode("utf-16"),  # valid JSON in UTF-16: json reads it
+    b"\xef\xbb\xbf{}",  # a UTF-8 byte-order mark
+    _DEEP.encode(),
+    ('{"status": true, "data": ' + _DEEP + "}").encode(),
+    ('{"status": ' + _DEEP + "}").encode(),
+    b'{"status": NaN}',
+    b'{"status": "1e999999999"}',
+    b'{"status": 1e999999999}',
+    b'{"status": false, "errorcode": ' + b"[" * 30 + b"]" * 30 + b', "message": 1e999999999}',
+    b'{"status": false, "errorcode": "AB1004", "message": "' + b"x" * 1_000_000 + b'"}',
+    b'{"success": ' + b"1" * 5000 + b"}",
+    b'{"status": true, "data": ' + b"1" * 5000 + b"}",
+    b"[" + b"{}," * 100_000 + b"{}]",
+    b'{"status": true, "data": {"a": "' + b"\\u0000" * 100_000 + b'"}}',
+    b'{"status": true}' + b" " * 1_000_000 + b"x",
+    b"{" * 40,
+    b'{"status": tru',
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES, ids=range(len(HOSTILE_BODIES)))
+@pytest.mark.parametrize("http_status", [200, 400, 500])
+def test_a_hostile_body_gives_data_or_a_typed_error_within_the_bound(
+    body: bytes, http_status: int
+) -> None:
+    start = time.perf_counter()
+    route = OB
+    try:
+        parse_envelope(OB, http_status, body)
+    except AngelOneError as e:
+        route = e.route
+    assert time.perf_counter() - start < CALL_BOUND_S
+    assert route == OB

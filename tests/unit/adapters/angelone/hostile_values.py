@@ -5,7 +5,7 @@ digits, nesting, ...) into one field of a valid body, runs the body through `par
 and the route's parser, and compares what came out with an oracle that works from the exact
 value of the literal. A case is handled when the parser returns exactly the oracle's value,
 or refuses with a MalformedResponseError naming the route and the field where the oracle
-refuses. `run_bounded` runs the cases in a forked child so that a parse that never returns
+refuses. `run_bounded` runs the cases in a child process so that a parse that never returns
 (int() of a huge exponent holds the GIL) is a counted failure instead of a hung suite.
 """
 
@@ -486,26 +486,37 @@ def _depth(literal: str) -> int:
     return deepest
 
 
-def _child(todo: list[Case], conn: Any) -> None:
-    for i, case in enumerate(todo):
-        start = time.perf_counter()
+def _child(start: int, conn: Any) -> None:
+    todo = cases()
+    conn.send("ready")
+    for i, case in enumerate(todo[start:], start):
+        begin = time.perf_counter()
         outcome = run_case(case)
-        conn.send((i, outcome, time.perf_counter() - start))
+        conn.send((i, outcome, time.perf_counter() - begin))
     conn.close()
 
 
-def run_bounded(todo: list[Case], kill_after_s: float = 10.0) -> list[tuple[Outcome, float]]:
-    """Every case's outcome and time, run in forked children; a case that does not return
-    within `kill_after_s` is recorded as ("hang",) and the rest continue in a new child."""
-    ctx = multiprocessing.get_context("fork")
+_START_S = 60.0  # a spawned child imports the parsers first; generous for a busy machine
+
+
+def run_bounded(kill_after_s: float = 10.0) -> list[tuple[Outcome, float]]:
+    """Every case's outcome and time, run in a child process; a case that does not return
+    within `kill_after_s` is recorded as ("hang",) and the rest go on in a new child.
+
+    Spawned, not forked: the child rebuilds `cases()` itself (lambdas do not pickle), and a
+    spawn is safe whatever threads the test process runs.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    todo = cases()
     results: list[tuple[Outcome, float]] = []
     while len(results) < len(todo):
-        rest = todo[len(results) :]
         parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(rest, child), daemon=True)
+        proc = ctx.Process(target=_child, args=(len(results), child), daemon=True)
         proc.start()
         child.close()
-        for _ in rest:
+        if not parent.poll(_START_S) or parent.recv() != "ready":
+            raise RuntimeError(f"the case runner did not start within {_START_S} s")
+        for _ in todo[len(results) :]:
             if not parent.poll(kill_after_s):
                 results.append((("hang",), kill_after_s))
                 break
@@ -543,7 +554,7 @@ if __name__ == "__main__":  # the before/after figures of issue #15: python -m t
     if saved and saved.exists():
         results = pickle.loads(saved.read_bytes())  # noqa: S301 - our own file
     else:
-        results = run_bounded(todo, kill_after_s=float(sys.argv[1]) if len(sys.argv) > 1 else 2.0)
+        results = run_bounded(kill_after_s=float(sys.argv[1]) if len(sys.argv) > 1 else 2.0)
         if saved:
             saved.write_bytes(pickle.dumps(results))
     for cls, (tried, ok, hangs, untyped) in tally(todo, results).items():

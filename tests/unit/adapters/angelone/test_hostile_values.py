@@ -1,7 +1,7 @@
 """Hostile broker values (issue #15, item 1): exact values or typed refusals, within a bound.
 
 The table (`hostile_values`) puts every literal of every class into every numeric field of
-every REST parser, through `parse_envelope`, in a forked child so that a parse that never
+every REST parser, through `parse_envelope`, in a child process so that a parse that never
 returns fails the test instead of hanging it. Hypothesis then generates more of each kind.
 Print the per-class figures with `python -m tests.unit.adapters.angelone.hostile_values`.
 """
@@ -51,7 +51,7 @@ R = "/route"
 
 def test_every_hostile_value_in_every_field_is_read_exactly_or_refused_by_name() -> None:
     todo = cases()
-    results = run_bounded(todo, kill_after_s=10.0)
+    results = run_bounded(kill_after_s=10.0)
     bad = [
         f"{case}: {outcome[:4] if outcome[0] != 'value' else f'{outcome[1]!r:.40}'} in {t:.2f}s"
         for case, (outcome, t) in zip(todo, results, strict=True)

@@ -23,6 +23,7 @@ from algo_trading.adapters.brokers.angelone.errors import (
     MalformedPacketError,
     MalformedResponseError,
 )
+from algo_trading.adapters.brokers.angelone.parsing_values import loads_exact
 
 __all__ = [
     "DEPTH_LEVELS",
@@ -238,9 +239,24 @@ def _token(raw: bytes) -> str:
     return token
 
 
+# The exact length of a packet parse_ltp reads, by mode byte (-1: not a mode it reads), so
+# that the fast path refuses exactly what parse_packet refuses, at the cost of one index.
+_LTP_FAST_SIZES = tuple(
+    PACKET_SIZES[_MODES[b]] if b in _MODES and _MODES[b] is not Mode.DEPTH else -1
+    for b in range(256)
+)
+
+
 def parse_ltp(data: bytes) -> tuple[str, int, int]:
-    """(token, exchange_ts_ms, ltp_paise) of an LTP, QUOTE or SNAP_QUOTE packet: the hot path."""
-    if len(data) < 51 or not 1 <= data[0] <= 3:
+    """(token, exchange_ts_ms, ltp_paise) of an LTP, QUOTE or SNAP_QUOTE packet: the hot path.
+
+    Accepts exactly the frames parse_packet accepts in those modes (length and mode checked)
+    and returns the same token, timestamp and price; MalformedPacketError otherwise.
+    """
+    n = len(data)
+    if n < 51 or _LTP_FAST_SIZES[data[0]] != n:
+        if n and data[0] == Mode.DEPTH:
+            raise MalformedPacketError(f"a {n}-byte DEPTH packet carries no last traded price")
         raise MalformedPacketError(_why(data))
     ts_ms, ltp = _LTP_TAIL.unpack_from(data, 35)
     raw = data[2:27]
@@ -408,9 +424,11 @@ def parse_control_message(text: str) -> dict[str, object]:
     if text.strip().lower() == "pong":
         return {"pong": True}
     try:
-        msg = json.loads(text)
-    except ValueError:
-        raise MalformedResponseError("ws/smart-stream", "frame", "text frame is not JSON") from None
+        msg = loads_exact("ws/smart-stream", text)  # nesting capped: no RecursionError
+    except MalformedResponseError as e:
+        raise MalformedResponseError(
+            "ws/smart-stream", "frame", f"text frame {e.problem}"
+        ) from None
     if not isinstance(msg, dict):
         raise MalformedResponseError("ws/smart-stream", "frame", "text frame is not an object")
     return msg

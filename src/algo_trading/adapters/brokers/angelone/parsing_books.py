@@ -54,18 +54,26 @@ def _obj(route: str, value: object, field: str) -> Row:
     return value
 
 
-def rows_of(route: str, data: object, parse_row: Callable[[str, object], T]) -> list[T]:
-    """A book: `data: null` is an empty book (§1.7); row errors name the row's index."""
+# What a row parser calls the row itself when the row is not an object (or not a candle).
+_ROW_ITSELF = frozenset({"data", "fetched", "unfetched", "candle"})
+
+
+def rows_of(
+    route: str, data: object, parse_row: Callable[[str, object], T], where: str = "data"
+) -> list[T]:
+    """A book: `data: null` is an empty book (§1.7); row errors name the row's index,
+    as in `data[3].price` (`where` is the array's own name)."""
     if data is None:
         return []
     if not isinstance(data, list):
-        raise MalformedResponseError(route, "data", f"is {type(data).__name__}, not an array")
+        raise MalformedResponseError(route, where, f"is {type(data).__name__}, not an array")
     out = []
     for i, row in enumerate(data):
         try:
             out.append(parse_row(route, row))
         except MalformedResponseError as e:
-            raise MalformedResponseError(route, f"data[{i}].{e.field}", e.problem) from None
+            field = f"{where}[{i}]" if e.field in _ROW_ITSELF else f"{where}[{i}].{e.field}"
+            raise MalformedResponseError(route, field, e.problem) from None
     return out
 
 
@@ -127,13 +135,13 @@ def parse_position_row(route: str, row: object) -> BrokerPositionRow:
         token=text(route, r, "symboltoken"),
         exchange=text(route, r, "exchange"),
         product=text(route, r, "producttype"),
-        net_quantity=integer(route, r, "netqty"),
+        net_quantity=integer(route, r, "netqty", signed=True),
         buy_quantity=integer(route, r, "buyqty"),
         sell_quantity=integer(route, r, "sellqty"),
         buy_avg_paise=amount_paise(route, r, "buyavgprice"),
         sell_avg_paise=amount_paise(route, r, "sellavgprice"),
         ltp_paise=amount_paise(route, r, "ltp") if "ltp" in r else 0,
-        pnl_paise=amount_paise(route, r, "pnl") if "pnl" in r else 0,
+        pnl_paise=amount_paise(route, r, "pnl", signed=True) if "pnl" in r else 0,
     )
 
 
@@ -169,7 +177,9 @@ def parse_holding_row(route: str, row: object) -> BrokerHoldingRow:
         average_price_paise=amount_paise(route, r, "averageprice"),
         ltp_paise=amount_paise(route, r, "ltp"),
         close_paise=amount_paise(route, r, "close") if "close" in r else 0,
-        pnl_paise=amount_paise(route, r, "profitandloss") if "profitandloss" in r else 0,
+        pnl_paise=(
+            amount_paise(route, r, "profitandloss", signed=True) if "profitandloss" in r else 0
+        ),
     )
 
 
@@ -196,13 +206,16 @@ class BrokerFunds:
 def parse_funds(route: str, data: object) -> BrokerFunds:
     r = _obj(route, data, "data")
 
+    # Balances, M2M and debits are all read signed: a debit balance makes `net` and
+    # `availablecash` negative, and an adjustment can reverse the others; refusing the whole
+    # RMS answer over a sign would blind the risk checks that read it.
     def opt(field: str) -> int:
         # DOCS lists these as strings and may send null for an unused segment.
-        return amount_paise(route, r, field) if r.get(field) is not None else 0
+        return amount_paise(route, r, field, signed=True) if r.get(field) is not None else 0
 
     return BrokerFunds(
-        net_paise=amount_paise(route, r, "net"),
-        available_cash_paise=amount_paise(route, r, "availablecash"),
+        net_paise=amount_paise(route, r, "net", signed=True),
+        available_cash_paise=amount_paise(route, r, "availablecash", signed=True),
         available_intraday_payin_paise=opt("availableintradaypayin"),
         collateral_paise=opt("collateral"),
         m2m_realized_paise=opt("m2mrealized"),
@@ -313,14 +326,20 @@ def _depth(route: str, r: Row, side: str) -> tuple[DepthLevel, ...]:
     levels = _obj(route, depth, "depth").get(side) or []
     if not isinstance(levels, list):
         raise MalformedResponseError(route, f"depth.{side}", "is not an array")
-    return tuple(
-        DepthLevel(
-            integer(route, lv, "quantity"),
-            price_paise(route, lv, "price"),
-            integer(route, lv, "orders"),
-        )
-        for lv in (_obj(route, x, f"depth.{side}") for x in levels)
-    )
+    out = []
+    for i, x in enumerate(levels):
+        where = f"depth.{side}[{i}]"
+        lv = _obj(route, x, where)
+        try:
+            level = DepthLevel(
+                integer(route, lv, "quantity"),
+                price_paise(route, lv, "price"),
+                integer(route, lv, "orders"),
+            )
+        except MalformedResponseError as e:
+            raise MalformedResponseError(route, f"{where}.{e.field}", e.problem) from None
+        out.append(level)
+    return tuple(out)
 
 
 def _market_quote(route: str, row: object) -> MarketQuote:
@@ -357,8 +376,8 @@ def _unfetched(route: str, row: object) -> UnfetchedQuote:
 def parse_quote(route: str, data: object) -> QuoteResult:
     """market/v1/quote `data`: {fetched: [...], unfetched: [...]} in LTP, OHLC or FULL mode."""
     r = _obj(route, data, "data")
-    fetched = rows_of(route, r.get("fetched"), _market_quote)
-    unfetched = rows_of(route, r.get("unfetched"), _unfetched)
+    fetched = rows_of(route, r.get("fetched"), _market_quote, "fetched")
+    unfetched = rows_of(route, r.get("unfetched"), _unfetched, "unfetched")
     return QuoteResult(tuple(fetched), tuple(unfetched))
 
 

@@ -11,8 +11,10 @@ server in `health_server.py` only renders what this module decides.
 
 A check is called on the server's thread at each request, so it must answer quickly from state
 the service keeps (the time of the last tick, the lease table's last answer) or bound its own
-I/O with a timeout. A check that raises is reported as failing with the exception's type and
-message (masked: a reason may be shown on a network port), never as a server error.
+I/O with a timeout. One that hangs anyway is not called again while it hangs: later requests
+report it failing, so it holds one thread, not one per scrape. A check that raises is reported
+as failing with the exception's type and message (masked: a reason may be shown on a network
+port), never as a server error.
 """
 
 from __future__ import annotations
@@ -132,11 +134,16 @@ class Health:
     """
 
     def __init__(
-        self, heartbeat: Heartbeat, checks: Mapping[str, ReadinessCheck] | None = None
+        self,
+        heartbeat: Heartbeat,
+        checks: Mapping[str, ReadinessCheck] | None = None,
+        *,
+        busy_wait_s: float = 1.0,
     ) -> None:
         self.heartbeat = heartbeat
+        self._busy_wait_s = busy_wait_s
         self._lock = threading.Lock()
-        self._checks: dict[str, ReadinessCheck] = {}
+        self._checks: dict[str, _Guarded] = {}
         for name, check in (checks or {}).items():
             self.add_check(name, check)
 
@@ -150,7 +157,7 @@ class Health:
         with self._lock:
             if name in self._checks:
                 raise ValueError(f"readiness check {name!r} is already registered")
-            self._checks[name] = check
+            self._checks[name] = _Guarded(check)
 
     @property
     def check_names(self) -> tuple[str, ...]:
@@ -170,7 +177,27 @@ class Health:
         )
         with self._lock:
             checks = list(self._checks.items())
-        return Readiness(((HEARTBEAT_CHECK, first), *((n, _run(c)) for n, c in checks)))
+        wait = self._busy_wait_s
+        return Readiness(((HEARTBEAT_CHECK, first), *((n, c.run(wait)) for n, c in checks)))
+
+
+class _Guarded:
+    """One check, called by one request at a time. A call still running from an earlier
+    request (a probe stuck on a dead connection) is waited for up to `busy_wait_s`, then
+    reported as failing, rather than called again: a hung check holds one server thread, not
+    one more at every scrape."""
+
+    def __init__(self, check: ReadinessCheck) -> None:
+        self._check = check
+        self._busy = threading.Lock()
+
+    def run(self, busy_wait_s: float) -> CheckResult:
+        if not self._busy.acquire(timeout=busy_wait_s):
+            return CheckResult.failed("still running since an earlier request (hung?)")
+        try:
+            return _run(self._check)
+        finally:
+            self._busy.release()
 
 
 def _run(check: ReadinessCheck) -> CheckResult:

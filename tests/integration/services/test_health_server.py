@@ -19,9 +19,12 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
+from algo_trading.adapters.logs import current_log_context, set_instance_id
 from algo_trading.services.health import CheckResult, Health, Heartbeat
 from algo_trading.services.health_server import HealthServer, HealthServerError
 from algo_trading.services.metrics import ServiceMetrics
+from algo_trading.services.observability import Observability
+from algo_trading.services.settings import Settings
 
 TIMEOUT_S = 5.0
 
@@ -330,3 +333,25 @@ def _can_bind_ipv6_loopback() -> bool:
     except OSError:
         return False
     return True
+
+
+def test_the_settings_build_a_working_set_that_serves_the_heartbeat(client: httpx.Client) -> None:
+    clock = FakeClock()
+    settings = Settings(health_host="127.0.0.1", health_port=0, health_stale_after_s=3)
+    obs = Observability.from_settings(settings, instance_id="trading-3", mode="paper", clock=clock)
+    assert obs.server.port == 0  # nothing listens before start()
+    obs.start()
+    try:
+        assert current_log_context()["instance_id"] == "trading-3"
+        assert obs.server.host == "127.0.0.1"
+        clock.now += 4
+        assert client.get(obs.server.url + "/healthz").status_code == 503
+        obs.heartbeat.beat()
+        assert client.get(obs.server.url + "/readyz").status_code == 200
+        text = client.get(obs.server.url + "/metrics").text
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        assert families["algo_instance_info"].samples[0].labels["instance_id"] == "trading-3"
+        assert families["algo_engine_heartbeat_age_seconds"].samples[0].value == 0
+    finally:
+        obs.stop()
+        set_instance_id(None)

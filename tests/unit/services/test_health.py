@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from algo_trading.services.health import (
@@ -14,6 +16,7 @@ from algo_trading.services.health import (
     probe,
 )
 
+TIMEOUT_S = 5.0
 JWT = "eyJhbGciOiJIUzUxMiJ9.eyJ1c2VybmFtZSI6IlMxIn0.c2lnbmF0dXJl"
 
 
@@ -182,3 +185,28 @@ def test_a_probe_passes_when_its_action_returns_and_fails_when_it_raises() -> No
     up[0] = False
     result = health.readiness().results[1][1]
     assert result == CheckResult.failed("check raised TimeoutError: SELECT 1 took over 1s")
+
+
+def test_a_hung_check_is_reported_failing_not_called_again() -> None:
+    release, entered = threading.Event(), threading.Event()
+    calls = [0]
+
+    def hangs() -> CheckResult:
+        calls[0] += 1
+        entered.set()
+        release.wait(TIMEOUT_S)
+        return CheckResult.passed()
+
+    health = Health(Heartbeat(10.0, FakeClock()), {"database": hangs}, busy_wait_s=0.01)
+    first = threading.Thread(target=health.readiness)
+    first.start()
+    try:
+        assert entered.wait(TIMEOUT_S)
+        _, result = health.readiness().results[1]
+        assert result == CheckResult.failed("still running since an earlier request (hung?)")
+        assert calls[0] == 1
+    finally:
+        release.set()
+        first.join(TIMEOUT_S)
+    assert health.readiness().ready  # answered again once the hung call returned
+    assert calls[0] == 2

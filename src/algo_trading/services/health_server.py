@@ -109,12 +109,13 @@ class HealthServer:
         server, thread = self._server, self._thread
         if server is None:
             return
+        port = self.port
         server.shutdown()
         server.server_close()
         if thread is not None:
             thread.join(_JOIN_TIMEOUT_S)
         self._server = self._thread = None
-        log.info("health server stopped", extra={"port": self._port})
+        log.info("health server stopped", extra={"port": port})
 
     def __enter__(self) -> HealthServer:
         return self.start()

@@ -7,7 +7,10 @@ import math
 from collections.abc import Callable
 
 import pytest
-from prometheus_client import REGISTRY, CollectorRegistry
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from algo_trading.services.metrics import EngineMetrics, ServiceMetrics
 
@@ -164,3 +167,14 @@ def test_a_refused_reconciliation_records_nothing(metrics: ServiceMetrics) -> No
         metrics.reconciliation({"a": 3, "b": -1})
     assert _value(metrics, "algo_reconciliation_runs_total") == 0
     assert _value(metrics, "algo_reconciliation_differences_total", kind="a") is None
+
+
+@settings(max_examples=200)
+@given(paise=st.integers(min_value=-(10**13), max_value=10**13))
+def test_any_pnl_in_paise_reads_back_exactly_from_the_exposition(paise: int) -> None:
+    m = ServiceMetrics(instance_id="p", mode="paper")
+    m.pnl("s", realised_paise=paise, unrealised_paise=-paise)
+    text = generate_latest(m.registry).decode()
+    values = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+    assert round(values["algo_realised_pnl_rupees"] * 100) == paise
+    assert round(values["algo_unrealised_pnl_rupees"] * 100) == -paise

@@ -73,7 +73,8 @@ class Heartbeat:
     enough for every turn; the server thread reads it without a lock (a float store is atomic).
 
     Creating it counts as the first beat, so a service is alive for `stale_after_s` while it
-    starts (reconciliation before the first turn must fit in that time).
+    starts (reconciliation before the first turn must fit in that time). A loop that waits
+    (outside the session, on a holiday) beats while it waits: idle is alive, stuck is not.
     """
 
     def __init__(self, stale_after_s: float, clock: MonotonicClock = time.monotonic) -> None:

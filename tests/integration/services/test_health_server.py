@@ -5,6 +5,7 @@ check never holds up the other answers."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -355,3 +356,35 @@ def test_the_settings_build_a_working_set_that_serves_the_heartbeat(client: http
     finally:
         obs.stop()
         set_instance_id(None)
+
+
+def test_stop_returns_while_a_request_is_stuck_in_a_check(client: httpx.Client) -> None:
+    release, entered = threading.Event(), threading.Event()
+
+    def stuck() -> CheckResult:
+        entered.set()
+        release.wait(TIMEOUT_S)
+        return CheckResult.passed()
+
+    health = Health(Heartbeat(10.0, FakeClock()), {"leases": stuck})
+    server = HealthServer(health, CollectorRegistry(), port=0).start()
+    url = server.url
+    reader = threading.Thread(target=lambda: _ignore_errors(lambda: client.get(url + "/readyz")))
+    reader.start()
+    try:
+        assert entered.wait(TIMEOUT_S)
+        stopper = threading.Thread(target=server.stop)
+        stopper.start()
+        stopper.join(TIMEOUT_S)
+        assert not stopper.is_alive()
+        with pytest.raises(httpx.ConnectError):
+            client.get(url + "/healthz")
+    finally:
+        release.set()
+        reader.join(TIMEOUT_S)
+
+
+def _ignore_errors(call: Any) -> None:
+    # The answer of a request cut short by stop() is not what this test is about.
+    with contextlib.suppress(httpx.HTTPError):
+        call()

@@ -169,7 +169,7 @@ def test_a_refused_reconciliation_records_nothing(metrics: ServiceMetrics) -> No
     assert _value(metrics, "algo_reconciliation_differences_total", kind="a") is None
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(paise=st.integers(min_value=-(10**13), max_value=10**13))
 def test_any_pnl_in_paise_reads_back_exactly_from_the_exposition(paise: int) -> None:
     m = ServiceMetrics(instance_id="p", mode="paper")

@@ -59,6 +59,22 @@ class Settings(BaseSettings):
         description="PostgreSQL role the services connect as; `algo-trading db upgrade` "
         "(run as the schema owner) creates or checks it. Empty: not managed",
     )
+    # Health and metrics server (issue #10 item 9). Loopback unless told otherwise: in a
+    # container, set 0.0.0.0 so the load balancer's probe and Prometheus can reach it.
+    health_host: str = Field(
+        default="127.0.0.1",
+        pattern=r"^([0-9A-Za-z.-]{1,253}|[0-9A-Fa-f:.]{2,45})$",
+        description="address the /healthz, /readyz and /metrics server listens on",
+    )
+    health_port: int = Field(
+        default=9180, ge=0, le=65535, description="its port (0: any free port, logged)"
+    )
+    health_stale_after_s: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="/healthz answers 503 when the trading loop has not turned for this long",
+    )
     database_app_password: SecretStr = Field(
         default=SecretStr(""),
         description="password given to the application role when `db upgrade` creates it "

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from algo_trading.adapters.logs.context import ContextFilter
 from algo_trading.adapters.logs.redaction import (
     STANDARD_RECORD_ATTRS,
     RedactingFilter,
@@ -76,9 +77,11 @@ def project_handler(
     as_json: bool = False,
     registry: SecretRegistry | None = None,
 ) -> logging.Handler:
-    """A stream handler with the project's format and the redaction filter (stderr by default)."""
+    """A stream handler with the project's format, the log context's fields (instance id,
+    strategy, client order id) and the redaction filter (stderr by default)."""
     handler = _ProjectHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(_TEXT_FORMAT))
+    handler.addFilter(ContextFilter())  # instance, strategy, order id: before the masking
     handler.addFilter(RedactingFilter(registry))
     return handler
 

@@ -316,6 +316,7 @@ class Alert:
     """One thing to tell the trader: a stable `code`, how bad it is, what it concerns (the
     empty string: not scoped to that), one line of text, details as text, and the caller's
     time. Two alerts with the same code and scope are the same alert for de-duplication.
+    Detail values are kept as text (a number is converted).
 
     The text is made one line here (an exception's message may hold newlines); an empty text
     or a code that is not `UPPER_SNAKE` is a bug in the caller and raises ValueError."""
@@ -339,7 +340,9 @@ class Alert:
             raise ValueError(f"alert {code}: the text is empty")
         object.__setattr__(self, "code", code)
         object.__setattr__(self, "text", text)
-        object.__setattr__(self, "details", dict(self.details))
+        # Copied (the caller's dict may change later) and made text, like a command's payload.
+        details = {str(k): str(v) for k, v in self.details.items()}
+        object.__setattr__(self, "details", details)
 
     @property
     def key(self) -> tuple[str, str, str, str, str]:

@@ -42,3 +42,8 @@ def test_details_are_copied_so_the_callers_dict_cannot_change_a_sent_alert() -> 
     alert = Alert("RISK_BREACH", AlertSeverity.CRITICAL, "daily loss", 1, details=details)
     details["loss"] = "0"
     assert alert.details == {"loss": "5000"}
+
+
+def test_detail_values_are_kept_as_text() -> None:
+    alert = Alert("RISK_BREACH", AlertSeverity.CRITICAL, "loss", 1, details={"loss_paise": 512000})  # type: ignore[dict-item]
+    assert alert.details == {"loss_paise": "512000"}

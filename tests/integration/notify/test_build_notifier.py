@@ -11,7 +11,7 @@ from algo_trading.engine.clock import SimulatedClock
 from algo_trading.engine.ports import Alert, AlertSeverity
 from algo_trading.services.alerts import build_notifier
 from algo_trading.services.settings import load_settings
-from tests.integration.notify.conftest import BotApi, SmtpServer
+from tests.support.alert_servers import BotApi, SmtpServer
 
 T0 = 1_764_660_000 * 1_000_000_000
 

@@ -24,8 +24,13 @@ from algo_trading.adapters.notify import (
 )
 from algo_trading.engine.clock import SimulatedClock
 from algo_trading.engine.ports import Alert, AlertCode, AlertSeverity
-from tests.integration.notify.conftest import BotApi, SmtpServer, free_port
-from tests.integration.notify.test_sns_channel import delivered, topic_with_queue
+from tests.support.alert_servers import (
+    BotApi,
+    SmtpServer,
+    delivered,
+    free_port,
+    topic_with_queue,
+)
 
 T0 = 1_764_660_000 * 1_000_000_000
 WAIT_S = 10.0

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from algo_trading.adapters.notify import ChannelError, SmtpChannel
 from algo_trading.domain.errors import ConfigError
 from algo_trading.engine.ports import Alert, AlertSeverity
-from tests.integration.notify.conftest import SMTP_USER, SmtpServer, free_port
+from tests.support.alert_servers import SMTP_USER, SmtpServer, free_port
 
 T0 = 1_764_660_000 * 1_000_000_000
 SENDER = "algo@example.com"

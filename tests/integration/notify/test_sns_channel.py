@@ -4,43 +4,19 @@ a missing topic or an unreachable endpoint is a ChannelError naming the topic.""
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import Any
 
-import boto3
 import pytest
 
 from algo_trading.adapters.notify import ChannelError, SnsChannel
 from algo_trading.adapters.notify.sns import SNS_MAX_SUBJECT
 from algo_trading.domain.errors import ConfigError
 from algo_trading.engine.ports import Alert, AlertSeverity
-from tests.integration.notify.conftest import REGION, free_port
+from tests.support.alert_servers import REGION, delivered, free_port, topic_with_queue
 
 pytestmark = pytest.mark.usefixtures("fake_aws")
 
 T0 = 1_764_660_000 * 1_000_000_000
-
-
-def topic_with_queue(endpoint: str) -> tuple[str, str]:
-    """A new topic and an SQS queue subscribed to it: (topic ARN, queue URL)."""
-    sns: Any = boto3.client("sns", region_name=REGION, endpoint_url=endpoint)
-    sqs: Any = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint)
-    name = f"alerts-{uuid.uuid4().hex[:12]}"
-    topic_arn = sns.create_topic(Name=name)["TopicArn"]
-    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    return topic_arn, queue_url
-
-
-def delivered(endpoint: str, queue_url: str) -> list[dict[str, Any]]:
-    """The SNS notifications that reached the queue (the JSON envelope SNS wraps them in)."""
-    sqs: Any = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint)
-    answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-    return [json.loads(m["Body"]) for m in answer.get("Messages", [])]
 
 
 def stale(text: str = "no tick for 45 s while NSE is open; resubscribed") -> Alert:

@@ -14,7 +14,7 @@ from algo_trading.adapters.notify import ChannelError, ChannelThrottledError, Te
 from algo_trading.adapters.notify.telegram import TELEGRAM_MAX_TEXT
 from algo_trading.domain.errors import ConfigError
 from algo_trading.engine.ports import Alert, AlertSeverity
-from tests.integration.notify.conftest import BotApi, free_port
+from tests.support.alert_servers import BotApi, free_port
 
 T0 = 1_764_660_000 * 1_000_000_000
 

@@ -21,6 +21,9 @@ from algo_trading.domain.positions import PositionSnapshot
 from algo_trading.market.audit import OrderAuditRecord
 
 __all__ = [
+    "Alert",
+    "AlertCode",
+    "AlertSeverity",
     "AuditLog",
     "Broker",
     "ChargesModel",
@@ -30,6 +33,7 @@ __all__ = [
     "CommandRepository",
     "CommandStatus",
     "IdGenerator",
+    "Notifier",
     "OrderAuditLog",
     "OrderRepository",
     "PositionRepository",
@@ -279,3 +283,88 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+# --- alerts: what a person must hear about (issue #10 item 8) -------------------------------
+
+
+class AlertSeverity(StrEnum):
+    INFO = "INFO"
+    WARNING = "WARNING"
+    CRITICAL = "CRITICAL"  # trading stopped or money at risk: someone should look now
+
+
+class AlertCode(StrEnum):
+    """The stable codes the trading service raises; a notifier accepts any code of the same
+    shape (capitals, digits, `_`), so a new kind does not need a change here."""
+
+    RISK_BREACH = "RISK_BREACH"
+    KILL_SWITCH = "KILL_SWITCH"
+    RECONCILIATION_DIFF = "RECONCILIATION_DIFF"
+    FEED_STALE = "FEED_STALE"
+    SESSION_EXPIRED = "SESSION_EXPIRED"
+    STRATEGY_ERROR = "STRATEGY_ERROR"
+    CRASH_RECOVERY = "CRASH_RECOVERY"
+    ALERTS_SUPPRESSED = "ALERTS_SUPPRESSED"  # a channel's rate limit held some back
+
+
+_ALERT_CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One thing to tell the trader: a stable `code`, how bad it is, what it concerns (the
+    empty string: not scoped to that), one line of text, details as text, and the caller's
+    time. Two alerts with the same code and scope are the same alert for de-duplication.
+    Detail values are kept as text (a number is converted).
+
+    The text is made one line here (an exception's message may hold newlines); an empty text
+    or a code that is not `UPPER_SNAKE` is a bug in the caller and raises ValueError."""
+
+    code: str
+    severity: AlertSeverity
+    text: str
+    ts_ns: int
+    strategy: str = ""
+    symbol: str = ""
+    instance: str = ""
+    account: str = ""
+    details: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        code = str(self.code)
+        if not code or not 2 <= len(code) <= 64 or not set(code) <= _ALERT_CODE_CHARS:
+            raise ValueError(f"alert code {code!r}: use 2 to 64 of A-Z, 0-9 and _")
+        text = " ".join(self.text.split())
+        if not text:
+            raise ValueError(f"alert {code}: the text is empty")
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "text", text)
+        # Copied (the caller's dict may change later) and made text, like a command's payload.
+        details = {str(k): str(v) for k, v in self.details.items()}
+        object.__setattr__(self, "details", details)
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        """What makes two alerts the same one: code and scope."""
+        return (self.code, self.strategy, self.symbol, self.instance, self.account)
+
+    @property
+    def scope(self) -> str:
+        """The scope as `strategy=… symbol=…`, only the parts that are set."""
+        parts = (
+            ("strategy", self.strategy),
+            ("symbol", self.symbol),
+            ("instance", self.instance),
+            ("account", self.account),
+        )
+        return " ".join(f"{name}={value}" for name, value in parts if value)
+
+
+class Notifier(Protocol):
+    """Where alerts go (the log always; e-mail and Telegram when configured)."""
+
+    def notify(self, alert: Alert) -> None:
+        """Hand the alert over and return at once: never blocks on a channel, never raises
+        (a channel that fails is logged and counted, the others still get it)."""
+        ...

@@ -19,7 +19,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from algo_trading.domain.errors import ConfigError
 
-__all__ = ["DEFAULT_PASSWORDS", "ENV_PREFIX", "Settings", "load_settings"]
+__all__ = [
+    "DEFAULT_PASSWORDS",
+    "ENV_PREFIX",
+    "Settings",
+    "check_alert_settings",
+    "load_settings",
+]
 
 ENV_PREFIX = "ALGO_"
 DEFAULT_DATABASE_FILE = "algo_trading.db"
@@ -81,6 +87,66 @@ class Settings(BaseSettings):
         "(from the secret store; only its SCRAM hash reaches the server)",
     )
 
+    # --- alerts (issue #10 item 8): the log always; SNS, SMTP and Telegram each when its
+    # first setting (topic, host, chat id) is set. Passwords and the bot token may instead come
+    # from the secret store, under the same names without the prefix.
+    alert_dedupe_window_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="an alert repeating its code and scope within this "
+        "many seconds is held back (and counted in the next one)",
+    )
+    alert_rate_per_minute: float = Field(
+        default=6.0,
+        gt=0,
+        le=600,
+        description="alerts a minute per channel (SNS, SMTP and "
+        "Telegram each; the log has no limit); what is held back is summed up when it lifts",
+    )
+    alert_rate_burst: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="alerts a channel sends at once before the per-minute rate applies",
+    )
+    alert_queue_size: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="alerts waiting per channel before new ones are dropped (and counted)",
+    )
+    alert_timeout_s: float = Field(default=10.0, gt=0, le=120, description="per send")
+    alert_sns_topic_arn: str = Field(
+        default="",
+        pattern=r"^(arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+)?$",
+        max_length=400,
+        description="SNS topic for e-mail alerts (its subscribers get each alert)",
+    )
+    alert_sns_region: str = Field(default="", description="default: the topic ARN's region")
+    alert_sns_endpoint_url: str = Field(default="", description="a VPC or local endpoint")
+    alert_smtp_host: str = Field(default="", description="SMTP server for e-mail alerts")
+    alert_smtp_port: int = Field(default=587, ge=1, le=65535)
+    alert_smtp_user: str = Field(default="", description="login, if the server asks for one")
+    alert_smtp_password: SecretStr = Field(
+        default=SecretStr(""), description="or `alert_smtp_password` in the secret store"
+    )
+    alert_smtp_from: str = Field(default="", description="sender address")
+    alert_smtp_to: str = Field(default="", description="recipients, comma-separated")
+    alert_smtp_starttls: bool = Field(default=True, description="upgrade to TLS first")
+    alert_telegram_chat_id: str = Field(
+        default="",
+        pattern=r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})?$",
+        description="numeric chat id, or @channelname",
+    )
+    alert_telegram_bot_token: SecretStr = Field(
+        default=SecretStr(""), description="or `alert_telegram_bot_token` in the secret store"
+    )
+    alert_telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        pattern=r"^https?://[^/\s]+(/[^\s]*)?$",
+        description="Bot API base URL (a local Bot API server, or a test double)",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _default_database(cls, data: Any) -> Any:
@@ -93,6 +159,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.get_secret_value().startswith("sqlite")
+
+    @property
+    def alert_smtp_recipients(self) -> list[str]:
+        return [a.strip() for a in self.alert_smtp_to.split(",") if a.strip()]
 
 
 def env_name(field: str) -> str:
@@ -119,7 +189,66 @@ def load_settings() -> Settings:
         )
         raise ConfigError(problems) from None
     _check_profile(settings)
+    check_alert_settings(settings)
     return settings
+
+
+def check_alert_settings(settings: Settings) -> None:
+    """A channel half set up is an error naming the variable to set (an alert that silently
+    goes nowhere is the failure this guards against)."""
+    _check_smtp(settings)
+    if not settings.alert_sns_topic_arn:
+        for name in ("alert_sns_region", "alert_sns_endpoint_url"):
+            if getattr(settings, name):
+                raise ConfigError(
+                    f"{env_name('alert_sns_topic_arn')}: not set, but {env_name(name)} is"
+                )
+    token = settings.alert_telegram_bot_token.get_secret_value()
+    if token and not settings.alert_telegram_chat_id:
+        raise ConfigError(
+            f"{env_name('alert_telegram_chat_id')}: not set, but the bot token is; "
+            "set the chat the alerts go to"
+        )
+    if settings.profile != "prod":
+        return
+    if settings.alert_telegram_chat_id and not settings.alert_telegram_api_url.startswith(
+        "https://"
+    ):
+        raise ConfigError(
+            f"{env_name('alert_telegram_api_url')}: production sends the bot token over https only"
+        )
+    password = settings.alert_smtp_password.get_secret_value()
+    if password and password.lower() in DEFAULT_PASSWORDS:
+        raise ConfigError(
+            f"{env_name('alert_smtp_password')}: production refuses a default password; "
+            "use the one from the secret store"
+        )
+
+
+def _check_smtp(settings: Settings) -> None:
+    parts = ("alert_smtp_user", "alert_smtp_from", "alert_smtp_to")
+    if not settings.alert_smtp_host:
+        stray = [env_name(name) for name in parts if getattr(settings, name)]
+        if stray:
+            raise ConfigError(f"{env_name('alert_smtp_host')}: not set, but {stray[0]} is")
+        return
+    if not settings.alert_smtp_from or not settings.alert_smtp_recipients:
+        missing = "alert_smtp_from" if not settings.alert_smtp_from else "alert_smtp_to"
+        raise ConfigError(
+            f"{env_name(missing)}: e-mail alerts through {settings.alert_smtp_host} need a "
+            "sender and at least one recipient"
+        )
+    addresses = [("alert_smtp_from", settings.alert_smtp_from)]
+    addresses += [("alert_smtp_to", a) for a in settings.alert_smtp_recipients]
+    for name, address in addresses:
+        local, at, domain = address.partition("@")
+        if not (local and at and domain) or any(c.isspace() for c in address):
+            raise ConfigError(f"{env_name(name)}: {address!r} is not an e-mail address")
+    if settings.alert_smtp_user and not settings.alert_smtp_starttls:
+        raise ConfigError(
+            f"{env_name('alert_smtp_starttls')}: a login to {settings.alert_smtp_host} without "
+            "STARTTLS would send the password in clear"
+        )
 
 
 def _check_profile(settings: Settings) -> None:

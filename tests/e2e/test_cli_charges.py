@@ -261,8 +261,36 @@ def test_backtest_with_angel_one_intraday_reports_the_calculators_sum_over_its_t
         ).total_paise
     assert len(run.round_trips) > 3
     assert reported == Decimal(expected).scaleb(-2)
-    assert run_cli(*common, "--quantity", "100", "--json").returncode == 0
-    assert last_json(run_cli(*common, "--quantity", "100", "--json"))["charges"] == 0
+
+
+def test_backtest_charges_angel_ones_schedule_for_the_strategys_product_by_default(
+    bars_csv: Path,
+) -> None:
+    common = ("backtest", "--strategy", "sma_crossover", "--data", str(bars_csv), "--json")
+    default = last_json(run_cli(*common, "--quantity", "100"))
+    named = last_json(
+        run_cli(*common, "--quantity", "100", "--charges", "angelone", "--product", "delivery")
+    )
+
+    # sma_crossover without allow_short is a delivery (CNC) strategy
+    assert default["charges"] == named["charges"] > 0
+    assert default["charges_schedule"] == "Angel One's schedule for delivery (CNC), taxes and fees"
+    assert default["charges_off"] is False
+
+
+def test_charges_none_turns_them_off_and_the_report_says_so_on_its_first_line(
+    bars_csv: Path,
+) -> None:
+    common = ("backtest", "--strategy", "sma_crossover", "--data", str(bars_csv))
+    off = last_json(run_cli(*common, "--quantity", "100", "--charges", "none", "--json"))
+    text = run_cli(*common, "--quantity", "100", "--charges", "none")
+    on = run_cli(*common, "--quantity", "100")
+
+    assert off["charges"] == 0
+    assert off["charges_off"] is True
+    assert text.stdout.splitlines()[0].startswith("CHARGES OFF (--charges none)")
+    assert on.stdout.splitlines()[0].startswith("Strategy")
+    assert "Angel One's schedule" in on.stdout
 
 
 def test_backtest_delivery_product_pays_delivery_charges(bars_csv: Path) -> None:

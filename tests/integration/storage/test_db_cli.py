@@ -48,7 +48,7 @@ def test_upgrade_check_and_downgrade_report_the_schema_version(empty_url: str) -
         "schema: 0002 (this code needs 0002)",
         "status: up to date",
     ]
-    down = _run(empty_url, "downgrade", "base")
+    down = _run(empty_url, "downgrade", "base", "--yes")
     assert down.exit_code == 0, down.output
     assert "run `algo-trading db upgrade`" in _one_line_error(_run(empty_url, "check"))
 

@@ -317,3 +317,35 @@ def test_backtest_refuses_an_unknown_charges_model_or_product_in_one_line(
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert f"{flag} {value!r} is not one of" in result.stderr
+
+
+RECORD = (
+    '{"token":"1","symbol":"X","name":"X","expiry":"","strike":"%s","lotsize":"1",'
+    '"instrumenttype":"","exch_seg":"NSE","tick_size":"5.000000"}'
+)
+HOSTILE_MASTERS = {
+    "nested-100k-deep": ("[" * 100_000 + "]" * 100_000, "nested too deep"),
+    "5000-digit-integer": ("[" + "9" * 5_000 + "]", "thousands of digits"),
+    # int(Decimal("1e999999999")) would build a billion-digit number: a hang, not an error
+    "huge-exponent-strike": ("[" + RECORD % "1e999999999" + "]", "strike '1e999999999' is out"),
+    "devanagari-strike": ("[" + RECORD % "१२" + "]", "is not a number"),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "fact"), list(HOSTILE_MASTERS.values()), ids=list(HOSTILE_MASTERS)
+)
+def test_a_hostile_scrip_master_is_one_line_and_exit_2_within_the_timeout(
+    tmp_path: Path, text: str, fact: str
+) -> None:
+    master = tmp_path / "master.json"
+    master.write_text(text, encoding="utf-8")
+
+    result = run_cli(
+        "charges", "--segment", "equity-intraday", "--exchange", "NSE", *EXAMPLE,
+        "--symbol", "X", "--master", str(master),
+    )  # fmt: skip
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1
+    assert fact in result.stderr

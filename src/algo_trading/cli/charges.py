@@ -205,6 +205,12 @@ def _check_symbol(
         raise ConfigError(f"--master {master_file}: cannot read it: {exc.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ConfigError(f"--master {master_file}: not a JSON file") from None
+    except RecursionError:  # arrays nested thousands deep
+        raise ConfigError(f"--master {master_file}: JSON nested too deep to read") from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise ConfigError(
+            f"--master {master_file}: holds a number thousands of digits long"
+        ) from None
     if not isinstance(records, list):
         raise ConfigError(f"--master {master_file}: not a JSON array of scrip records")
     kind = _KINDS[segment]

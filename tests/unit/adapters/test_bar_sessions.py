@@ -118,3 +118,14 @@ def test_generated_bars_skip_holidays_and_special_sessions() -> None:
     days = sorted({str(np.datetime64(int(t) + 19_800 * 10**9, "ns"))[:10] for t in series.ts_ns})
 
     assert days == ["2025-02-25", "2025-02-27", "2025-02-28"]
+
+
+def test_bars_out_of_time_order_are_still_judged_each_on_its_own_day() -> None:
+    ts = generate_bars(3, start=dt.date(2025, 2, 27)).ts_ns.copy()
+    ts[1] -= 86_400 * 10**9  # onto 2025-02-26, Mahashivratri, before the bar above it
+
+    found = first_off_session(ts, NSE)
+
+    assert found is not None
+    assert found[0] == 1
+    assert "Mahashivratri" in found[1]

@@ -318,3 +318,15 @@ def test_any_mutated_csv_loads_or_is_one_printable_line(
 ) -> None:
     header, rows = case
     check_result(write(tmp_path, header, rows))
+
+
+def test_a_symbol_taken_from_a_file_name_that_does_not_print_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER, ROWS, name="SBIN\x1b[2J.csv")
+
+    with pytest.raises(DataError) as info:
+        load_bars(path)
+
+    message = str(info.value)
+    assert message.isprintable()
+    assert "SBIN?[2J.csv: symbol 'SBIN\\x1b[2J'" in message
+    assert "does not print" in message

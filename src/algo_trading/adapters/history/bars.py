@@ -75,6 +75,12 @@ def load_bars(
     file's stem. With a `calendar`, a bar outside its sessions is refused too."""
     try:
         return _load(Path(path), symbol, calendar)
+    except DataError as exc:
+        text = str(exc)
+        if text.isprintable():
+            raise
+        # a file name may hold any character: the message must still be one printable line
+        raise DataError("".join(ch if ch.isprintable() else "?" for ch in text)) from None
     finally:
         # The parsed table is garbage now; hand its memory back so a long backtest that
         # follows does not carry it (about 150 MB per million rows).
@@ -107,8 +113,11 @@ def _load(p: Path, symbol: str | None, calendar: TradingCalendar | None) -> list
             rows = np.flatnonzero(symbols == name)
             out.append(_series(p, name, rows, ts, prices, volume, calendar))
         return out
+    name = symbol or p.stem
+    if not name or not name.isprintable():  # it goes into reports and output files
+        raise DataError(f"{p}: symbol {show(name)} is empty or has a character that does not print")
     rows = np.arange(table.num_rows)
-    return [_series(p, symbol or p.stem, rows, ts, prices, volume, calendar)]
+    return [_series(p, name, rows, ts, prices, volume, calendar)]
 
 
 def _unique_columns(p: Path, names: list[str]) -> None:

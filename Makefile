@@ -1,40 +1,55 @@
-# make run  - create .venv, install, run the demo backtest on generated data
+# make run  - create .venv, install the package (no test tools), run the demo backtest
 # make test - create .venv, install with test extras, run lint, types, layers and the tests
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Two stamps: `run` needs only the package; `test` needs the test tools as well. The test stamp
+# keeps the name .installed, which scripts and notes already use.
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck layers pytest bench clean
 
 $(BIN)/python:
-	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	@echo "make: creating the virtual environment $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "make: upgrading pip in $(VENV)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+$(RUN_STAMP): $(BIN)/python pyproject.toml
+	@echo "make: installing algo-trading and what it needs to run into $(VENV) (numpy, pyarrow, SQLAlchemy, ...; a minute or two the first time)"
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+	@echo "make: installed"
 
-run: $(STAMP)
+# .[test] includes everything `run` needs, so it stamps both.
+$(TEST_STAMP): $(BIN)/python pyproject.toml
+	@echo "make: installing algo-trading with its test tools into $(VENV) (pytest, hypothesis, backtrader, ruff, mypy, ...; a few minutes the first time)"
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(RUN_STAMP)
+	@echo "make: installed"
+
+run: $(RUN_STAMP)
+	@echo "make: running the demo: algo-trading demo"
 	$(BIN)/algo-trading demo
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/ruff check src tests benchmarks
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-layers: $(STAMP)
+layers: $(TEST_STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+pytest: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck layers pytest
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/backtest_speed.py
 
 clean:

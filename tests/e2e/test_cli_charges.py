@@ -261,8 +261,36 @@ def test_backtest_with_angel_one_intraday_reports_the_calculators_sum_over_its_t
         ).total_paise
     assert len(run.round_trips) > 3
     assert reported == Decimal(expected).scaleb(-2)
-    assert run_cli(*common, "--quantity", "100", "--json").returncode == 0
-    assert last_json(run_cli(*common, "--quantity", "100", "--json"))["charges"] == 0
+
+
+def test_backtest_charges_angel_ones_schedule_for_the_strategys_product_by_default(
+    bars_csv: Path,
+) -> None:
+    common = ("backtest", "--strategy", "sma_crossover", "--data", str(bars_csv), "--json")
+    default = last_json(run_cli(*common, "--quantity", "100"))
+    named = last_json(
+        run_cli(*common, "--quantity", "100", "--charges", "angelone", "--product", "delivery")
+    )
+
+    # sma_crossover without allow_short is a delivery (CNC) strategy
+    assert default["charges"] == named["charges"] > 0
+    assert default["charges_schedule"] == "Angel One's schedule for delivery (CNC), taxes and fees"
+    assert default["charges_off"] is False
+
+
+def test_charges_none_turns_them_off_and_the_report_says_so_on_its_first_line(
+    bars_csv: Path,
+) -> None:
+    common = ("backtest", "--strategy", "sma_crossover", "--data", str(bars_csv))
+    off = last_json(run_cli(*common, "--quantity", "100", "--charges", "none", "--json"))
+    text = run_cli(*common, "--quantity", "100", "--charges", "none")
+    on = run_cli(*common, "--quantity", "100")
+
+    assert off["charges"] == 0
+    assert off["charges_off"] is True
+    assert text.stdout.splitlines()[0].startswith("CHARGES OFF (--charges none)")
+    assert on.stdout.splitlines()[0].startswith("Strategy")
+    assert "Angel One's schedule" in on.stdout
 
 
 def test_backtest_delivery_product_pays_delivery_charges(bars_csv: Path) -> None:
@@ -289,3 +317,35 @@ def test_backtest_refuses_an_unknown_charges_model_or_product_in_one_line(
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert f"{flag} {value!r} is not one of" in result.stderr
+
+
+RECORD = (
+    '{"token":"1","symbol":"X","name":"X","expiry":"","strike":"%s","lotsize":"1",'
+    '"instrumenttype":"","exch_seg":"NSE","tick_size":"5.000000"}'
+)
+HOSTILE_MASTERS = {
+    "nested-100k-deep": ("[" * 100_000 + "]" * 100_000, "nested too deep"),
+    "5000-digit-integer": ("[" + "9" * 5_000 + "]", "thousands of digits"),
+    # int(Decimal("1e999999999")) would build a billion-digit number: a hang, not an error
+    "huge-exponent-strike": ("[" + RECORD % "1e999999999" + "]", "strike '1e999999999' is out"),
+    "devanagari-strike": ("[" + RECORD % "१२" + "]", "is not a number"),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "fact"), list(HOSTILE_MASTERS.values()), ids=list(HOSTILE_MASTERS)
+)
+def test_a_hostile_scrip_master_is_one_line_and_exit_2_within_the_timeout(
+    tmp_path: Path, text: str, fact: str
+) -> None:
+    master = tmp_path / "master.json"
+    master.write_text(text, encoding="utf-8")
+
+    result = run_cli(
+        "charges", "--segment", "equity-intraday", "--exchange", "NSE", *EXAMPLE,
+        "--symbol", "X", "--master", str(master),
+    )  # fmt: skip
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1
+    assert fact in result.stderr

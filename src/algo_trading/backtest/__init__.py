@@ -2,7 +2,13 @@
 
 from algo_trading.backtest.driver import BacktestConfig, BacktestRun, run_backtest
 from algo_trading.backtest.metrics import Metrics, compute_metrics
-from algo_trading.backtest.report import metrics_of, render_text, summary, write_outputs
+from algo_trading.backtest.report import (
+    RunLabels,
+    metrics_of,
+    render_text,
+    summary,
+    write_outputs,
+)
 from algo_trading.backtest.strategies import build_strategy, resolve_strategy
 from algo_trading.backtest.synthetic import generate_bars, write_bars
 
@@ -10,6 +16,7 @@ __all__ = [
     "BacktestConfig",
     "BacktestRun",
     "Metrics",
+    "RunLabels",
     "build_strategy",
     "compute_metrics",
     "generate_bars",

@@ -36,22 +36,38 @@ __all__ = [
     "RoundTripCharges",
     "backtest_charges",
     "backtest_product",
+    "charges_label",
 ]
 
-CHARGES_CHOICES = ("angelone", "zerodha", "zero")
+# "none" rather than "zero": `charges --broker zero` is zero brokerage with every tax still due.
+CHARGES_CHOICES = ("angelone", "zerodha", "none")
 PRODUCT_CHOICES = {"intraday": ProductType.INTRADAY, "delivery": ProductType.DELIVERY}
+_BROKER_NAMES = {"angelone": "Angel One", "zerodha": "Zerodha"}
+_PRODUCT_NAMES = {
+    ProductType.INTRADAY: "intraday (MIS)",
+    ProductType.DELIVERY: "delivery (CNC)",
+    ProductType.CARRYFORWARD: "carry-forward (NRML)",
+}
 
 
 def backtest_charges(
     name: str, instruments: Mapping[str, Instrument] | None = None
 ) -> RoundTripCharges | None:
-    """`--charges`: a broker's schedule with every statutory charge, or "zero" for none at all
-    (the engine's charge-free default, which parity tests against other backtesters rely on)."""
+    """`--charges`: a broker's schedule with every statutory charge, or "none" for none at all
+    (the engine's charge-free default, which parity tests against other backtesters rely on).
+    Each trip is charged for the product its fills carry, i.e. the strategy's."""
     if name not in CHARGES_CHOICES:
         raise ConfigError(f"--charges {name!r} is not one of {', '.join(CHARGES_CHOICES)}")
-    if name == "zero":
+    if name == "none":
         return None
     return RoundTripCharges(BROKERS[name], instruments)
+
+
+def charges_label(name: str, product: ProductType) -> str:
+    """What a report says about its charges, e.g. "Angel One's schedule, intraday (MIS)"."""
+    if name not in _BROKER_NAMES:
+        return "none (--charges none): no brokerage, tax or fee is in these figures"
+    return f"{_BROKER_NAMES[name]}'s schedule for {_PRODUCT_NAMES[product]}, taxes and fees"
 
 
 def backtest_product(name: str) -> ProductType:

@@ -1,11 +1,20 @@
 """Turn a run into its outputs: metrics, a JSON summary, a readable report, and CSV files of
-trades, orders and the equity curve (each written whole or not at all)."""
+trades, orders and the equity curve (each written whole or not at all).
+
+CSV outputs are opened in spreadsheets, and a text cell that starts with `=`, `+`, `-`, `@`, a
+tab or a carriage return is run there as a formula (CSV injection): a symbol or a strategy's
+order reason can come from a user's file or code. Every text cell is written with a leading `'`
+in that case, which spreadsheets show as text. Numeric columns (quantities, rupees) are written
+from our integers as numbers, never escaped: a negative P&L stays `-12.50`, a number.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +24,17 @@ from algo_trading.backtest.metrics import Metrics, compute_metrics
 from algo_trading.domain.events import ns_to_ist
 from algo_trading.domain.money import format_rupees
 
-__all__ = ["metrics_of", "render_text", "summary", "write_outputs"]
+__all__ = ["RunLabels", "escape_cell", "metrics_of", "render_text", "summary", "write_outputs"]
+
+
+@dataclass(frozen=True)
+class RunLabels:
+    """What the command knows about a run that the run itself does not: how it was charged and
+    whether its bars were checked against the exchange's sessions."""
+
+    charges: str = "not stated"
+    charges_off: bool = False
+    sessions: str = "not stated"
 
 
 def metrics_of(run: BacktestRun) -> Metrics:
@@ -38,11 +57,31 @@ def _ratio(x: float | None, places: int = 6) -> float | None:
     return None if x is None else round(x, places)
 
 
-def summary(run: BacktestRun, m: Metrics) -> dict[str, Any]:
-    """The JSON object of the CLI contract: rupees as numbers, ratios as fractions."""
+def _json_value(value: Any) -> Any:
+    """A parameter as JSON types it: numbers as numbers (a Decimal when a float holds it
+    exactly, else its text), booleans as booleans, anything else as its text."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        as_float = float(value)
+        exact = math.isfinite(as_float) and Decimal(repr(as_float)) == value
+        return as_float if exact else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def params_of(run: BacktestRun) -> dict[str, Any]:
+    return {k: _json_value(v) for k, v in vars(run.strategy.params).items()}
+
+
+def summary(run: BacktestRun, m: Metrics, labels: RunLabels | None = None) -> dict[str, Any]:
+    """The JSON object of the CLI contract: rupees as numbers, ratios as fractions, parameters
+    with their types."""
+    labels = labels or RunLabels()
     return {
         "strategy": run.strategy.name,
-        "params": {k: str(v) for k, v in vars(run.strategy.params).items()},
+        "params": params_of(run),
         "symbols": run.symbols,
         "bars": m.bars,
         "trades": m.trades,
@@ -62,6 +101,9 @@ def summary(run: BacktestRun, m: Metrics) -> dict[str, Any]:
         "avg_trade": _rupees(m.avg_trade_paise),
         "exposure": _ratio(m.exposure),
         "charges": _rupees(m.charges_paise),
+        "charges_schedule": labels.charges,
+        "charges_off": labels.charges_off,
+        "sessions": labels.sessions,
     }
 
 
@@ -73,10 +115,12 @@ def _num(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.2f}"
 
 
-def render_text(run: BacktestRun, m: Metrics) -> str:
+def render_text(run: BacktestRun, m: Metrics, labels: RunLabels | None = None) -> str:
+    """The readable report; with charges off, its first line says so before any figure."""
+    labels = labels or RunLabels()
     first, last = ns_to_ist(int(run.timeline_ns[0])), ns_to_ist(int(run.timeline_ns[-1]))
     rows = [
-        ("Strategy", f"{run.strategy.name} {summary(run, m)['params']}"),
+        ("Strategy", f"{run.strategy.name} {params_of(run)}"),
         ("Symbols", ", ".join(run.symbols)),
         ("Period (IST)", f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}"),
         ("Bars", f"{m.bars:,}"),
@@ -93,10 +137,18 @@ def render_text(run: BacktestRun, m: Metrics) -> str:
         ("Profit factor", _num(m.profit_factor)),
         ("Average trade", "n/a" if m.avg_trade_paise is None else format_rupees(m.avg_trade_paise)),
         ("Exposure", _pct(m.exposure)),
+        ("Charges", labels.charges),
         ("Charges paid", format_rupees(m.charges_paise)),
+        ("Sessions", labels.sessions),
     ]
     width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    table = "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    if labels.charges_off:
+        return (
+            "CHARGES OFF (--charges none): no brokerage, tax or fee is in these figures; "
+            "real trading pays them.\n" + table
+        )
+    return table
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -105,23 +157,37 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(cell: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, with a leading `'`; any other cell
+    (a number: int or Decimal) as it is."""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def _csv(header: list[str], rows: list[list[Any]]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
+    w.writerow([escape_cell(h) for h in header])
+    w.writerows([escape_cell(c) for c in row] for row in rows)
     return buf.getvalue()
 
 
-def _money(paise: int) -> str:
-    return str(Decimal(paise).scaleb(-2))
+def _money(paise: int) -> Decimal:
+    """Rupees as a number cell: a Decimal, so the CSV escape leaves it (and its sign) alone."""
+    return Decimal(paise).scaleb(-2)
 
 
 def iso(ts_ns: int) -> str:
     return ns_to_ist(ts_ns).isoformat()
 
 
-def write_outputs(run: BacktestRun, m: Metrics, out_dir: Path) -> list[Path]:
+def write_outputs(
+    run: BacktestRun, m: Metrics, out_dir: Path, labels: RunLabels | None = None
+) -> list[Path]:
     """trades.csv, orders.csv, fills.csv, equity.csv and summary.json in `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
@@ -221,7 +287,7 @@ def write_outputs(run: BacktestRun, m: Metrics, out_dir: Path) -> list[Path]:
                 for t, e in zip(run.timeline_ns.tolist(), run.equity_paise.tolist(), strict=True)
             ],
         ),
-        "summary.json": json.dumps(summary(run, m), indent=2) + "\n",
+        "summary.json": json.dumps(summary(run, m, labels), indent=2) + "\n",
     }
     written = []
     for name, text in files.items():

@@ -1,6 +1,8 @@
 """Generated 1-minute bars for demos, benchmarks and tests: NSE's normal session (09:15 to
-15:29 bar opens, 375 bars a day, IST), weekdays only (no holiday calendar here), every price on
-the 0.05 tick. A seeded random walk: the same seed gives the same bars on every machine."""
+15:29 bar opens, 375 bars a day, IST) on NSE's regular trading days where its calendar has the
+year (no holiday, weekend or special session), weekdays outside those years; every price on the
+0.05 tick. So the loader's session check accepts them. A seeded random walk: the same seed gives
+the same bars on every machine."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import pyarrow.parquet as pq
 
 from algo_trading.adapters.history import BarSeries
 from algo_trading.domain.errors import ConfigError
+from algo_trading.domain.instruments import Exchange
+from algo_trading.market.calendar import calendar_for
 
 __all__ = ["BARS_PER_DAY", "generate_bars", "write_bars"]
 
@@ -43,13 +47,8 @@ def generate_bars(
         )
     rng = np.random.default_rng(seed)
     days_needed = -(-n // BARS_PER_DAY)
-    weekdays: list[int] = []
-    d = start
-    while len(weekdays) < days_needed:
-        if d.weekday() < 5:
-            weekdays.append((d - dt.date(1970, 1, 1)).days)
-        d += dt.timedelta(days=1)
-    day_ns = np.repeat(np.array(weekdays, dtype=np.int64) * _NS_PER_DAY, BARS_PER_DAY)[:n]
+    days = _session_days(start, days_needed)
+    day_ns = np.repeat(np.array(days, dtype=np.int64) * _NS_PER_DAY, BARS_PER_DAY)[:n]
     minute = np.tile(np.arange(BARS_PER_DAY, dtype=np.int64), days_needed)[:n]
     ts = day_ns + _SESSION_OPEN_UTC_NS + minute * 60 * 10**9
     # Steps in ticks, with a slow drift that changes sign so trends come and go.
@@ -74,6 +73,22 @@ def generate_bars(
         close_t * _TICK,
         volume.astype(np.int64),
     )
+
+
+def _session_days(start: dt.date, count: int) -> list[int]:
+    """`count` days from `start` (as days since 1970) with NSE's regular 09:15-15:30 session."""
+    calendar = calendar_for(Exchange.NSE)
+    days: list[int] = []
+    d = start
+    while len(days) < count:
+        if calendar.first_day <= d <= calendar.last_day:
+            regular = calendar.is_trading_day(d) and d not in calendar.special_sessions
+        else:  # a year the calendar does not hold: weekdays, as the session check judges them
+            regular = d.weekday() < 5
+        if regular:
+            days.append((d - dt.date(1970, 1, 1)).days)
+        d += dt.timedelta(days=1)
+    return days
 
 
 def _rupees_text(paise: np.ndarray) -> pa.Array:

@@ -128,7 +128,13 @@ def _rupees(paise: int) -> float:
 )
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the figures.")
 def charges_command(**options: Any) -> None:
-    """Brokerage, taxes and fees of buying and selling one scrip (indian-market.md §1)."""
+    """Brokerage, taxes and fees of buying and selling one scrip.
+
+    \b
+    Statutory rates (STT, exchange, SEBI, stamp duty, GST) are dated: the row in force on
+    --date applies. They and the brokers' schedules are tables in the package,
+    algo_trading/market/charge_rates.py, each row with its source and the date it took effect.
+    """
     try:
         _run(options)
     except AlgoTradingError as exc:
@@ -190,7 +196,7 @@ def _check_symbol(
     symbol: str, master_file: str | None, segment: ChargeSegment, exchange: Exchange, qty: int
 ) -> None:
     """The symbol must be in the master, of the segment's kind, and (F&O) traded in whole lots
-    of its contract (indian-market.md §4.5)."""
+    of its contract (an F&O order is in whole lots)."""
     if master_file is None:
         raise ConfigError("--symbol needs --master, the scrip master file to look it up in")
     try:
@@ -199,6 +205,12 @@ def _check_symbol(
         raise ConfigError(f"--master {master_file}: cannot read it: {exc.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ConfigError(f"--master {master_file}: not a JSON file") from None
+    except RecursionError:  # arrays nested thousands deep
+        raise ConfigError(f"--master {master_file}: JSON nested too deep to read") from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise ConfigError(
+            f"--master {master_file}: holds a number thousands of digits long"
+        ) from None
     if not isinstance(records, list):
         raise ConfigError(f"--master {master_file}: not a JSON array of scrip records")
     kind = _KINDS[segment]

@@ -3,19 +3,21 @@
 The database is the one `ALGO_DATABASE_URL` names (default: SQLite under ./var/). Errors are
 one line on stderr and exit code 2; they name the host and database, never a password.
 The storage modules are imported when a command runs, so `algo-trading --help` stays quick.
+`downgrade` drops tables with their data, so it asks first at a terminal, takes `--yes` in a
+script, and refuses anything else: a pipe or a CI job cannot have meant it by accident.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
-from algo_trading.domain.errors import AlgoTradingError
+from algo_trading.cli.errors import fail
+from algo_trading.cli.errors import user_errors as _one_line_errors
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -23,20 +25,6 @@ if TYPE_CHECKING:
     from algo_trading.adapters.storage.sql import Database
 
 __all__ = ["db_group"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _one_line_errors(fn: F) -> F:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except AlgoTradingError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @contextmanager
@@ -95,15 +83,40 @@ def _app_role(db: Database, name: str, password: SecretStr) -> None:
 
 @db_group.command()
 @click.argument("revision")
+@click.option("--yes", "-y", is_flag=True, help="Drop without asking (scripts); otherwise it asks.")
 @_one_line_errors
-def downgrade(revision: str) -> None:
-    """Go back to REVISION ("base" removes every table and its data)."""
+def downgrade(revision: str, yes: bool) -> None:
+    """Go back to REVISION, dropping the tables of later revisions and their data ("base"
+    removes every table). Asks first unless --yes."""
     from algo_trading.adapters.storage.sql import downgrade as do_downgrade
+    from algo_trading.adapters.storage.sql import schema_status
 
     with _database() as db:
         db.ping()
+        current = schema_status(db).current
+        if current is None:
+            click.echo(f"{db.description}: no schema; nothing to drop")
+            return
+        if not yes:
+            _confirm_drop(db.description, current, revision)
         after = do_downgrade(db, revision)
         click.echo(f"{db.description}: now at {after.current or 'an empty schema (base)'}")
+
+
+def _confirm_drop(database: str, current: str, revision: str) -> None:
+    what = "every table" if revision == "base" else f"the tables added after revision {revision}"
+    if not sys.stdin.isatty():
+        fail(
+            f"db downgrade {revision} would drop {what} of {database} with their data; "
+            "run it at a terminal to confirm, or pass --yes"
+        )
+    question = (
+        f"{database} is at revision {current}. Going back to {revision} drops {what} and all "
+        "their data. Continue?"
+    )
+    if not click.confirm(question, default=False):
+        click.echo("nothing changed", err=True)
+        sys.exit(1)
 
 
 @db_group.command()

@@ -7,10 +7,8 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Callable
-from functools import wraps
+import textwrap
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
@@ -18,25 +16,12 @@ from algo_trading import __version__
 from algo_trading.adapters.logs import install_logging
 from algo_trading.cli.charges import charges_command
 from algo_trading.cli.db import db_group
+from algo_trading.cli.errors import user_errors
 from algo_trading.cli.simulator import simulator_command
-from algo_trading.domain.errors import AlgoTradingError, ConfigError
+from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.money import rupees_to_paise
 
 __all__ = ["main"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _user_errors(fn: F) -> F:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except AlgoTradingError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -109,9 +94,16 @@ def cli() -> None:
 @click.option(
     "--charges",
     "charges_name",
-    default="zero",
+    default="angelone",
     show_default=True,
-    help="angelone or zerodha: that broker's schedule and every tax and fee; zero: none.",
+    help="angelone or zerodha: that broker's schedule and every tax and fee, for the "
+    "strategy's product; none: no charges at all (the report says so first).",
+)
+@click.option(
+    "--allow-off-session",
+    is_flag=True,
+    help="Accept bars outside NSE's sessions (holidays, weekends, before 09:15 or from 15:30 "
+    "IST), which are refused by default.",
 )
 @click.option(
     "--product",
@@ -121,7 +113,7 @@ def cli() -> None:
     "short, else delivery.",
 )
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of results.")
-@_user_errors
+@user_errors
 def backtest(
     strategy_name: str,
     params: tuple[str, ...],
@@ -133,6 +125,7 @@ def backtest(
     tick_size: str,
     out_dir: str | None,
     charges_name: str,
+    allow_off_session: bool,
     product: str | None,
     as_json: bool,
 ) -> None:
@@ -140,6 +133,7 @@ def backtest(
     from algo_trading.adapters.history import load_bars
     from algo_trading.backtest import (
         BacktestConfig,
+        RunLabels,
         build_strategy,
         metrics_of,
         render_text,
@@ -148,7 +142,9 @@ def backtest(
         summary,
         write_outputs,
     )
-    from algo_trading.backtest.charges import backtest_charges, backtest_product
+    from algo_trading.backtest.charges import backtest_charges, backtest_product, charges_label
+    from algo_trading.domain.instruments import Exchange
+    from algo_trading.market.calendar import calendar_for
 
     if quantity <= 0:
         raise ConfigError(f"--quantity {quantity} must be positive")
@@ -164,10 +160,16 @@ def backtest(
     product_type = backtest_product(product) if product is not None else None
     raw = _params(params)
     cls = resolve_strategy(strategy_name)
+    calendar = None if allow_off_session else calendar_for(Exchange.NSE)
     series = []
     for f in data_files:
-        series.extend(load_bars(f, symbol if len(data_files) == 1 else None))
+        series.extend(load_bars(f, symbol if len(data_files) == 1 else None, calendar=calendar))
     strategy = build_strategy(cls, raw, quantity=quantity, product=product_type)
+    labels = RunLabels(
+        charges=charges_label(charges_name, strategy.product),
+        charges_off=charges is None,
+        sessions="not checked (--allow-off-session)" if calendar is None else _sessions_checked(),
+    )
     run = run_backtest(
         strategy,
         series,
@@ -181,13 +183,24 @@ def backtest(
     m = metrics_of(run)
     if out_dir:
         try:
-            write_outputs(run, m, Path(out_dir))
+            write_outputs(run, m, Path(out_dir), labels)
         except OSError as exc:  # a path the user gave that cannot hold files is their input
             raise ConfigError(f"--out {out_dir}: cannot write there: {exc.strerror}") from None
     if as_json:
-        click.echo(json.dumps(summary(run, m), separators=(",", ":")))
+        click.echo(json.dumps(summary(run, m, labels), separators=(",", ":")))
     else:
-        click.echo(render_text(run, m))
+        click.echo(render_text(run, m, labels))
+
+
+def _sessions_checked() -> str:
+    from algo_trading.domain.instruments import Exchange
+    from algo_trading.market.calendar import calendar_for
+
+    cal = calendar_for(Exchange.NSE)
+    return (
+        f"every bar inside NSE's sessions (holidays from its calendar for {cal.first_day.year}"
+        f"-{cal.last_day.year}; weekdays and hours only outside those years)"
+    )
 
 
 @cli.command()
@@ -196,8 +209,14 @@ def strategies() -> None:
     from algo_trading.strategy import BUILTIN_STRATEGIES, describe_params
 
     for name, cls in BUILTIN_STRATEGIES.items():
-        doc = ((cls.__module__ and sys.modules[cls.__module__].__doc__) or "").strip().splitlines()
-        click.echo(f"{name}: {doc[0] if doc else ''}")
+        doc = (cls.__module__ and sys.modules[cls.__module__].__doc__) or ""
+        # the whole first paragraph, wrapped: a description cut at a line end stops mid-sentence
+        first = " ".join(doc.strip().split("\n\n")[0].split())
+        click.echo(
+            textwrap.fill(f"{name}: {first}", width=100, subsequent_indent="  ")
+            if first
+            else f"{name}:"
+        )
         for pname, ptype, default in describe_params(cls.Params):
             click.echo(f"    {pname} ({ptype}, default {default})")
 
@@ -207,17 +226,23 @@ def strategies() -> None:
 @click.option("--bars", default=100_000, show_default=True, type=int)
 @click.option("--symbol", default="SYNTH", show_default=True)
 @click.option("--seed", default=7, show_default=True, type=int)
-@click.option("--start", default="2024-01-01", show_default=True, help="First day (YYYY-MM-DD).")
+@click.option(
+    "--start",
+    default="2025-01-01",
+    show_default=True,
+    help="First day (YYYY-MM-DD); bars fall on NSE's trading days from it.",
+)
 @click.option(
     "--trend",
-    default=1,
+    default=0,
     show_default=True,
     type=int,
-    help="Drift per bar in ticks in trending stretches (0: a driftless random walk).",
+    help="Drift per bar in ticks in trending stretches (0: a driftless random walk, where no "
+    "strategy has an edge to find).",
 )
-@_user_errors
+@user_errors
 def generate_data(out_file: str, bars: int, symbol: str, seed: int, start: str, trend: int) -> None:
-    """Write generated 1-minute NSE-session bars on the 0.05 tick (for demos and tests)."""
+    """Write generated 1-minute bars on the 0.05 tick, inside NSE's sessions (demos, tests)."""
     from algo_trading.backtest import generate_bars, write_bars
 
     try:
@@ -232,13 +257,14 @@ def generate_data(out_file: str, bars: int, symbol: str, seed: int, start: str, 
 @cli.command()
 @click.option("--bars", default=100_000, show_default=True, type=int)
 @click.option("--dir", "work_dir", default="var/demo", show_default=True)
-@_user_errors
+@user_errors
 def demo(bars: int, work_dir: str) -> None:
     """Generate a year of bars and backtest an intraday SMA crossover on them with Angel One's
     charges and square-off, with a report."""
     from algo_trading.adapters.history import load_bars
     from algo_trading.backtest import (
         BacktestConfig,
+        RunLabels,
         build_strategy,
         generate_bars,
         metrics_of,
@@ -247,8 +273,10 @@ def demo(bars: int, work_dir: str) -> None:
         write_bars,
         write_outputs,
     )
-    from algo_trading.backtest.charges import backtest_charges
+    from algo_trading.backtest.charges import backtest_charges, charges_label
+    from algo_trading.domain.instruments import Exchange
     from algo_trading.domain.orders import ProductType
+    from algo_trading.market.calendar import calendar_for
     from algo_trading.strategy import BUILTIN_STRATEGIES
 
     folder = Path(work_dir)
@@ -260,13 +288,19 @@ def demo(bars: int, work_dir: str) -> None:
     strategy = build_strategy(
         BUILTIN_STRATEGIES["sma_crossover"], {}, quantity=100, product=ProductType.INTRADAY
     )
-    config = BacktestConfig(charges=backtest_charges("angelone"))
-    run = run_backtest(strategy, load_bars(data), config)
+    charges = backtest_charges("angelone")
+    config = BacktestConfig(charges=charges)
+    run = run_backtest(strategy, load_bars(data, calendar=calendar_for(Exchange.NSE)), config)
+    labels = RunLabels(
+        charges=charges_label("angelone", strategy.product),
+        charges_off=False,
+        sessions=_sessions_checked(),
+    )
     click.echo("SMA crossover 10/30, 100 shares, intraday (squared off at 15:15), Angel One")
     click.echo("charges, on generated data: no edge to find, so the charges are the story.\n")
     m = metrics_of(run)
-    write_outputs(run, m, folder / "results")
-    click.echo(render_text(run, m))
+    write_outputs(run, m, folder / "results", labels)
+    click.echo(render_text(run, m, labels))
     click.echo(f"\ntrades, orders, fills and the equity curve are in {folder / 'results'}")
 
 

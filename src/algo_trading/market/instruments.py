@@ -87,15 +87,23 @@ def parse_expiry(text: str, *, where: str = "expiry") -> dt.date | None:
 
 
 def _whole(text: str, field: str, where: str) -> int:
+    # ASCII only (int and Decimal read other scripts' digits), and bounded before int():
+    # int(Decimal("1e999999999")) would build a billion-digit number (issue #15).
     head, _, fraction = text.partition(".")
-    if head.removeprefix("-").isdigit() and fraction.isdigit() and not fraction.strip("0"):
+    digits = head.removeprefix("-")
+    plain = text.isascii() and len(digits) <= 18 and digits.isdigit()
+    if plain and fraction.isdigit() and not fraction.strip("0"):
         return int(head)  # the master's usual "2450000.000000": skip Decimal on 100k+ rows
     try:
+        if not text.isascii():
+            raise InvalidOperation
         value = Decimal(text)
     except InvalidOperation:
-        raise DataError(f"{where}: {field} {text!r} is not a number") from None
+        raise DataError(f"{where}: {field} {text[:40]!r} is not a number") from None
     if not value.is_finite() or value != value.to_integral_value():
-        raise DataError(f"{where}: {field} {text!r} is not a whole number")
+        raise DataError(f"{where}: {field} {text[:40]!r} is not a whole number")
+    if value.adjusted() >= 18:
+        raise DataError(f"{where}: {field} {text[:40]!r} is out of range")
     return int(value)
 
 

@@ -49,7 +49,7 @@ def test_upgrade_check_and_downgrade_report_the_schema_version(empty_url: str) -
         f"schema: {head_revision()} (this code needs {head_revision()})",
         "status: up to date",
     ]
-    down = _run(empty_url, "downgrade", "base")
+    down = _run(empty_url, "downgrade", "base", "--yes")
     assert down.exit_code == 0, down.output
     assert "run `algo-trading db upgrade`" in _one_line_error(_run(empty_url, "check"))
 

@@ -249,7 +249,10 @@ def test_futures_instruments_are_charged_as_futures_whatever_the_product() -> No
 
 
 def test_the_command_line_names_map_to_models_and_products() -> None:
-    assert backtest_charges("zero") is None
+    assert backtest_charges("none") is None
+    # "zero" is refused: `charges --broker zero` means zero brokerage with every tax still due
+    with pytest.raises(ConfigError, match="--charges 'zero' is not one of angelone, zerodha, none"):
+        backtest_charges("zero")
     model = backtest_charges("angelone")
     assert model is not None
     assert model.broker is ANGEL_ONE

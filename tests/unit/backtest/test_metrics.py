@@ -6,9 +6,12 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from algo_trading.backtest.metrics import Metrics, compute_metrics
 from algo_trading.domain.positions import RoundTrip
@@ -197,3 +200,102 @@ def test_exposure_is_the_share_of_bar_times_with_a_position_open() -> None:
     )
 
     assert m.exposure == pytest.approx(0.5)
+
+
+# --- extremes: no overflow, no division by zero, no warning (issue #9, point 9) ----------------
+
+INT64_MAX = 2**63 - 1
+
+
+def _minutes(n: int) -> list[int]:
+    return [ist_ns("2025-01-02", "09:15") + k * 60 * 10**9 for k in range(n)]
+
+
+def _all_defined_or_none(m: Metrics) -> None:
+    for name, value in m.as_dict().items():
+        if isinstance(value, float):
+            assert math.isfinite(value), (name, value)
+
+
+def test_a_huge_gain_over_minutes_has_no_cagr_instead_of_an_overflow() -> None:
+    # --quantity 100000000 --cash 1000 ended in an OverflowError in (final / start) ** (1 / years)
+    m = _metrics(_minutes(3), [START, INT64_MAX // 2, INT64_MAX], start=1_000 * 100)
+
+    assert m.cagr is None
+    assert m.total_return == pytest.approx(INT64_MAX / 100_000 - 1)
+    _all_defined_or_none(m)
+
+
+def test_cagr_of_a_big_but_representable_growth_is_computed_in_logs() -> None:
+    m = _metrics(_days(366), [START] * 365 + [START * 1000])
+
+    assert m.cagr == pytest.approx(1000 ** (365.25 / 365) - 1, rel=1e-9)
+
+
+def test_a_total_loss_stops_daily_returns_at_the_day_equity_reached_zero() -> None:
+    # equity at zero, then below it: a return on nothing is not defined, nothing divides by 0
+    m = _metrics(_days(5), [50_000, 0, -20_000, -20_000, -10_000])
+
+    assert m.cagr == -1.0
+    assert m.total_return == pytest.approx(-1.1)
+    assert m.max_drawdown == pytest.approx(1.4)  # from the 50,000 peak to -20,000
+    returns = [-0.5, -1.0]  # start -> 50,000 -> 0, then no more
+    expected = statistics.mean(returns) / statistics.stdev(returns) * math.sqrt(252)
+    assert m.sharpe == pytest.approx(expected)
+    _all_defined_or_none(m)
+
+
+def test_equity_negative_from_the_first_day_has_no_ratios_but_no_error() -> None:
+    m = _metrics(_days(3), [-5, -6, -7])
+
+    assert m.cagr == -1.0
+    assert (m.sharpe, m.sortino) == (None, None)  # one defined return: too few for a ratio
+    _all_defined_or_none(m)
+
+
+def test_a_single_bar_and_no_trades_give_defined_or_absent_figures() -> None:
+    m = _metrics(_minutes(1), [START])
+
+    figures = (m.cagr, m.sharpe, m.sortino, m.win_rate, m.profit_factor, m.avg_trade_paise)
+    assert figures == (None,) * 6
+    assert (m.max_drawdown, m.max_drawdown_duration_days, m.exposure) == (0, 0, 0)
+
+
+def test_no_bars_at_all_report_the_starting_cash() -> None:
+    m = _metrics([], [])
+
+    assert (m.final_equity_paise, m.total_return, m.cagr, m.bars) == (START, 0.0, None, 0)
+
+
+def test_the_average_trade_is_exact_beyond_float_precision() -> None:
+    big = 2**60 + 1
+    m = _metrics(_days(2), [START, START], trips=[_trip(big), _trip(big)])
+
+    assert m.avg_trade_paise == big
+
+
+def test_returns_beyond_float_range_are_absent_not_infinite() -> None:
+    # days alternating between a paisa and int64's top: returns of about 9e16 and -1
+    equity = [1, INT64_MAX, 1, INT64_MAX, 1]
+    m = _metrics(_days(5), equity, start=1)
+
+    _all_defined_or_none(m)
+
+
+@settings(max_examples=200, database=None)
+@given(
+    st.lists(st.integers(-(2**63), INT64_MAX), min_size=0, max_size=40),
+    st.lists(st.integers(1, 3 * NS_PER_DAY), min_size=40, max_size=40),
+    st.integers(1, INT64_MAX),
+    st.lists(st.integers(-(2**62), 2**62), max_size=5),
+)
+def test_any_equity_curve_gives_finite_figures_or_none_without_a_warning(
+    equity: list[int], gaps: list[int], start: int, pnls: list[int]
+) -> None:
+    times = list(itertools.accumulate([ist_ns("2025-01-02", "09:15"), *gaps[: len(equity) - 1]]))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = _metrics(times[: len(equity)], equity, start=start, trips=[_trip(p) for p in pnls])
+
+    _all_defined_or_none(m)

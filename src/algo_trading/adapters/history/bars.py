@@ -5,12 +5,21 @@ refused with one line naming the file, the line and the problem.
 Prices become integer paise exactly: text and decimal columns are parsed as decimals; a float
 column (Parquet) is accepted only where every value is within a millionth of a paisa of a
 whole paisa, i.e. where it was written from a two-decimal price.
+
+Files come from anywhere, so no text reaches Arrow's decimal parser unless it is a short plain
+number: that parser crashes the process on an exponent like `1e-9999999` and silently returns
+0 for a thousand-digit number (pyarrow 26). Everything else is read here, exactly, with bounds
+on digits and exponents, and refused with its true reason: not a number (digits must be ASCII
+0-9; Python itself would read `१००` or `1_000`), out of range (beyond int64 paise or units),
+or finer than one paisa. Nothing on the way may print a numpy warning.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +29,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from algo_trading.adapters.history.numbers import (
+    FINER,
+    OUT_OF_RANGE,
+    scaled_int,
+    show,
+)
+from algo_trading.adapters.history.sessions import first_off_session
 from algo_trading.domain.errors import DataError
+from algo_trading.market.calendar import TradingCalendar
 
 __all__ = ["REQUIRED_COLUMNS", "BarSeries", "load_bars"]
 
@@ -50,20 +67,29 @@ class BarSeries:
         return len(self.ts_ns)
 
 
-def load_bars(path: str | Path, symbol: str | None = None) -> list[BarSeries]:
+def load_bars(
+    path: str | Path, symbol: str | None = None, *, calendar: TradingCalendar | None = None
+) -> list[BarSeries]:
     """Load and check a file of bars. A file with a `symbol` column gives one series per
     symbol (or only `symbol`'s when named); otherwise the series is called `symbol`, or the
-    file's stem."""
+    file's stem. With a `calendar`, a bar outside its sessions is refused too."""
     try:
-        return _load(Path(path), symbol)
+        return _load(Path(path), symbol, calendar)
+    except DataError as exc:
+        text = str(exc)
+        if text.isprintable():
+            raise
+        # a file name may hold any character: the message must still be one printable line
+        raise DataError("".join(ch if ch.isprintable() else "?" for ch in text)) from None
     finally:
         # The parsed table is garbage now; hand its memory back so a long backtest that
         # follows does not carry it (about 150 MB per million rows).
         pa.default_memory_pool().release_unused()
 
 
-def _load(p: Path, symbol: str | None) -> list[BarSeries]:
+def _load(p: Path, symbol: str | None, calendar: TradingCalendar | None) -> list[BarSeries]:
     table = _read_table(p)
+    _unique_columns(p, table.column_names)
     missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
     if missing:
         raise DataError(
@@ -79,25 +105,42 @@ def _load(p: Path, symbol: str | None) -> list[BarSeries]:
         names = list(dict.fromkeys(symbols.tolist()))
         if symbol is not None:
             if symbol not in names:
-                raise DataError(
-                    f"{p}: symbol {symbol!r} is not in the file (it has {', '.join(names[:10])})"
-                )
+                listed = ", ".join(names[:10])  # printable: checked by _strings
+                raise DataError(f"{p}: symbol {show(symbol)} is not in the file (it has {listed})")
             names = [symbol]
         out = []
         for name in names:
             rows = np.flatnonzero(symbols == name)
-            out.append(_series(p, name, rows, ts, prices, volume))
+            out.append(_series(p, name, rows, ts, prices, volume, calendar))
         return out
+    name = symbol or p.stem
+    if not name or not name.isprintable():  # it goes into reports and output files
+        raise DataError(f"{p}: symbol {show(name)} is empty or has a character that does not print")
     rows = np.arange(table.num_rows)
-    return [_series(p, symbol or p.stem, rows, ts, prices, volume)]
+    return [_series(p, name, rows, ts, prices, volume, calendar)]
 
 
+def _unique_columns(p: Path, names: list[str]) -> None:
+    """Two columns of one name make every later lookup ambiguous: refuse the file."""
+    twice = [name for name, n in Counter(names).items() if n > 1]
+    if twice:
+        name = twice[0]
+        where = " and ".join(str(i + 1) for i, n in enumerate(names) if n == name)
+        header = ", line 1 (header)" if p.suffix.lower() == ".csv" else ""
+        raise DataError(f"{p}{header}: column {show(name)} appears twice (columns {where})")
+
+
+# The first, fast read of a CSV: every column in its final type, in one pass.
 _FAST_CSV_TYPES = {
     "timestamp": pa.timestamp("ns", "UTC"),
     **{c: pa.decimal128(18, 2) for c in PRICE_COLUMNS},
     "volume": pa.int64(),
     "symbol": pa.string(),
 }
+# The same where a cell may hold an exponent: prices as text, screened before Arrow parses
+# them (its decimal parser crashes the process on `1e-9999999`, pyarrow 26).
+_SAFE_CSV_TYPES = _FAST_CSV_TYPES | {c: pa.string() for c in PRICE_COLUMNS}
+_TEXT_CSV_TYPES = {c: pa.string() for c in (*REQUIRED_COLUMNS, "symbol")}
 
 
 def _read_table(p: Path) -> pa.Table:
@@ -110,12 +153,15 @@ def _read_table(p: Path) -> pa.Table:
     suffix = p.suffix.lower()
     try:
         if suffix == ".csv":
+            data = p.read_bytes()
+            body = data.find(b"\n") + 1 or len(data)  # the header has e's of its own
+            exponents = data.find(b"e", body) >= 0 or data.find(b"E", body) >= 0
             try:
                 return pacsv.read_csv(
-                    p,
+                    pa.BufferReader(data),
                     convert_options=pacsv.ConvertOptions(
+                        column_types=_SAFE_CSV_TYPES if exponents else _FAST_CSV_TYPES,
                         # only an empty cell is missing: "nan" or "NA" must be named as written
-                        column_types=_FAST_CSV_TYPES,
                         strings_can_be_null=False,
                         null_values=[""],
                     ),
@@ -123,20 +169,21 @@ def _read_table(p: Path) -> pa.Table:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 pass  # read again as text below, to find and name the bad cell
             return pacsv.read_csv(
-                p,
+                pa.BufferReader(data),
                 convert_options=pacsv.ConvertOptions(
-                    column_types={c: pa.string() for c in (*REQUIRED_COLUMNS, "symbol")},
-                    strings_can_be_null=False,
+                    column_types=_TEXT_CSV_TYPES, strings_can_be_null=False
                 ),
             )
         if suffix in (".parquet", ".pq"):
+            # Arrow refuses to read two columns of one name with a message about FieldRefs
+            _unique_columns(p, pq.read_schema(p).names)
             return pq.read_table(p)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         # arrow quotes the offending bytes; a binary file must not put control codes on a terminal
         first = "".join(ch if ch.isprintable() else "?" for ch in first)[:200]
         raise DataError(f"{p}: cannot read it: {first}") from None
-    raise DataError(f"{p}: unknown file type {suffix!r} (use .csv or .parquet)")
+    raise DataError(f"{p}: unknown file type {show(suffix)} (use .csv or .parquet)")
 
 
 def _line(i: int) -> str:
@@ -144,20 +191,21 @@ def _line(i: int) -> str:
     return f"row {i + 1} (line {i + 2})"
 
 
-def _first_bad(values: list[object], ok: object) -> tuple[int, object]:
-    for i, v in enumerate(values):
-        try:
-            if not ok(v):  # type: ignore[operator]
-                return i, v
-        except (ValueError, TypeError, InvalidOperation, ArithmeticError):
-            return i, v
-    return -1, None
-
-
 def _nulls(p: Path, name: str, col: pa.ChunkedArray) -> None:
     if col.null_count:
         i = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
         raise DataError(f"{p}, {_line(i)}: {name} is empty")
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
+
+
+# --- timestamps -------------------------------------------------------------------------------
+
+# What an int64 of nanoseconds can hold: 1677-09-21 to 2262-04-11 (UTC).
+_NS_YEARS = "outside the years 1678 to 2261 that nanosecond timestamps can hold"
+_UNIT_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 
 def _timestamps(p: Path, col: pa.ChunkedArray) -> I64:
@@ -169,76 +217,169 @@ def _timestamps(p: Path, col: pa.ChunkedArray) -> I64:
                 f"{p}: timestamp column has no UTC offset (time zone); "
                 "write timestamps like 2025-01-02T09:15:00+05:30"
             )
+        _within_ns(p, col, _UNIT_NS[t.unit])
         return _i64(col.cast(pa.timestamp("ns", "UTC")).cast(pa.int64()).to_numpy())
-    if not pa.types.is_string(t) and not pa.types.is_large_string(t):
+    if not _is_text(t):
         raise DataError(f"{p}: timestamp column has type {t}; use ISO 8601 text with an offset")
     try:
         return _i64(pc.cast(col, pa.timestamp("ns", "UTC")).cast(pa.int64()).to_numpy())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
-    values = col.to_pylist()
+    for i, v in enumerate(col.to_pylist()):
+        try:
+            pc.cast(pa.array([v]), pa.timestamp("ns", "UTC"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise DataError(f"{p}, {_line(i)}: timestamp {show(v)} {_why_not_a_time(v)}") from None
+    raise DataError(f"{p}: timestamp column cannot be read as times with a UTC offset")
 
-    def parses(v: object) -> bool:
-        pc.cast(pa.array([v]), pa.timestamp("ns", "UTC"))
-        return True
 
-    i, v = _first_bad(values, parses)
-    text = str(v)
-    if i >= 0 and ("+" in text[10:] or "-" in text[10:] or text.endswith("Z")):
-        raise DataError(f"{p}, {_line(i)}: timestamp {v!r} is not a valid date and time")
-    raise DataError(
-        f"{p}, {_line(max(i, 0))}: timestamp {v!r} is not an ISO 8601 time with a "
-        "UTC offset (like 2025-01-02T09:15:00+05:30)"
-    )
+def _within_ns(p: Path, col: pa.ChunkedArray, ns_per_unit: int) -> None:
+    if ns_per_unit == 1:
+        return
+    raw = _i64(col.cast(pa.int64()).to_numpy())
+    limit = (2**63 - 1) // ns_per_unit
+    out = (raw > limit) | (raw < -limit)
+    if out.any():
+        i = _first(out)
+        raise DataError(f"{p}, {_line(i)}: timestamp is {_NS_YEARS}")
+
+
+def _why_not_a_time(text: str) -> str:
+    example = "(like 2025-01-02T09:15:00+05:30)"
+    if not text.isascii():
+        return f"is not an ISO 8601 time {example}: digits and letters must be ASCII"
+    try:
+        parsed = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        tail = text[10:]
+        if "+" in tail or "-" in tail or text.endswith("Z"):
+            return "is not a valid date and time"
+        return f"is not an ISO 8601 time with a UTC offset {example}"
+    if parsed.tzinfo is None:
+        return f"has no UTC offset {example}"
+    if not 1678 <= parsed.year <= 2261:
+        return f"is {_NS_YEARS}"
+    return f"is not a date and time this loader reads {example}"
+
+
+# --- prices and volumes ------------------------------------------------------------------------
+
+# Text Arrow may parse: short, plain, ASCII. Anything else is read by `scaled_int`.
+_PLAIN = {2: r"^[0-9]{1,15}(\.[0-9]{1,2})?$", 0: r"^[0-9]{1,18}$"}
+_INT64_PAISE = (2**63 - 1) // 100  # the largest number of rupees that fits int64 paise
 
 
 def _paise(p: Path, name: str, col: pa.ChunkedArray) -> I64:
     _nulls(p, name, col)
     t = col.type
     if pa.types.is_floating(t):
-        raw = col.to_numpy()
-        x = raw * 100.0
-        bad = ~np.isfinite(x)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{p}, {_line(i)}: {name} is {float(raw[i])!r}, not a number")
-        r = np.rint(x)
-        off = np.abs(x - r) > 1e-6
-        if off.any():
-            i = int(np.flatnonzero(off)[0])
-            raise DataError(f"{p}, {_line(i)}: {name} {float(raw[i])!r} is finer than one paisa")
-        return _i64(r)
+        return _float_values(p, name, col, places=2)
     if pa.types.is_integer(t):
-        return _i64(col.cast(pa.int64()).to_numpy()) * 100
-    if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_decimal(t)):
+        return _int_values(p, name, col, _INT64_PAISE) * 100
+    if _is_text(t):
+        return _text_values(p, name, col, places=2)
+    if not pa.types.is_decimal(t):
         raise DataError(f"{p}: column {name} has type {t}; prices must be numbers")
-    if pa.types.is_decimal(t):
-        fast = _decimal_paise(col)
-        if fast is not None:
-            return fast
-    try:
-        d = pc.cast(col, pa.decimal128(24, 6)) if not pa.types.is_decimal(t) else col
-        paise = pc.multiply(d, pa.scalar(Decimal(100), pa.decimal128(5, 0)))
-        return _i64(pc.cast(paise, pa.int64()).to_numpy())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    values = col.to_pylist()
-
-    def exact(v: object) -> bool:
-        d = Decimal(str(v).strip())
-        return d.is_finite() and (d * 100) == (d * 100).to_integral_value()
-
-    i, v = _first_bad(values, lambda v: Decimal(str(v).strip()).is_finite())
-    if i >= 0:
-        raise DataError(f"{p}, {_line(i)}: {name} {str(v)!r} is not a number")
-    i, v = _first_bad(values, exact)
-    if i >= 0:
-        raise DataError(f"{p}, {_line(i)}: {name} {str(v)!r} is finer than one paisa")
-    i, v = _first_bad(values, lambda v: abs(Decimal(str(v).strip()) * 100) < 2**63)
-    raise DataError(f"{p}, {_line(max(i, 0))}: {name} {str(v)!r} is out of range")
+    fast = _decimal_paise(col)
+    if fast is not None:
+        return fast
+    # beyond int64 paise or finer than a paisa: read each value as its exact text
+    return _text_values(p, name, pc.cast(col, pa.string()), places=2)
 
 
-def _decimal_paise(col: pa.ChunkedArray) -> I64 | None:
+def _volume(p: Path, col: pa.ChunkedArray) -> I64:
+    _nulls(p, "volume", col)
+    t = col.type
+    if pa.types.is_integer(t):
+        return _int_values(p, "volume", col, 2**63 - 1)
+    if pa.types.is_floating(t):
+        return _float_values(p, "volume", col, places=0)
+    if _is_text(t) or pa.types.is_decimal(t):
+        return _text_values(p, "volume", pc.cast(col, pa.string()), places=0)
+    raise DataError(f"{p}: column volume has type {t}; volumes must be whole numbers")
+
+
+def _reason(name: str, text: str, why: str, places: int) -> str:
+    if why == FINER:
+        why = "is finer than one paisa" if places == 2 else "is not a whole number"
+        if places == 0 and len(text) <= 40:  # a plain ASCII number: print it as the user wrote it
+            bare = text.strip(" \t")
+            return f"{name} {bare} {why}"
+    return f"{name} {show(text)} {why}"
+
+
+def _text_values(p: Path, name: str, col: pa.ChunkedArray, places: int) -> I64:
+    """Exact values of a text column: the short plain cells through Arrow at once, every other
+    cell through `scaled_int`, which names the first bad one."""
+    plain = pc.match_substring_regex(col, _PLAIN[places])
+    safe = pc.if_else(plain, col, "0")
+    if places == 2:
+        fast = _decimal_paise(pc.cast(safe, pa.decimal128(17, 2)))
+        if fast is None:  # a bug: 17 digits always fit int64 paise
+            raise RuntimeError(f"{p}: {name}: plain prices did not fit int64 paise")
+        out = fast
+    else:
+        out = _i64(pc.cast(safe, pa.int64()).to_numpy())
+    odd = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
+    if len(odd):
+        out = out.copy()
+        texts = pc.take(col, pa.array(odd)).to_pylist()
+        for i, text in zip(odd.tolist(), texts, strict=True):
+            if not text.strip(" \t"):  # text columns keep empty cells as empty text
+                raise DataError(f"{p}, {_line(i)}: {name} is empty")
+            value = scaled_int(text, places)
+            if isinstance(value, str):
+                raise DataError(f"{p}, {_line(i)}: {_reason(name, text, value, places)}")
+            out[i] = value
+    return out
+
+
+def _float_values(p: Path, name: str, col: pa.ChunkedArray, places: int) -> I64:
+    """A float column (Parquet) holds exact values only where each is a whole number of paise
+    (or units) within a millionth, and inside int64: checked before any cast, so numpy never
+    overflows or warns."""
+    raw = col.to_numpy()
+    finite = np.isfinite(raw)
+    if not finite.all():
+        i = _first(~finite)
+        raise DataError(f"{p}, {_line(i)}: {name} is {float(raw[i])!r}, not a number")
+    bound = 2.0**63 / 10**places
+    out = np.abs(raw) >= bound
+    if out.any():
+        i = _first(out)
+        raise DataError(f"{p}, {_line(i)}: {name} {float(raw[i])!r} {OUT_OF_RANGE}")
+    x = raw * float(10**places)
+    r = np.rint(x)
+    off = np.abs(x - r) > 1e-6
+    if off.any():
+        i = _first(off)
+        why = "is finer than one paisa" if places == 2 else "is not a whole number"
+        raise DataError(f"{p}, {_line(i)}: {name} {float(raw[i])!r} {why}")
+    return _i64(r)
+
+
+def _int_values(p: Path, name: str, col: pa.ChunkedArray, largest: int) -> I64:
+    """An integer column, each value at most `largest` in size (unsigned 64-bit included)."""
+    big = pc.greater(col, pa.scalar(largest, col.type)) if _fits(largest, col.type) else None
+    if pa.types.is_signed_integer(col.type) and _fits(-largest, col.type):
+        small = pc.less(col, pa.scalar(-largest, col.type))
+        big = small if big is None else pc.or_(big, small)
+    if big is not None and pc.any(big).as_py():
+        i = _first(big.to_numpy(zero_copy_only=False))
+        value = col[i].as_py()
+        raise DataError(f"{p}, {_line(i)}: {name} {value} {OUT_OF_RANGE}")
+    return _i64(col.cast(pa.int64()).to_numpy())
+
+
+def _fits(value: int, t: pa.DataType) -> bool:
+    """Whether `value` is representable in integer type `t` (else no value can pass it)."""
+    bits: int = t.bit_width
+    if pa.types.is_unsigned_integer(t):
+        return 0 <= value < 1 << bits
+    return -(1 << (bits - 1)) <= value < 1 << (bits - 1)
+
+
+def _decimal_paise(col: pa.ChunkedArray | pa.Array) -> I64 | None:
     """A decimal128 column at scale 2 holds paise as its unscaled integers: read them straight
     from the buffer (low 64 bits of each 128-bit value, checked against the high 64)."""
     try:
@@ -255,27 +396,6 @@ def _decimal_paise(col: pa.ChunkedArray) -> I64 | None:
     return _i64(low).copy()
 
 
-def _volume(p: Path, col: pa.ChunkedArray) -> I64:
-    _nulls(p, "volume", col)
-    t = col.type
-    if pa.types.is_integer(t):
-        return _i64(col.cast(pa.int64()).to_numpy())
-    if pa.types.is_floating(t):
-        x = col.to_numpy()
-    else:
-        try:
-            x = pc.cast(col, pa.float64()).to_numpy()
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            values = col.to_pylist()
-            i, v = _first_bad(values, lambda v: float(str(v)) == float(str(v)))
-            raise DataError(f"{p}, {_line(max(i, 0))}: volume {v!r} is not a number") from None
-    bad = ~np.isfinite(x) | (x != np.rint(x))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{p}, {_line(i)}: volume {float(x[i])!r} is not a whole number")
-    return _i64(x)
-
-
 def _strings(p: Path, name: str, col: pa.ChunkedArray) -> npt.NDArray[np.str_]:
     _nulls(p, name, col)
     text = col.cast(pa.string())
@@ -283,11 +403,24 @@ def _strings(p: Path, name: str, col: pa.ChunkedArray) -> npt.NDArray[np.str_]:
     if pc.any(blank).as_py():  # CSV cells are read with empty text kept, not as nulls
         i = _first(blank.to_numpy(zero_copy_only=False))
         raise DataError(f"{p}, {_line(i)}: {name} is empty")
+    # a name goes into reports, messages and output files: no control or invisible characters
+    odd = pc.invert(pc.utf8_is_printable(text))
+    if pc.any(odd).as_py():
+        i = _first(odd.to_numpy(zero_copy_only=False))
+        raise DataError(
+            f"{p}, {_line(i)}: {name} {show(text[i].as_py())} has a character that does not print"
+        )
     return np.asarray(text.to_pylist())
 
 
 def _series(
-    p: Path, symbol: str, rows: npt.NDArray[np.intp], ts: I64, prices: dict[str, I64], volume: I64
+    p: Path,
+    symbol: str,
+    rows: npt.NDArray[np.intp],
+    ts: I64,
+    prices: dict[str, I64],
+    volume: I64,
+    calendar: TradingCalendar | None,
 ) -> BarSeries:
     if len(rows) == len(ts):  # the whole file: no copy
         s = BarSeries(
@@ -303,7 +436,7 @@ def _series(
             prices["close"][rows],
             volume[rows],
         )
-    _check(p, s, rows)
+    _check(p, s, rows, calendar)
     return s
 
 
@@ -315,14 +448,18 @@ def _rupees(paise: int) -> str:
     return f"{Decimal(int(paise)).scaleb(-2)}"
 
 
-def _check(p: Path, s: BarSeries, rows: npt.NDArray[np.intp]) -> None:
+def _check(
+    p: Path, s: BarSeries, rows: npt.NDArray[np.intp], calendar: TradingCalendar | None
+) -> None:
     """The first problem in file order, named with its line."""
     problems: list[tuple[int, str]] = []
     d = np.diff(s.ts_ns)
     if (d <= 0).any():
         j = _first(d <= 0)
         kind = "repeats" if d[j] == 0 else "is earlier than"
-        problems.append((int(rows[j + 1]), f"timestamp {kind} the one before it (for {s.symbol})"))
+        problems.append(
+            (int(rows[j + 1]), f"timestamp {kind} the one before it (for {show(s.symbol)})")
+        )
     for name in PRICE_COLUMNS:
         col = getattr(s, name)
         if (col <= 0).any():
@@ -348,6 +485,11 @@ def _check(p: Path, s: BarSeries, rows: npt.NDArray[np.intp]) -> None:
     if (s.volume < 0).any():
         j = _first(s.volume < 0)
         problems.append((int(rows[j]), f"volume {int(s.volume[j])} is negative"))
+    if calendar is not None:
+        off = first_off_session(s.ts_ns, calendar)
+        if off is not None:
+            j, why = off
+            problems.append((int(rows[j]), f"bar at {why}; --allow-off-session accepts it"))
     if problems:
         # the earliest row; within a row the first check above (high < low before close outside)
         i, what = min(problems, key=lambda problem: problem[0])

@@ -34,17 +34,18 @@ from algo_trading.adapters.secrets import AwsSecretsManagerStore, EnvSecretStore
 from algo_trading.backtest.strategies import build_strategy, resolve_strategy
 from algo_trading.domain.errors import AlgoTradingError, ConfigError
 from algo_trading.domain.instruments import Exchange, Instrument, InstrumentType, Segment
+from algo_trading.domain.money import format_rupees
 from algo_trading.domain.orders import ProductType
 from algo_trading.engine.ports import SecretStore
 from algo_trading.market.calendar_data import TIMETABLES, Window
 from algo_trading.market.instruments import InstrumentMaster
 from algo_trading.services.settings import BrokerKind, Settings, env_name
 from algo_trading.services.trade_config_schema import (
-    CREDENTIAL_WORDS,
     BrokerTable,
     ConfigFile,
     RiskTable,
     StrategyTable,
+    is_credential_key,
     toml_type,
 )
 from algo_trading.simulator.scripmaster import build_records, build_scrip_master
@@ -241,7 +242,7 @@ def _pydantic_line(error: Mapping[str, Any]) -> str:
     if kind == "unknown_key":
         key = ctx["key"]
         path = key_path((*loc, key))
-        if any(word in key.lower() for word in CREDENTIAL_WORDS):
+        if is_credential_key(key):
             return (
                 f"{path}: credentials never go in the config file; they come from the secret "
                 "store (ALGO_ANGELONE_* or the AWS secret)"
@@ -410,16 +411,18 @@ def _risk(
         )
         raise _Problem(f"{where}.{missing}", "missing: the breaker needs both N and M minutes")
     own = limits.capital_paise
-    for key, cap, whose in (
+    for key, cap, why in (
         ("capital_rupees", capital_paise, "the account's capital_rupees"),
         ("max_daily_loss_rupees", own or capital_paise, "the capital"),
         ("max_drawdown_rupees", own or capital_paise, "the capital"),
     ):
         value = getattr(limits, _limit_key(key))
         if value is not None and cap is not None and value > cap:
+            # A loss larger than the capital cannot happen, so such a limit would never stop
+            # anything: almost surely a slip of a digit.
             raise _Problem(
                 f"{where}.{key}",
-                f"{_rupees(value)} is above {whose} ({_rupees(cap)}): it could never trigger",
+                f"{format_rupees(value)} is above {why} ({format_rupees(cap)})",
             )
     return limits
 
@@ -430,11 +433,6 @@ def _table_key(field: str) -> str:
 
 def _limit_key(key: str) -> str:
     return key.replace("_rupees", "_paise")
-
-
-def _rupees(paise: int) -> str:
-    rupees, p = divmod(paise, 100)
-    return f"₹{rupees:,}" + (f".{p:02d}" if p else "")
 
 
 def _check_window(limits: RiskLimits, where: str, segment: Segment | None, today: dt.date) -> None:

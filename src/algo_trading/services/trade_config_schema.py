@@ -25,6 +25,7 @@ __all__ = [
     "ConfigFile",
     "RiskTable",
     "StrategyTable",
+    "is_credential_key",
     "toml_type",
 ]
 
@@ -64,7 +65,8 @@ def _rupees(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
         raise _fail(f"must be an amount in rupees, not {toml_type(value)}")
     try:
-        paise = rupees_to_paise(value, what="amount")
+        # As text, so that a message quotes the amount as written, not as Decimal('...').
+        paise = rupees_to_paise(str(value), what="amount")
     except InvalidInputError as exc:
         raise _fail(str(exc).removeprefix("amount: ")) from None
     if paise <= 0:
@@ -141,8 +143,25 @@ IstTime = Annotated[dt.time, BeforeValidator(_time)]
 StrategyIdText = Annotated[str, BeforeValidator(_strategy_id)]
 BarMinutes = Annotated[int, BeforeValidator(_bar_minutes)]
 
-# Keys that would mean a credential was written into the file; the error says where they go.
-CREDENTIAL_WORDS = ("key", "password", "passwd", "pin", "totp", "secret", "token", "client_code")
+# Parts of a key that would mean a credential was written into the file; the error says where
+# credentials go instead, and never repeats the value.
+_CREDENTIAL_PARTS = (
+    "api_key",
+    "apikey",
+    "password",
+    "passwd",
+    "mpin",
+    "totp",
+    "secret",
+    "token",
+    "client_code",
+    "clientcode",
+)
+
+
+def is_credential_key(key: str) -> bool:
+    low = key.lower().replace("-", "_")
+    return any(part in low for part in _CREDENTIAL_PARTS) or "pin" in low.split("_")
 
 
 class _Table(BaseModel):

@@ -59,8 +59,9 @@ class _OneLineCommand(click.Command):
 )
 def trade_command(config_file: str, live: bool, check: bool) -> None:
     """Run strategies in paper or live trading (the service is not wired yet: validates only)."""
+    from algo_trading.services.live_gate import check_live, secret_store_for
     from algo_trading.services.settings import load_settings
-    from algo_trading.services.trade_config import check_live, load_trade_config, secret_store_for
+    from algo_trading.services.trade_config import load_trade_config
 
     try:
         settings = load_settings()

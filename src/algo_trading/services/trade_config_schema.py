@@ -4,17 +4,27 @@ Only the shape and each value on its own are checked here: every table refuses a
 know, every value has its TOML type (a quoted "1" is not a quantity), money is exact rupees
 turned into integer paise, times are IST wall-clock times. What needs more than one value, the
 strategy or the instrument master (a symbol, whole lots, a window inside the session) is checked
-in `trade_config.py`.
+in `trade_config.py`. pydantic's errors become our lines here (`validate_shape`): the key path
+and the problem, never pydantic's own report.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from algo_trading.domain.errors import InvalidInputError
@@ -23,11 +33,17 @@ from algo_trading.domain.money import rupees_to_paise
 __all__ = [
     "BrokerTable",
     "ConfigFile",
+    "ConfigProblem",
     "RiskTable",
     "StrategyTable",
     "is_credential_key",
+    "key_part",
+    "key_path",
     "toml_type",
+    "validate_shape",
 ]
+
+_SHOWN_ERRORS = 3
 
 # A strategy id prefixes its client order ids (<= 64 characters, domain/ids.py) and names the
 # strategy in every table (64 characters); 24 leaves room for an instance and a sequence. It
@@ -226,3 +242,78 @@ class ConfigFile(_Table):
     broker: BrokerTable | None = None
     strategies: list[StrategyTable] = Field(min_length=1)
     risk: RiskTable = Field(default_factory=RiskTable)
+
+
+# --- a mistake, and pydantic's errors as our lines ----------------------------------------------
+
+
+class ConfigProblem(Exception):
+    """A mistake at a key path; turned into one ConfigError line naming the file."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+def validate_shape(raw: dict[str, Any]) -> ConfigFile:
+    """The file's tables as models, or ConfigProblem naming the first few mistakes."""
+    try:
+        return ConfigFile.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_pydantic_line(e) for e in exc.errors(include_url=False)]
+        more = len(lines) - _SHOWN_ERRORS
+        text = "; ".join(lines[:_SHOWN_ERRORS]) + (f" (and {more} more)" if more > 0 else "")
+        raise ConfigProblem("", text) from None
+
+
+def key_path(loc: tuple[str | int, ...]) -> str:
+    """('strategies', 1, 'params', 'fast') -> 'strategies[1].params.fast'; odd keys quoted."""
+    return "".join(key_part(part, first=i == 0) for i, part in enumerate(loc))
+
+
+def key_part(part: str | int, *, first: bool = False) -> str:
+    if isinstance(part, int):
+        return f"[{part}]"
+    if part.isidentifier() and part.isascii():
+        return part if first else f".{part}"
+    return f"[{json.dumps(part)}]"  # json escapes quotes and control characters: one line
+
+
+def _pydantic_line(error: Mapping[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "unknown_key":
+        key = ctx["key"]
+        path = key_path((*loc, key))
+        if is_credential_key(key):
+            return (
+                f"{path}: credentials never go in the config file; they come from the secret "
+                "store (ALGO_ANGELONE_* or the AWS secret)"
+            )
+        return f"{path}: unknown key (known here: {ctx['known']})"
+    path = key_path(loc) or "the file"
+    if kind == "missing":
+        return f"{path}: missing (required)"
+    if kind == "literal_error":
+        return f"{path}: must be one of {ctx['expected']}, not {_shown(value)}"
+    if kind == "config":
+        return f"{path}: {error['msg']}"
+    if kind in ("too_short", "string_too_short"):
+        return f"{path}: must not be empty"
+    wanted = {
+        "string_type": "a string",
+        "int_type": "an integer",
+        "bool_type": "a boolean",
+        "list_type": "an array",
+        "dict_type": "a table",
+        "model_type": "a table",
+        "model_attributes_type": "a table",
+    }.get(kind)
+    if wanted is not None:
+        return f"{path}: must be {wanted}, not {toml_type(value)}"
+    return f"{path}: {error['msg']}"
+
+
+def _shown(value: object) -> str:
+    """A value quoted for an error line, cut short so the line stays short."""
+    text = repr(value) if isinstance(value, str) else f"{toml_type(value)}"
+    return text if len(text) <= 40 else text[:37] + "..."

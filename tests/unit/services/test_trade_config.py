@@ -16,14 +16,13 @@ from algo_trading.adapters.secrets import EnvSecretStore
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.instruments import Exchange
 from algo_trading.domain.orders import ProductType
+from algo_trading.services.live_gate import check_live, secret_store_for
 from algo_trading.services.settings import Settings, load_settings
 from algo_trading.services.trade_config import (
     TradeConfig,
-    check_live,
     default_master,
     load_trade_config,
     parse_trade_config,
-    secret_store_for,
 )
 from algo_trading.strategy import BUILTIN_STRATEGIES
 from tests.support.trade_configs import BAD_CONFIGS, EXAMPLE, BadConfig, edited
@@ -306,3 +305,23 @@ def test_the_aws_secret_store_needs_its_id_and_region_named() -> None:
         {},
     )
     assert "algo" in repr(store)
+
+
+class _UnreadableStore:
+    """A secret store whose every answer is the same refusal, as an AWS secret that may not be
+    read gives."""
+
+    def get(self, name: str) -> str:
+        raise ConfigError("AWS secret 'algo' (region ap-south-1): AccessDeniedException")
+
+
+def test_a_secret_store_that_cannot_be_read_is_named_rather_than_every_credential(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_live(live(tmp_path), live_flag=True, settings=Settings(), secrets=_UnreadableStore())
+    line = str(caught.value)
+    assert line.endswith(
+        "the secret store failed: AWS secret 'algo' (region ap-south-1): AccessDeniedException"
+    )
+    assert "angelone_mpin" not in line

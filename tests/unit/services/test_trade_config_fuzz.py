@@ -5,6 +5,7 @@ ConfigError line naming the file, never with any other exception (hypothesis, bo
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -95,28 +96,63 @@ values = st.recursive(
 )
 
 
-def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += paths(v, (*prefix, i))
-    return out
+# Every place a value can go: each key of each table, and parameters known and unknown.
+SLOTS: list[tuple[Any, ...]] = [
+    *((k,) for k in ConfigFile.model_fields),
+    *(("broker", k) for k in ("kind", "url")),
+    *(("strategies", 0, k) for k in StrategyTable.model_fields),
+    *(("strategies", 0, "params", k) for k in ("fast", "slow", "allow_short", "x")),
+    *(("risk", k) for k in RiskTable.model_fields),
+    *(("strategies", 0, "risk", k) for k in RiskTable.model_fields),
+]
+# One value of each kind a TOML file can hold, the edges included.
+EDGE_VALUES: list[Any] = [
+    0,
+    -1,
+    10**30,
+    Decimal("0.001"),
+    Decimal("-2.5"),
+    True,
+    "",
+    "abc",
+    "1e400",
+    "{x}",
+    "\u0000",
+    dt.time(23, 59, 59),
+    Raw("inf"),
+    Raw("nan"),
+    Raw("2026-12-02"),
+    Raw("2026-12-02T09:15:00+05:30"),
+    [],
+    [1, "a"],
+    {},
+    {"x": {"y": 1}},
+]
 
 
-def mutate(doc: Any, path: tuple[Any, ...], op: str, value: Any, key: str) -> None:
-    parent = doc
-    for part in path[:-1]:
-        parent = parent[part]
-    last = path[-1]
-    if op == "delete" and isinstance(parent, dict):
-        del parent[last]
-    elif op == "add" and isinstance(parent[last], dict):
-        parent[last][key] = value
+def deep_copy_valid() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(json.dumps(VALID, default=str))
+    doc["risk"]["trading_start"] = dt.time(9, 20)
+    return doc
+
+
+def put(doc: dict[str, Any], path: tuple[Any, ...], value: Any, *, delete: bool = False) -> None:
+    """Set (or delete) the value at `path`, replacing whatever is on the way by the table or
+    array the path needs (an earlier edit may have put a string there)."""
+    node: Any = doc
+    for part, after in itertools.pairwise(path):
+        child = node[part] if isinstance(node, list) else node.get(part)
+        if isinstance(after, int):
+            if not isinstance(child, list):
+                child = node[part] = []
+            child.extend({} for _ in range(after + 1 - len(child)))
+        elif not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    if delete and isinstance(node, dict):
+        node.pop(path[-1], None)
     else:
-        parent[last] = value
+        node[path[-1]] = value
 
 
 def check(text: str) -> None:
@@ -140,20 +176,23 @@ def check(text: str) -> None:
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_the_example_with_any_edits_is_valid_or_one_config_error(data: st.DataObject) -> None:
-    doc = json.loads(json.dumps(VALID, default=str))  # a deep copy
-    doc["risk"]["trading_start"] = dt.time(9, 20)
+    doc = deep_copy_valid()
     for _ in range(data.draw(st.integers(1, 3))):
-        where = paths(doc)
-        if not where:
-            break
-        mutate(
+        put(
             doc,
-            data.draw(st.sampled_from(where)),
-            data.draw(st.sampled_from(["replace", "delete", "add"])),
+            data.draw(st.sampled_from(SLOTS)),
             data.draw(values),
-            data.draw(st.sampled_from(KEYS)),
+            delete=data.draw(st.booleans()) and data.draw(st.booleans()),
         )
     check(toml_document(doc))
+
+
+def test_every_place_with_every_kind_of_value_is_valid_or_one_config_error() -> None:
+    for slot in SLOTS:
+        for value in EDGE_VALUES:
+            doc = deep_copy_valid()
+            put(doc, slot, value)
+            check(toml_document(doc))
 
 
 TOMLISH = st.lists(
@@ -175,8 +214,7 @@ def test_any_text_at_all_is_one_config_error(text: str) -> None:
 
 
 def test_the_unedited_example_passes_the_fuzzers_check() -> None:
-    doc = dict(VALID)
-    text = toml_document(doc)
+    text = toml_document(deep_copy_valid())
     result = parse_trade_config(
         text, source="f.toml", base_dir=BASE_DIR, today=TODAY, settings=SETTINGS, master=MASTER
     )

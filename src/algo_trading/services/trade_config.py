@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import tomllib
 import typing
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ _PRODUCTS = {
     "carryforward": ProductType.CARRYFORWARD,
 }
 _LOOPBACK_HOSTS = {"localhost", "::1"}
+_LINE_BREAKS = re.compile(r"\s*[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +167,8 @@ def parse_trade_config(
             shape, source=source, base_dir=base_dir, today=today, settings=settings, master=master
         )
     except ConfigProblem as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        # A user's strategy file may raise a message of several lines; the error stays one.
+        raise ConfigError(f"{source}: {_LINE_BREAKS.sub(' ', str(exc))}") from None
 
 
 def _parse_toml(text: str) -> dict[str, Any]:

@@ -161,6 +161,18 @@ def test_a_strategy_file_is_found_from_the_configs_folder(tmp_path: Path) -> Non
         parse(text, tmp_path)
 
 
+def test_a_strategy_file_that_fails_with_a_long_message_is_still_one_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "noisy.py").write_text('raise ValueError("first line\\nsecond line")\n')
+    text = edited('strategy = "sma_crossover"', 'strategy = "noisy.py"')
+    with pytest.raises(ConfigError) as caught:
+        parse(text, tmp_path)
+    line = str(caught.value)
+    assert line.startswith("trade.toml: strategies[0].strategy: strategy file ")
+    assert line.endswith("ValueError while loading: first line second line")
+
+
 def test_the_broker_comes_from_the_settings_when_the_file_names_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -382,8 +382,14 @@ def _params(
 ) -> Any:
     """Each parameter checked by the type the strategy's Params declares, then built by the
     strategy's own parser (the one `backtest --param` uses), so both agree on every value."""
-    fields = {f.name for f in dataclasses.fields(cls.Params)}
-    hints = typing.get_type_hints(cls.Params)
+    try:
+        fields = {f.name for f in dataclasses.fields(cls.Params)}
+        hints = typing.get_type_hints(cls.Params)
+    except (TypeError, NameError) as exc:  # a user's Params that is not a plain dataclass
+        raise ConfigProblem(
+            f"{where}.strategy",
+            f"{cls.name}: its Params is not a dataclass of typed parameters ({exc})",
+        ) from None
     text: dict[str, str] = {}
     for key, value in table.params.items():
         path = f"{where}.params{key_part(key)}"
@@ -406,4 +412,8 @@ def _params(
         )
     except ConfigError as exc:
         raise ConfigProblem(f"{where}.params", str(exc)) from None
+    except Exception as exc:  # a user's Params refused its values some other way
+        raise ConfigProblem(
+            f"{where}.params", f"{cls.name}: {type(exc).__name__} while building them: {exc}"
+        ) from None
     return strategy.params

@@ -173,6 +173,49 @@ def test_a_strategy_file_that_fails_with_a_long_message_is_still_one_line(
     assert line.endswith("ValueError while loading: first line second line")
 
 
+USER_PARAMS = """\
+from dataclasses import dataclass
+
+from algo_trading.strategy import Strategy
+
+
+class NotADataclass(Strategy):
+    name = "not_a_dataclass"
+    Params = dict
+
+
+@dataclass(frozen=True)
+class Fussy:
+    n: int = 1
+
+    def __post_init__(self):
+        1 / (self.n - 2)
+
+
+class FussyStrategy(Strategy):
+    name = "fussy"
+    Params = Fussy
+"""
+
+
+@pytest.mark.parametrize(
+    ("ref", "params", "expected"),
+    [
+        ("user.py:NotADataclass", "{}", "strategy: not_a_dataclass: its Params is not a dataclass"),
+        ("user.py:FussyStrategy", "{ n = 2 }", "params: fussy: ZeroDivisionError while building"),
+    ],
+)
+def test_a_user_strategy_whose_params_misbehave_is_one_line(
+    tmp_path: Path, ref: str, params: str, expected: str
+) -> None:
+    (tmp_path / "user.py").write_text(USER_PARAMS)
+    text = edited('strategy = "sma_crossover"', f'strategy = "{ref}"')
+    text = edited("params = { fast = 5, slow = 20 }", f"params = {params}", text)
+    with pytest.raises(ConfigError) as caught:
+        parse(text, tmp_path)
+    assert str(caught.value).startswith(f"trade.toml: strategies[0].{expected}")
+
+
 def test_the_broker_comes_from_the_settings_when_the_file_names_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,12 +4,16 @@ Nothing reads the environment at import; a composition root calls `load_settings
 passes what it needs down. Profiles: `dev` (the default: SQLite under ./var/, migrations at
 start), `staging` and `prod`. Production refuses SQLite and default passwords, naming the
 variable to fix. An `ALGO_*` variable this object does not know is an error (a typo must not
-silently fall back to a default). Secrets are SecretStr: they print as '**********'.
+silently fall back to a default), except the secret store's own names (ALGO_ANGELONE_*), which
+are read through the SecretStore port and never land here. Secrets are SecretStr: they print as
+'**********'.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import socket
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -17,13 +21,18 @@ from urllib.parse import unquote
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from algo_trading.adapters.brokers.angelone.config import SECRET_NAMES
 from algo_trading.domain.errors import ConfigError
 
 __all__ = [
     "DEFAULT_PASSWORDS",
+    "DEFAULT_SIMULATOR_URL",
     "ENV_PREFIX",
+    "BrokerKind",
     "Settings",
     "check_alert_settings",
+    "default_instance_id",
+    "env_name",
     "load_settings",
 ]
 
@@ -34,6 +43,19 @@ DEFAULT_PASSWORDS = frozenset(
 )
 
 Profile = Literal["dev", "staging", "prod"]
+BrokerKind = Literal["simulator", "angelone", "inprocess"]
+DEFAULT_SIMULATOR_URL = "http://127.0.0.1:8765"
+# What a client order id, a log field and a lease row all carry unescaped (domain/ids.py).
+_INSTANCE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,48}$"
+_NOT_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def default_instance_id() -> str:
+    """`<hostname>-<pid>`: unique among the 2 to 5 copies of the trading service at one time
+    (ECS tasks have their own hostnames; two processes on one host differ by pid). Built when
+    the settings are loaded, never at import, so a forked worker does not inherit its parent's."""
+    host = _NOT_ID_CHARS.sub("-", socket.gethostname()).strip("-")[:40] or "host"
+    return f"{host}-{os.getpid()}"
 
 
 class Settings(BaseSettings):
@@ -147,6 +169,53 @@ class Settings(BaseSettings):
         description="Bot API base URL (a local Bot API server, or a test double)",
     )
 
+    # --- the trading service (issue #10, item 1) ----------------------------------------------
+    instance_id: str = Field(
+        default="",
+        pattern=_INSTANCE_ID_PATTERN,
+        description="this copy of the trading service, on its leases and log lines; "
+        "default: <hostname>-<pid>, computed at start",
+    )
+    broker_kind: BrokerKind = Field(
+        default="simulator",
+        description="broker when the trade config has no [broker] table; "
+        "if both are given they must agree",
+    )
+    broker_url: str = Field(
+        default=DEFAULT_SIMULATOR_URL,
+        description="the simulator's address when the trade config names none",
+    )
+    feed_stale_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="a feed without a tick for this long while the market is open is stale: "
+        "resubscribed, alerted, and new orders held until it is fresh",
+    )
+    live_confirm: Literal["", "yes", "no"] = Field(
+        default="",
+        description="yes: confirms live trading as `--live` does (a config saying "
+        'mode = "live" still needs one or the other)',
+    )
+    secrets_backend: Literal["env", "aws"] = Field(
+        default="env",
+        description="where credentials live: env (ALGO_ANGELONE_* variables) or aws "
+        "(one Secrets Manager secret holding a JSON object)",
+    )
+    secrets_aws_secret_id: str = Field(default="", description="the secret's name or ARN")
+    secrets_aws_region: str = Field(default="", description="the secret's AWS region")
+    secrets_aws_endpoint_url: str = Field(
+        default="", description="another Secrets Manager endpoint (tests, VPC endpoints)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_instance_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("instance_id"):
+            data = dict(data)
+            data["instance_id"] = default_instance_id()
+        return data
+
     @model_validator(mode="before")
     @classmethod
     def _default_database(cls, data: Any) -> Any:
@@ -164,6 +233,14 @@ class Settings(BaseSettings):
     def alert_smtp_recipients(self) -> list[str]:
         return [a.strip() for a in self.alert_smtp_to.split(",") if a.strip()]
 
+    @property
+    def live_confirmed(self) -> bool:
+        return self.live_confirm == "yes"
+
+    def is_set(self, field: str) -> bool:
+        """Whether `field` came from the environment rather than its default."""
+        return field in self.model_fields_set
+
 
 def env_name(field: str) -> str:
     return f"{ENV_PREFIX}{field.upper()}"
@@ -172,8 +249,13 @@ def env_name(field: str) -> str:
 def load_settings() -> Settings:
     """Read the environment once; ConfigError on one line naming each variable at fault."""
     known = {env_name(name) for name in Settings.model_fields}
+    # The environment secret store reads these itself; they are secrets, not settings.
+    secrets = {env_name(name) for name in SECRET_NAMES.values()}
+    known_or_secret = known | secrets
     unknown = sorted(
-        k for k in os.environ if k.upper().startswith(ENV_PREFIX) and k.upper() not in known
+        k
+        for k in os.environ
+        if k.upper().startswith(ENV_PREFIX) and k.upper() not in known_or_secret
     )
     if unknown:
         raise ConfigError(

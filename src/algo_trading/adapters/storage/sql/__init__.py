@@ -2,6 +2,7 @@
 the unit of work and the engine's TradeLog. Nothing connects until it is used."""
 
 from algo_trading.adapters.storage.sql.database import Database, describe_url, parse_database_url
+from algo_trading.adapters.storage.sql.leases import SqlLeases
 from algo_trading.adapters.storage.sql.order_audit import SqlOrderAuditLog
 from algo_trading.adapters.storage.sql.roles import APPEND_ONLY_TABLES, AppRole, ensure_app_role
 from algo_trading.adapters.storage.sql.schema import (
@@ -21,6 +22,7 @@ __all__ = [
     "AppRole",
     "Database",
     "SchemaStatus",
+    "SqlLeases",
     "SqlOrderAuditLog",
     "SqlTradeLog",
     "SqlUnitOfWork",

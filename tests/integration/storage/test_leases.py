@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -28,6 +31,7 @@ from algo_trading.domain.errors import StaleLeaseError, StorageError
 from algo_trading.engine.ports import Lease, LeaseToken
 from tests.integration.storage.test_concurrency import _in_processes
 from tests.support.builders import make_order
+from tests.support.leases import MemoryLeases
 
 T0 = 1_700_000_000_000_000_000
 S = 1_000_000_000
@@ -365,3 +369,63 @@ def test_strategy_ids_are_typed_at_the_fence(
 
     _intent(SqlTradeLog(database, fence=fence), coid, strategy, T0 + S)
     assert asked == [StrategyId(strategy)]
+
+
+# --- any history ---------------------------------------------------------------------------
+
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["acquire", "renew", "release", "intent"]),
+        st.integers(min_value=0, max_value=2),  # which of three instances
+        st.integers(min_value=0, max_value=20),  # seconds since the previous step
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=_OPS)
+def test_in_any_history_the_database_accepts_exactly_the_intents_of_the_current_unexpired_term(
+    database: Database, ops: list[tuple[str, int, int]]
+) -> None:
+    """Three instances acquire, renew, release and record intents at random moments, each
+    with the last term it was given: the database agrees with the in-memory model on every
+    answer, and accepts an intent only from the current owner, in its epoch, before expiry."""
+    run = uuid.uuid4().hex[:10]
+    strategy, owners = f"h-{run}", [f"i{k}-{run}" for k in range(3)]
+    model, sql = MemoryLeases(), SqlLeases(database)
+    tokens: dict[int, LeaseToken] = {}
+    now = T0
+    for n, (op, who, step_s) in enumerate(ops):
+        now += step_s * S
+        token = tokens.get(who)
+        if op == "acquire":
+            expected = model.acquire(strategy, owners[who], TTL, now)
+            assert sql.acquire(strategy, owners[who], TTL, now) == expected
+            if expected is not None:
+                tokens[who] = expected.token()
+        elif op == "renew" and token is not None:
+            assert sql.renew(strategy, token, TTL, now) == model.renew(strategy, token, TTL, now)
+        elif op == "release" and token is not None:
+            assert sql.release(strategy, token, now) == model.release(strategy, token, now)
+        elif op == "intent":
+            current = model.get(strategy)
+            allowed = (
+                token is not None
+                and current is not None
+                and current.owner is not None
+                and current.token() == token
+                and now < current.expires_ns
+            )
+            coid = f"H{n}-{run}"
+            log = _fenced(database, {} if token is None else {strategy: token})
+            try:
+                _intent(log, coid, strategy, now)
+            except StaleLeaseError:
+                assert not allowed
+                assert _written(database, coid) == (None, [])
+            else:
+                assert allowed
+                assert _term(database, coid) == (token.owner, token.epoch)
+    assert sql.get(strategy) == model.get(strategy)

@@ -62,6 +62,12 @@ def _lease(row: Mapping[Any, Any]) -> Lease:
     )
 
 
+def _stored(ts_ns: int) -> int:
+    """A time as the databases keep it (whole microseconds), so that what this code compares
+    and what the database compares are the same instant."""
+    return datetime_to_ns(ns_to_datetime(ts_ns))
+
+
 def _check_ttl(ttl_ns: int) -> None:
     if ttl_ns <= 0:
         raise ConfigError(f"a lease's time to live must be positive, got {ttl_ns} ns")
@@ -76,13 +82,14 @@ class SqlLeases:
     def acquire(self, strategy_id: str, owner: str, ttl_ns: int, now_ns: int) -> Lease | None:
         _check_ttl(ttl_ns)
         check_fits(LEASES, {"strategy": strategy_id, "owner": owner})
-        now_ns = datetime_to_ns(ns_to_datetime(now_ns))  # to the microsecond, as stored
+        now_ns = _stored(now_ns)
         now, expires = ns_to_datetime(now_ns), ns_to_datetime(now_ns + ttl_ns)
         term = {"owner": owner, "acquired_at": now, "renewed_at": now, "expires_at": expires}
         return self._write(lambda c: self._acquire(c, strategy_id, owner, term, now_ns))
 
     def renew(self, strategy_id: str, token: LeaseToken, ttl_ns: int, now_ns: int) -> Lease | None:
         _check_ttl(ttl_ns)
+        now_ns = _stored(now_ns)
         now = ns_to_datetime(now_ns)
         statement = (
             update(LEASES)

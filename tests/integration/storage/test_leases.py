@@ -5,15 +5,18 @@ passed in (`now_ns`); no test reads the wall clock."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from algo_trading.adapters.storage.sql import (
@@ -23,6 +26,11 @@ from algo_trading.adapters.storage.sql import (
     SqlUnitOfWork,
     downgrade,
     upgrade,
+)
+from algo_trading.adapters.storage.sql.lease_audit import (
+    LeaseTerm,
+    intents_outside_their_term,
+    lease_terms,
 )
 from algo_trading.adapters.storage.sql.leases import ACQUIRE, RELEASE, TAKEOVER, lease_subject
 from algo_trading.adapters.storage.sql.models import AuditEntry, OrderRow
@@ -105,6 +113,57 @@ def test_every_acquire_takeover_and_release_is_in_the_audit_log_and_renewals_are
         ("b", RELEASE),
         ("c", ACQUIRE),
     ]
+
+
+def test_the_audit_trail_gives_each_terms_owner_epoch_start_and_end_and_no_order_outside_one(
+    database: Database, leases: SqlLeases, unique: Callable[[str], str]
+) -> None:
+    strategy = unique("sma-")
+    a = _held(leases.acquire(strategy, "a", TTL, T0)).token()
+    _intent(_fenced(database, {strategy: a}), unique("A"), strategy, T0 + S)
+    _held(leases.renew(strategy, a, TTL, T0 + 10 * S))
+    b = _held(leases.acquire(strategy, "b", TTL, T0 + 41 * S)).token()
+    _intent(_fenced(database, {strategy: b}), unique("B"), strategy, T0 + 42 * S)
+    assert leases.release(strategy, b, T0 + 50 * S)
+    c = _held(leases.acquire(strategy, "c", TTL, T0 + 60 * S)).token()
+    _intent(_fenced(database, {strategy: c}), unique("C"), strategy, T0 + 61 * S)
+    assert lease_terms(database, strategy) == [
+        LeaseTerm("a", 1, T0, T0 + 41 * S),
+        LeaseTerm("b", 2, T0 + 41 * S, T0 + 50 * S),
+        LeaseTerm("c", 3, T0 + 60 * S, None),
+    ]
+    assert intents_outside_their_term(database, strategy) == []
+
+
+def test_the_audit_trail_exposes_an_order_written_past_a_disabled_fence(
+    empty_url: str, unique: Callable[[str], str]
+) -> None:
+    """The check does not trust the fence: with the trigger dropped (as the schema owner
+    could), a stale instance's intent and an unleased writer's are both named."""
+    db = Database(empty_url)
+    try:
+        upgrade(db)
+        strategy = unique("sma-")
+        leases = SqlLeases(db)
+        old = _held(leases.acquire(strategy, "a", TTL, T0)).token()
+        _intent(_fenced(db, {strategy: old}), unique("OK"), strategy, T0 + S)
+        _held(leases.acquire(strategy, "b", TTL, T0 + TTL + S))
+        _drop_the_fence(db, empty_url)
+        _intent(_fenced(db, {strategy: old}), unique("STALE"), strategy, T0 + TTL + 2 * S)
+        _intent(SqlTradeLog(db), unique("NOTERM"), strategy, T0 + TTL + 3 * S)
+        assert intents_outside_their_term(db, strategy) == [unique("STALE"), unique("NOTERM")]
+    finally:
+        db.dispose()
+
+
+def _drop_the_fence(db: Database, url: str) -> None:
+    if db.dialect == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER orders_lease_fence ON orders"))
+        return
+    # the application's SQLite connections may not change the schema: a tool's may
+    with closing(sqlite3.connect(make_url(url).database or "", isolation_level=None)) as raw:
+        raw.execute("DROP TRIGGER orders_lease_fence")
 
 
 def test_an_id_too_long_for_its_column_is_refused_before_any_write(
@@ -429,3 +488,4 @@ def test_in_any_history_the_database_accepts_exactly_the_intents_of_the_current_
                 assert allowed
                 assert _term(database, coid) == (token.owner, token.epoch)
     assert sql.get(strategy) == model.get(strategy)
+    assert intents_outside_their_term(database, strategy) == []

@@ -11,6 +11,7 @@
     │   ├── DatabaseUnavailableError  -- can't connect or log in: check the URL, or retry later
     │   ├── SchemaVersionError        -- the schema is not the code's: run `algo-trading db upgrade`
     │   └── DuplicateOrderError       -- the client order id is taken: never send this order
+    ├── StaleLeaseError               -- this instance no longer owns the strategy: send nothing
     └── StrategyError                 -- user strategy code raised; names the strategy and the hook
 
 Messages say what, where and what next, on one line.
@@ -28,6 +29,7 @@ __all__ = [
     "InvalidInputError",
     "OrderError",
     "SchemaVersionError",
+    "StaleLeaseError",
     "StorageError",
     "StrategyError",
 ]
@@ -90,3 +92,13 @@ class SchemaVersionError(StorageError):
 
 class DuplicateOrderError(StorageError):
     """A client order id is already taken: the order must not be sent (someone else owns it)."""
+
+
+class StaleLeaseError(AlgoTradingError):
+    """The intent carried a lease epoch that is not the strategy's current one (taken over,
+    expired or released): nothing was written, and the order must not be sent. Stop trading
+    the strategy until its lease is acquired again and reconciled."""
+
+    def __init__(self, strategy: str, detail: str) -> None:
+        self.strategy = strategy
+        super().__init__(f"strategy {strategy}: {detail}; this order was not recorded, not sent")

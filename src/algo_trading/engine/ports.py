@@ -33,6 +33,9 @@ __all__ = [
     "CommandRepository",
     "CommandStatus",
     "IdGenerator",
+    "Lease",
+    "LeaseToken",
+    "Leases",
     "Notifier",
     "OrderAuditLog",
     "OrderRepository",
@@ -367,4 +370,63 @@ class Notifier(Protocol):
     def notify(self, alert: Alert) -> None:
         """Hand the alert over and return at once: never blocks on a channel, never raises
         (a channel that fails is logged and counted, the others still get it)."""
+
+
+# --- leases: which instance runs which strategy (issue #10) --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseToken:
+    """What an intent carries to prove its instance still owns the strategy (fencing): the
+    database refuses an intent whose owner and epoch are not the lease's current ones."""
+
+    owner: str
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """One strategy's lease. `owner` is None once released; `epoch` grows by one on every
+    acquire, so a token from an earlier term never matches again."""
+
+    strategy_id: str
+    owner: str | None
+    epoch: int
+    acquired_ns: int
+    renewed_ns: int
+    expires_ns: int
+
+    def token(self) -> LeaseToken:
+        if self.owner is None:
+            raise ValueError(f"lease of {self.strategy_id} is released: it has no token")
+        return LeaseToken(self.owner, self.epoch)
+
+
+class Leases(Protocol):
+    """Strategy leases: each call is one atomic change (its audit row with it). Time is the
+    caller's `now_ns` (the service's Clock); the epoch, not the clock, keeps two instances
+    apart, so clock skew can only make a takeover early or late, never double."""
+
+    def acquire(self, strategy_id: str, owner: str, ttl_ns: int, now_ns: int) -> Lease | None:
+        """Take the lease if it is free, expired, or already `owner`'s: a new epoch. None when
+        another owner holds it unexpired (two racing callers: exactly one gets it)."""
+        ...
+
+    def renew(self, strategy_id: str, token: LeaseToken, ttl_ns: int, now_ns: int) -> Lease | None:
+        """Extend an unexpired lease held with `token`; None when it was lost or expired
+        (re-acquire, reconcile, then trade again)."""
+        ...
+
+    def release(self, strategy_id: str, token: LeaseToken, now_ns: int) -> bool:
+        """Give the lease up at once (a draining instance); False when not held with `token`."""
+        ...
+
+    def get(self, strategy_id: str) -> Lease | None: ...
+
+    def held_by(self, owner: str, now_ns: int) -> list[Lease]:
+        """The unexpired leases `owner` holds."""
+        ...
+
+    def available(self, now_ns: int) -> list[Lease]:
+        """Leases released or expired: strategies waiting for an owner."""
         ...

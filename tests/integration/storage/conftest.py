@@ -132,6 +132,7 @@ def app_url(migrated_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
     if make_url(migrated_url).get_backend_name() == "sqlite":
         yield migrated_url
         return
+    base = request.getfixturevalue("postgres_base")  # not at teardown: pytest forbids it
     name = f"algo_test_app_{uuid.uuid4().hex[:12]}"
     owner = Database(migrated_url)
     try:
@@ -143,7 +144,7 @@ def app_url(migrated_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
     try:
         yield make_url(migrated_url).set(username=name).render_as_string(hide_password=False)
     finally:
-        _drop_role(request.getfixturevalue("postgres_base"), name)
+        _drop_role(base, name)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ from sqlalchemy import inspect, text
 
 from algo_trading.adapters.storage.sql import (
     Database,
-    SqlTradeLog,
     SqlUnitOfWork,
     downgrade,
     ensure_current,
@@ -26,10 +25,9 @@ from algo_trading.adapters.storage.sql import (
     upgrade,
 )
 from algo_trading.adapters.storage.sql.models import metadata
+from algo_trading.adapters.storage.sql.types import ns_to_datetime
 from algo_trading.domain import ClientOrderId, OrderEvent, OrderStatus
 from algo_trading.domain.errors import SchemaVersionError, StorageError
-from tests.support.fakes import FakeBroker
-from tests.support.storage import make_manager, submit
 
 
 @pytest.fixture
@@ -97,7 +95,7 @@ def test_upgrading_a_database_with_orders_in_it_keeps_every_row_and_reference(
     at the orders it copies, the migration must still go through and lose nothing."""
     upgrade(empty_db, "0002")
     coid = ClientOrderId(f"MIG{uuid.uuid4().hex[:10]}")
-    submit(make_manager(FakeBroker(), SqlTradeLog(empty_db), coid), "SBIN-EQ")
+    _write_order_as_of_0002(empty_db, coid)
     assert upgrade(empty_db).up_to_date
     with SqlUnitOfWork(empty_db, read_only=True) as uow:
         order = uow.orders.get(coid)
@@ -108,6 +106,29 @@ def test_upgrading_a_database_with_orders_in_it_keeps_every_row_and_reference(
     assert upgrade(empty_db).up_to_date
     with SqlUnitOfWork(empty_db, read_only=True) as uow:
         assert uow.orders.events(coid) == [(OrderEvent.SUBMIT, OrderStatus.SUBMITTED)]
+
+
+def _write_order_as_of_0002(db: Database, coid: str) -> None:
+    """An order and its first event in the columns revision 0002 has (today's code writes the
+    lease columns of 0005 too, so it cannot write to a 0002 schema)."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO orders (client_order_id, tag, account, strategy, symbol, exchange, "
+                "product, side, order_type, validity, quantity, status, filled_quantity, "
+                "filled_value, charges, created_at, updated_at) VALUES (:c, 'MIG', 'default', "
+                "'s', 'SBIN-EQ', 'NSE', 'INTRADAY', 'BUY', 'MARKET', 'DAY', 10, 'SUBMITTED', 0, "
+                "0, 0, :t, :t)"
+            ),
+            {"c": coid, "t": ns_to_datetime(1_700_000_000_000_000_000)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO order_events (client_order_id, event, status, filled_quantity, "
+                "reason, occurred_at) VALUES (:c, 'SUBMIT', 'SUBMITTED', 0, '', :t)"
+            ),
+            {"c": coid, "t": ns_to_datetime(1_700_000_000_000_000_000)},
+        )
 
 
 def test_on_sqlite_a_migration_that_leaves_a_broken_reference_is_rolled_back(

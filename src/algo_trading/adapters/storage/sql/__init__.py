@@ -2,6 +2,12 @@
 the unit of work and the engine's TradeLog. Nothing connects until it is used."""
 
 from algo_trading.adapters.storage.sql.database import Database, describe_url, parse_database_url
+from algo_trading.adapters.storage.sql.lease_audit import (
+    LeaseTerm,
+    intents_outside_their_term,
+    lease_terms,
+)
+from algo_trading.adapters.storage.sql.leases import SqlLeases
 from algo_trading.adapters.storage.sql.order_audit import SqlOrderAuditLog
 from algo_trading.adapters.storage.sql.roles import APPEND_ONLY_TABLES, AppRole, ensure_app_role
 from algo_trading.adapters.storage.sql.schema import (
@@ -20,7 +26,9 @@ __all__ = [
     "APPEND_ONLY_TABLES",
     "AppRole",
     "Database",
+    "LeaseTerm",
     "SchemaStatus",
+    "SqlLeases",
     "SqlOrderAuditLog",
     "SqlTradeLog",
     "SqlUnitOfWork",
@@ -29,6 +37,8 @@ __all__ = [
     "ensure_app_role",
     "ensure_current",
     "head_revision",
+    "intents_outside_their_term",
+    "lease_terms",
     "parse_database_url",
     "prepare",
     "schema_status",

@@ -35,6 +35,7 @@ __all__ = [
     "BacktestTrade",
     "Base",
     "CommandRow",
+    "LeaseRow",
     "OrderAuditRow",
     "OrderEventRow",
     "OrderRow",
@@ -114,6 +115,9 @@ class OrderRow(Base):
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
     acknowledged_at: Mapped[dt.datetime | None]
+    # the lease term of the instance that recorded the intent (migration 0005: fencing)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_epoch: Mapped[int | None]
 
 
 class OrderEventRow(Base):
@@ -299,3 +303,19 @@ class BacktestTrade(Base):
     charges: Mapped[int] = mapped_column(Paise())
     pnl: Mapped[int] = mapped_column(Paise())
     executed_at: Mapped[dt.datetime]
+
+
+class LeaseRow(Base):
+    """Which instance runs a strategy, until when, in which term (`epoch`, one more on every
+    acquire). A trigger on `orders` (migration 0005) refuses an intent whose owner and epoch
+    are not this row's, or that is stamped at or after `expires_at`."""
+
+    __tablename__ = "leases"
+    __table_args__ = (CheckConstraint("epoch > 0", name="epoch_positive"),)
+
+    strategy: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(64))  # None: released
+    epoch: Mapped[int]
+    acquired_at: Mapped[dt.datetime]
+    renewed_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]

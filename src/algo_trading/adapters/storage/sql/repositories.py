@@ -19,8 +19,10 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert, ReturningInsert
 
+from algo_trading.adapters.storage.sql.fence import fence_error, stale_lease
 from algo_trading.adapters.storage.sql.models import metadata
 from algo_trading.adapters.storage.sql.rows import (
     avg_fill_price,
@@ -35,6 +37,7 @@ from algo_trading.domain.errors import DuplicateOrderError, StorageError
 from algo_trading.domain.fills import Fill
 from algo_trading.domain.ids import ClientOrderId, check_client_order_id
 from algo_trading.domain.orders import Order, OrderEvent, OrderStatus
+from algo_trading.engine.ports import LeaseToken
 
 __all__ = [
     "SqlOrderRepository",
@@ -147,7 +150,17 @@ class SqlOrderRepository:
         self._c = conn
         self._dialect = conn.dialect.name
 
-    def add(self, order: Order, event: OrderEvent, *, account: str, exchange: str) -> None:
+    def add(
+        self,
+        order: Order,
+        event: OrderEvent,
+        *,
+        account: str,
+        exchange: str,
+        lease: LeaseToken | None = None,
+    ) -> None:
+        """Insert the order with its first event, under `lease` when the strategy is leased:
+        StaleLeaseError, nothing written, when that is not its current term (migration 0005)."""
         check_client_order_id(order.client_order_id)
         values = order_values(order)
         values.update(
@@ -167,21 +180,32 @@ class SqlOrderRepository:
             charges=0,
             created_at=ns_to_datetime(order.created_ns),
             acknowledged_at=values["updated_at"] if order.broker_order_id else None,
+            lease_owner=None if lease is None else lease.owner,
+            lease_epoch=None if lease is None else lease.epoch,
         )
         check_fits(ORDERS, values)
-        if self._dialect == "postgresql":
-            params = {f"o_{k}": v for k, v in values.items()}
-            params.update({f"e_{k}": v for k, v in self._event(order, event).items()})
-            added = self._c.execute(_order_with_event(), params).scalar_one_or_none()
-        else:
-            added = self._c.execute(_order_insert(self._dialect), values).scalar_one_or_none()
-            if added is not None:
-                self._append(order, event)
+        try:
+            added = self._insert(order, event, values)
+        except DBAPIError as exc:
+            if stale_lease(exc):
+                raise fence_error(order.strategy_id, lease) from None
+            raise
         if added is None:
             raise DuplicateOrderError(
                 f"client order id {order.client_order_id} is already taken; "
                 "this order was not recorded and must not be sent"
             )
+
+    def _insert(self, order: Order, event: OrderEvent, values: dict[str, Any]) -> int | None:
+        if self._dialect == "postgresql":
+            params = {f"o_{k}": v for k, v in values.items()}
+            params.update({f"e_{k}": v for k, v in self._event(order, event).items()})
+            added: int | None = self._c.execute(_order_with_event(), params).scalar_one_or_none()
+            return added
+        added = self._c.execute(_order_insert(self._dialect), values).scalar_one_or_none()
+        if added is not None:
+            self._append(order, event)
+        return added
 
     def save(self, order: Order, event: OrderEvent | None) -> bool:
         """Write the order's state (and append `event` if given); False if it is unknown."""

@@ -2,7 +2,7 @@
 
 Migrations run as the schema owner (`algo-trading db upgrade`). The application role it creates
 or checks may read and add rows everywhere, change rows only in the tables that change (orders,
-positions, commands, runs), and only INSERT and SELECT on the append-only tables. It owns
+positions, commands, runs, leases), and only INSERT and SELECT on the append-only tables. It owns
 nothing and is no member of the owner, so it cannot drop, alter or disable a trigger or a
 table, and it has no TRUNCATE, DELETE, TRIGGER or REFERENCES privilege anywhere. The triggers
 of migrations 0001, 0002 and 0004 refuse UPDATE, DELETE and TRUNCATE on those tables for every

@@ -1,8 +1,9 @@
 """The historical driver: feeds bars to the one engine through a simulated clock and broker.
 
-No trading logic lives here. Per bar: set the clock to the bar's open time, let the simulated
-broker match resting orders against the bar (an order placed on bar t first meets bar t+1),
-then hand the bar to the engine, which applies the fills and calls the strategies.
+No trading logic lives here. Per timestamp: set the clock to the bars' open time, let the
+simulated broker match resting orders against every bar of that time (an order placed on a bar
+of t first meets its symbol's next bar), then hand the bars to the engine, which applies the
+fills and calls the strategies.
 """
 
 from __future__ import annotations
@@ -206,23 +207,31 @@ def _run_many(
     data: list[BarSeries],
     squareoff: IntradaySquareOff,
 ) -> None:
+    """Bars of several symbols, one timestamp at a time. No look-ahead across symbols: every
+    bar stamped t is matched against the resting orders first, then the strategies see the
+    bars of t; so an order decided on any bar of t (whichever symbol's bar it was decided on)
+    meets its own symbol's next bar, never a bar of t that was already open."""
     ts = np.concatenate([s.ts_ns for s in data])
     which = np.concatenate([np.full(len(s), k, dtype=np.int64) for k, s in enumerate(data)])
     order = np.lexsort((which, ts))
+    ts_sorted = ts[order]
+    # Index where each run of equal timestamps ends.
+    ends = [*(np.flatnonzero(np.diff(ts_sorted)) + 1).tolist(), len(ts_sorted)]
     cols = [
         np.concatenate([getattr(s, f) for s in data])[order].tolist()
-        for f in ("ts_ns", "open", "high", "low", "close", "volume")
+        for f in ("open", "high", "low", "close", "volume")
     ]
     names = [s.symbol for s in data]
     syms = [names[k] for k in which[order].tolist()]
+    times = ts_sorted.tolist()
     on_bar, match, resting = engine.on_bar, broker.on_bar, broker.matcher.by_id
     held, release = engine.orders.held, engine.orders.release
     cutoffs = {s.symbol: squareoff.next_cutoff_ns(s.symbol, int(s.ts_ns[0]) - 1) for s in data}
     earliest = min(cutoffs.values())
-    t, o, h, lo, c, v = cols
-    for i in range(len(t)):
-        now = t[i]
-        bar = Bar(syms[i], now, o[i], h[i], lo[i], c[i], v[i])
+    o, h, lo, c, v = cols
+    start = 0
+    for end in ends:
+        now = times[start]
         clock.ts_ns = now
         if now >= earliest:
             for sym, cut in cutoffs.items():
@@ -232,9 +241,13 @@ def _run_many(
             earliest = min(cutoffs.values())
         if held:
             release(now)
+        bars = [Bar(syms[i], now, o[i], h[i], lo[i], c[i], v[i]) for i in range(start, end)]
         if resting:
-            match(bar)
-        on_bar(bar)
+            for bar in bars:
+                match(bar)
+        for bar in bars:
+            on_bar(bar)
+        start = end
 
 
 def _equity_curve(

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from algo_trading.adapters.brokers.simulated import SimulatedBroker
+from algo_trading.adapters.brokers.simulated.funds import BuyingPower
 from algo_trading.adapters.history import BarSeries
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import Bar
@@ -34,6 +35,7 @@ from algo_trading.engine.ports import ChargesModel
 from algo_trading.engine.risk import NoDeliveryShort, RiskChain, RiskCheck
 from algo_trading.engine.squareoff import IntradaySquareOff, broker_cutoffs
 from algo_trading.market.audit import OrderAuditRecord
+from algo_trading.market.margins import ANGEL_ONE_MARGINS, MarginRates
 from algo_trading.market.sessions import Broker
 from algo_trading.market.throttle import DEFAULT_ORDERS_PER_SECOND, OrderThrottle
 from algo_trading.strategy.base import Strategy
@@ -59,6 +61,10 @@ class BacktestConfig:
     orders_per_second: int | None = DEFAULT_ORDERS_PER_SECOND
     # Keep the audit record of every order decision (costs time on order-heavy runs).
     audit: bool = False
+    # Buying power (indian-market.md §6.6): the share of an order's value the broker blocks per
+    # product (DELIVERY 100 %, INTRADAY 20 % = 5x, F&O placeholders); an order beyond the
+    # account's funds is rejected INSUFFICIENT_FUNDS by the simulated broker. None: unlimited.
+    margins: MarginRates | None = ANGEL_ONE_MARGINS
 
 
 @dataclass
@@ -102,11 +108,16 @@ def run_backtest(
     }
     clock = SimulatedClock()
     engine_ref: list[TradingEngine] = []
+    marks: dict[str, int] = {}  # each symbol's latest close: a market order's price for margin
+    funds = None
+    if cfg.margins is not None:
+        funds = BuyingPower(cfg.margins, lambda: engine_ref[0].portfolio.cash, marks)
     broker = SimulatedBroker(
         clock,
         lambda sym: engine_ref[0].instrument(sym),
         slippage_ticks=cfg.slippage_ticks,
         max_volume_pct=cfg.max_volume_pct,
+        buying_power=funds,
     )
     log = MemoryTradeLog()
     audit = MemoryAuditLog() if cfg.audit else None
@@ -138,9 +149,9 @@ def run_backtest(
     gc.disable()
     try:
         if len(data) == 1:
-            _run_one(engine, broker, clock, data[0], squareoff)
+            _run_one(engine, broker, clock, data[0], squareoff, marks)
         else:
-            _run_many(engine, broker, clock, data, squareoff)
+            _run_many(engine, broker, clock, data, squareoff, marks)
     finally:
         if collecting:
             gc.enable()
@@ -176,6 +187,7 @@ def _run_one(
     clock: SimulatedClock,
     s: BarSeries,
     squareoff: IntradaySquareOff,
+    marks: dict[str, int],
 ) -> None:
     # The hot loop: locals only, Python ints, one Bar per bar and nothing else.
     sym = s.symbol
@@ -197,6 +209,7 @@ def _run_one(
                 release(t)
             if resting:
                 match(bar)
+            marks[sym] = cl
             on_bar(bar)
 
 
@@ -206,6 +219,7 @@ def _run_many(
     clock: SimulatedClock,
     data: list[BarSeries],
     squareoff: IntradaySquareOff,
+    marks: dict[str, int],
 ) -> None:
     """Bars of several symbols, one timestamp at a time. No look-ahead across symbols: every
     bar stamped t is matched against the resting orders first, then the strategies see the
@@ -246,6 +260,7 @@ def _run_many(
             for bar in bars:
                 match(bar)
         for bar in bars:
+            marks[bar.symbol] = bar.close
             on_bar(bar)
         start = end
 

@@ -20,7 +20,9 @@ from algo_trading.matching import BarMatcher, MatchKind, RestingOrder
 __all__ = ["SimulatedBroker"]
 
 _FILL, _TRIGGER, _EXPIRE = MatchKind.FILL, MatchKind.TRIGGER, MatchKind.EXPIRE
-_STOPS = (OrderType.STOPLOSS_LIMIT, OrderType.STOPLOSS_MARKET)
+_STOPS = frozenset((OrderType.STOPLOSS_LIMIT, OrderType.STOPLOSS_MARKET))
+_ACCEPT, _ACCEPT_TRIGGER_PENDING = OrderEvent.ACCEPT, OrderEvent.ACCEPT_TRIGGER_PENDING
+_FILL_EVENT = OrderEvent.FILL
 
 
 class SimulatedBroker:
@@ -57,27 +59,45 @@ class SimulatedBroker:
         inst = self._instruments.get(symbol)
         if inst is None:
             inst = self._instruments[symbol] = self._instrument(symbol)
-        reason = _refusal(order, inst)
-        if not reason and self.buying_power is not None:
+        # The common case checked inline (this runs for every order of a backtest): prices on
+        # the tick and whole lots; `_refusal` words the rare refusal.
+        tick = inst.tick_size_paise
+        price, trigger = order.price_paise, order.trigger_price_paise
+        reason = ""
+        if (
+            order.quantity % inst.lot_size
+            or (tick and price is not None and price % tick)
+            or (tick and trigger is not None and trigger % tick)
+        ):
+            reason = _refusal(order, inst)
+        elif self.buying_power is not None:
             reason = self.buying_power.refusal(order, inst)
+        sink = self._sink
+        if sink is None:
+            raise RuntimeError("simulated broker used before connect()")
         if reason:
-            self._send(ExecutionReport(coid, OrderEvent.REJECT, now, reason=reason))
+            sink(ExecutionReport(coid, OrderEvent.REJECT, now, reason=reason))
             return
         self._n += 1
-        event = (
-            OrderEvent.ACCEPT_TRIGGER_PENDING if order.order_type in _STOPS else OrderEvent.ACCEPT
+        kind = order.order_type
+        sink(
+            ExecutionReport(
+                coid,
+                _ACCEPT_TRIGGER_PENDING if kind in _STOPS else _ACCEPT,
+                now,
+                f"SIM{self._n:08d}",
+            )
         )
-        self._send(ExecutionReport(coid, event, now, broker_order_id=f"SIM{self._n:08d}"))
         self.matcher.add(
             RestingOrder(
                 coid,
                 symbol,
                 order.side,
-                order.order_type,
+                kind,
                 order.quantity,
-                order.price_paise,
-                order.trigger_price_paise,
-                inst.tick_size_paise,
+                price,
+                trigger,
+                tick,
                 order.validity,
             )
         )
@@ -116,7 +136,7 @@ class SimulatedBroker:
                 sink(
                     ExecutionReport(
                         coid,
-                        OrderEvent.FILL,
+                        _FILL_EVENT,
                         ts,
                         None,
                         m.quantity,
@@ -133,14 +153,7 @@ class SimulatedBroker:
 
 
 def _refusal(order: OrderSnapshot, inst: Instrument) -> str:
-    tick = inst.tick_size_paise
-    price, trigger = order.price_paise, order.trigger_price_paise
-    off_tick = tick and (
-        (price is not None and price % tick) or (trigger is not None and trigger % tick)
-    )
-    if not off_tick and not order.quantity % inst.lot_size:
-        return ""
-    for label, p in (("price", price), ("trigger price", trigger)):
+    for label, p in (("price", order.price_paise), ("trigger price", order.trigger_price_paise)):
         if p is not None and not inst.is_on_tick(p):
             return (
                 f"{label} {p} paise is not a multiple of the tick "

@@ -30,33 +30,49 @@ from collections.abc import Callable
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.instruments import Instrument, InstrumentType
 from algo_trading.domain.orders import OrderSide, OrderSnapshot, OrderType, ProductType
-from algo_trading.market.margins import MarginRates, margin_basis_paise, margin_pct
+from algo_trading.market.margins import MarginRates, margin_pct
 
 __all__ = ["INSUFFICIENT_FUNDS", "BuyingPower"]
 
 INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+_BUY = OrderSide.BUY
 
 
 class _Book:
-    """One (symbol, product) position as the broker's RMS follows it."""
+    """One (symbol, product) position as the broker's RMS follows it, with the margin rules
+    of its instrument and product worked out once."""
 
-    __slots__ = ("cost", "instrument", "pct", "quantity")
+    __slots__ = (
+        "cost",
+        "pct",
+        "pct_buy",
+        "pct_sell",
+        "quantity",
+        "sell_free",
+        "short_strike",
+        "symbol",
+    )
 
-    def __init__(self, instrument: Instrument) -> None:
-        self.instrument = instrument
+    def __init__(self, rates: MarginRates, instrument: Instrument, product: ProductType) -> None:
+        self.symbol = instrument.symbol
         self.quantity = 0
         self.cost = 0  # sum over open lots of price x signed quantity
-        self.pct = 100
+        self.pct = 100  # the per cent of the open position
+        self.pct_buy = margin_pct(rates, instrument, product, True)
+        self.pct_sell = margin_pct(rates, instrument, product, False)
+        # A DELIVERY sell of shares is paid by the shares (a naked one is the risk chain's).
+        self.sell_free = (
+            product is ProductType.DELIVERY and instrument.instrument_type is InstrumentType.EQUITY
+        )
+        self.short_strike = (
+            instrument.strike_paise if instrument.instrument_type is InstrumentType.OPTION else None
+        )
 
     def margin(self) -> int:
         """Margin this open position blocks: its per cent of its entry value (a short option:
         of its strike value)."""
         q = self.quantity
-        inst = self.instrument
-        if q < 0 and inst.instrument_type is InstrumentType.OPTION and inst.strike_paise:
-            value = -q * inst.strike_paise
-        else:
-            value = abs(self.cost)
+        value = -q * self.short_strike if q < 0 and self.short_strike else abs(self.cost)
         return -(-value * self.pct // 100)
 
     def apply(self, signed: int, price: int, pct: int) -> None:
@@ -109,12 +125,12 @@ class BuyingPower:
         """Funds available for a new order (see the module's docstring)."""
         free = self._cash()
         marks = self._marks
-        for (symbol, _), book in self._books.items():
+        for book in self._books.values():
             q = book.quantity
             if q == 0 or book.pct == 100:
                 continue
             free += book.cost - book.margin()
-            mark = marks.get(symbol)
+            mark = marks.get(book.symbol)
             if mark is not None:
                 free += min(0, q * mark - book.cost)
         for working in self._orders.values():
@@ -125,28 +141,28 @@ class BuyingPower:
     def refusal(self, order: OrderSnapshot, instrument: Instrument) -> str:
         """'' when the account can carry the order (it is then counted as working), else the
         INSUFFICIENT_FUNDS reason with the figures."""
-        is_buy = order.side is OrderSide.BUY
+        is_buy = order.side is _BUY
         key = (order.symbol, order.product)
         book = self._books.get(key)
         if book is None:
-            book = self._books[key] = _Book(instrument)
+            book = self._books[key] = _Book(self.rates, instrument, order.product)
         held = book.quantity
         qty = order.quantity
         opening = max(qty - abs(held), 0) if held and (held > 0) != is_buy else qty
-        pct = margin_pct(self.rates, instrument, order.product, is_buy)
-        price = _price_basis(order, self._marks)
-        if (
-            opening == 0
-            or price is None
-            or (
-                not is_buy
-                and order.product is ProductType.DELIVERY
-                and instrument.instrument_type is InstrumentType.EQUITY
-            )
-        ):
+        pct = book.pct_buy if is_buy else book.pct_sell
+        kind = order.order_type
+        if kind is OrderType.MARKET:
+            price = self._marks.get(order.symbol)
+        elif kind is OrderType.STOPLOSS_MARKET:
+            price = order.trigger_price_paise
+        else:
+            price = order.price_paise
+        if opening == 0 or price is None or (book.sell_free and not is_buy):
             self._orders[order.client_order_id] = _Working(book, is_buy, pct, 0, 0)
             return ""
-        per_unit = margin_basis_paise(instrument, is_buy, price) * pct
+        if not is_buy and book.short_strike:
+            price = book.short_strike  # a short option's margin follows the underlying
+        per_unit = price * pct
         need = -(-opening * per_unit // 100)
         free = self.free_paise()
         if need > free:
@@ -168,12 +184,3 @@ class BuyingPower:
     def done(self, client_order_id: ClientOrderId) -> None:
         """The order is no longer working (filled, cancelled, expired): its block is freed."""
         self._orders.pop(client_order_id, None)
-
-
-def _price_basis(order: OrderSnapshot, marks: dict[str, int]) -> int | None:
-    kind = order.order_type
-    if kind is OrderType.LIMIT or kind is OrderType.STOPLOSS_LIMIT:
-        return order.price_paise
-    if kind is OrderType.STOPLOSS_MARKET:
-        return order.trigger_price_paise
-    return marks.get(order.symbol)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from algo_trading.adapters.history import BarSeries
 from algo_trading.backtest import BacktestConfig, BacktestRun, run_backtest
@@ -231,3 +233,81 @@ def test_any_quantity_beyond_the_cash_is_refused_without_an_error(quantity: int)
     run = _run(_on(0, lambda s: s.buy(quantity)), cash_paise=1_000 * 100)
 
     assert _statuses(run) == [(quantity, OrderStatus.REJECTED)]
+
+
+# --- sequences of orders --------------------------------------------------------------------
+
+_ACTIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["buy_limit", "buy_market", "sell_all", "sell_some", "cancel", "wait"]),
+        st.integers(1, 40),  # quantity
+        st.integers(0, 30),  # ticks below the last close, for a limit
+    ),
+    min_size=5,
+    max_size=40,
+)
+
+
+@settings(max_examples=60)
+@given(
+    steps=st.lists(st.integers(-40, 40), min_size=40, max_size=40),
+    actions=_ACTIONS,
+    cash_rupees=st.integers(0, 5_000),
+)
+def test_a_delivery_account_never_spends_cash_it_does_not_have_and_never_refuses_a_sale(
+    steps: list[int], actions: list[tuple[str, int, int]], cash_rupees: int
+) -> None:
+    # Limit buys (which fill at the limit or better) and sells of shares held, in any order,
+    # with cancels: cash after every fill stays >= 0, and no sale is refused for funds.
+    close = (PRICE + np.cumsum(np.array(steps, dtype=np.int64)) * 5).tolist()
+
+    def act(s: RecordingStrategy, bar: Bar, i: int) -> None:
+        if i >= len(actions):
+            return
+        kind, qty, below = actions[i]
+        held = s.position() - sum(o.remaining for o in s.open_orders() if o.side.value == "SELL")
+        if kind == "buy_limit":
+            s.buy(qty, limit_paise=bar.close - 5 * below)
+        elif kind == "sell_all" and held > 0:
+            s.sell(held)
+        elif kind == "sell_some" and held > 0:
+            s.sell(min(qty, held))
+        elif kind == "cancel" and s.open_orders():
+            s.cancel(s.open_orders()[0].client_order_id)
+
+    run = _run(act, cash_paise=cash_rupees * 100, close=close)
+
+    cash = cash_rupees * 100
+    for f in run.fills:
+        cash -= f.signed_quantity * f.price_paise
+        assert cash >= 0, f"cash {cash} paise after {f}"
+    sells = [o for o in run.orders if o.side.value == "SELL"]
+    assert all(o.status is not OrderStatus.REJECTED for o in sells)
+
+
+@settings(max_examples=60)
+@given(steps=st.lists(st.integers(-200, 200), min_size=30, max_size=30), actions=_ACTIONS)
+def test_an_intraday_order_that_only_reduces_the_position_is_never_refused(
+    steps: list[int], actions: list[tuple[str, int, int]]
+) -> None:
+    # Prices swing hard against a leveraged book; whatever the funds, an order that only
+    # brings the position towards zero goes through.
+    close = (PRICE + np.cumsum(np.array(steps, dtype=np.int64)) * 5).tolist()
+    reducing: list[str] = []
+
+    def act(s: RecordingStrategy, bar: Bar, i: int) -> None:
+        if i >= len(actions):
+            return
+        kind, qty, _ = actions[i]
+        pos = s.position()
+        if kind in ("sell_all", "sell_some") and pos and not s.open_orders():
+            reducing.append(s.target_position(0 if kind == "sell_all" else pos - pos // 2 or 0))
+        elif kind == "buy_market":
+            s.buy(qty)
+        elif kind == "buy_limit":
+            s.sell(qty)
+
+    run = _run(act, cash_paise=2_000 * 100, close=close, product=ProductType.INTRADAY)
+
+    by_id = {o.client_order_id: o for o in run.orders}
+    assert all(by_id[c].status is not OrderStatus.REJECTED for c in reducing if c is not None)

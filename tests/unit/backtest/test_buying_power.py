@@ -4,7 +4,9 @@ recorded like any broker rejection: a REJECTED order with the reason, nothing fi
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from algo_trading.adapters.history import BarSeries
-from algo_trading.backtest import BacktestConfig, BacktestRun, run_backtest
+from algo_trading.backtest import (
+    BacktestConfig,
+    BacktestRun,
+    metrics_of,
+    run_backtest,
+    write_outputs,
+)
 from algo_trading.domain.events import Bar
 from algo_trading.domain.orders import Order, OrderStatus, ProductType
 from algo_trading.market.margins import ANGEL_ONE_MARGINS, MarginRates
@@ -311,3 +319,18 @@ def test_an_intraday_order_that_only_reduces_the_position_is_never_refused(
 
     by_id = {o.client_order_id: o for o in run.orders}
     assert all(by_id[c].status is not OrderStatus.REJECTED for c in reducing if c is not None)
+
+
+def test_the_refusal_shows_in_the_written_orders_as_a_rejected_order_with_its_reason(
+    tmp_path: Path,
+) -> None:
+    run = _run(_on(0, lambda s: s.buy(11)), cash_paise=10 * PRICE)
+
+    write_outputs(run, metrics_of(run), tmp_path)
+
+    with (tmp_path / "orders.csv").open(newline="", encoding="utf-8") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["status"] == "REJECTED"
+    assert row["reason"].startswith("INSUFFICIENT_FUNDS: BUY 11 A DELIVERY needs")
+    with (tmp_path / "fills.csv").open(newline="", encoding="utf-8") as f:
+        assert list(csv.DictReader(f)) == []

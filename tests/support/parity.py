@@ -44,9 +44,11 @@ FillRow = tuple[int, str, int, int]
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the parity compares: every fill, the closed round trips, equity at the last close."""
+    """What the parity compares: every fill, the closed round trips, equity at the last close.
+    Several symbols' fills carry the symbol after the time (see `rotation.MultiRow`) and are
+    compared in (time, symbol) order: venues may list one time's fills in another order."""
 
-    fills: list[FillRow]
+    fills: Sequence[tuple[Any, ...]]
     round_trips: int
     final_equity_paise: int
 
@@ -156,15 +158,15 @@ def run_backtrader(
     return Outcome(strat.fills, strat.closed_trades, paise(cerebro.broker.getvalue()))
 
 
-def _show(row: FillRow | None) -> str:
+def _show(row: tuple[Any, ...] | None) -> str:
     if row is None:
         return "nothing"
-    t, side, qty, price = row
+    t, *what, qty, price = row  # what: the side, or the symbol and the side
     when = dt.datetime.fromtimestamp(t // 10**9, tz=IST).strftime("%Y-%m-%d %H:%M")
-    return f"{when} {side} {qty} @ {price} paise"
+    return f"{when} {' '.join(what)} {qty} @ {price} paise"
 
 
-def _first_difference(a: Sequence[FillRow], b: Sequence[FillRow]) -> int | None:
+def _first_difference(a: Sequence[tuple[Any, ...]], b: Sequence[tuple[Any, ...]]) -> int | None:
     for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return i

@@ -1,8 +1,9 @@
 """The historical driver: feeds bars to the one engine through a simulated clock and broker.
 
-No trading logic lives here. Per bar: set the clock to the bar's open time, let the simulated
-broker match resting orders against the bar (an order placed on bar t first meets bar t+1),
-then hand the bar to the engine, which applies the fills and calls the strategies.
+No trading logic lives here. Per timestamp: set the clock to the bars' open time, let the
+simulated broker match resting orders against every bar of that time (an order placed on a bar
+of t first meets its symbol's next bar), then hand the bars to the engine, which applies the
+fills and calls the strategies.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from algo_trading.adapters.brokers.simulated import SimulatedBroker
+from algo_trading.adapters.brokers.simulated.funds import BuyingPower
 from algo_trading.adapters.history import BarSeries
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import Bar
@@ -33,6 +35,7 @@ from algo_trading.engine.ports import ChargesModel
 from algo_trading.engine.risk import NoDeliveryShort, RiskChain, RiskCheck
 from algo_trading.engine.squareoff import IntradaySquareOff, broker_cutoffs
 from algo_trading.market.audit import OrderAuditRecord
+from algo_trading.market.margins import ANGEL_ONE_MARGINS, MarginRates
 from algo_trading.market.sessions import Broker
 from algo_trading.market.throttle import DEFAULT_ORDERS_PER_SECOND, OrderThrottle
 from algo_trading.strategy.base import Strategy
@@ -58,6 +61,10 @@ class BacktestConfig:
     orders_per_second: int | None = DEFAULT_ORDERS_PER_SECOND
     # Keep the audit record of every order decision (costs time on order-heavy runs).
     audit: bool = False
+    # Buying power (indian-market.md §6.6): the share of an order's value the broker blocks per
+    # product (DELIVERY 100 %, INTRADAY 20 % = 5x, F&O placeholders); an order beyond the
+    # account's funds is rejected INSUFFICIENT_FUNDS by the simulated broker. None: unlimited.
+    margins: MarginRates | None = ANGEL_ONE_MARGINS
 
 
 @dataclass
@@ -101,11 +108,16 @@ def run_backtest(
     }
     clock = SimulatedClock()
     engine_ref: list[TradingEngine] = []
+    marks: dict[str, int] = {}  # each symbol's latest close: a market order's price for margin
+    funds = None
+    if cfg.margins is not None:
+        funds = BuyingPower(cfg.margins, lambda: engine_ref[0].portfolio.cash, marks)
     broker = SimulatedBroker(
         clock,
         lambda sym: engine_ref[0].instrument(sym),
         slippage_ticks=cfg.slippage_ticks,
         max_volume_pct=cfg.max_volume_pct,
+        buying_power=funds,
     )
     log = MemoryTradeLog()
     audit = MemoryAuditLog() if cfg.audit else None
@@ -137,9 +149,9 @@ def run_backtest(
     gc.disable()
     try:
         if len(data) == 1:
-            _run_one(engine, broker, clock, data[0], squareoff)
+            _run_one(engine, broker, clock, data[0], squareoff, marks)
         else:
-            _run_many(engine, broker, clock, data, squareoff)
+            _run_many(engine, broker, clock, data, squareoff, marks)
     finally:
         if collecting:
             gc.enable()
@@ -175,6 +187,7 @@ def _run_one(
     clock: SimulatedClock,
     s: BarSeries,
     squareoff: IntradaySquareOff,
+    marks: dict[str, int],
 ) -> None:
     # The hot loop: locals only, Python ints, one Bar per bar and nothing else.
     sym = s.symbol
@@ -196,6 +209,7 @@ def _run_one(
                 release(t)
             if resting:
                 match(bar)
+            marks[sym] = cl
             on_bar(bar)
 
 
@@ -205,24 +219,33 @@ def _run_many(
     clock: SimulatedClock,
     data: list[BarSeries],
     squareoff: IntradaySquareOff,
+    marks: dict[str, int],
 ) -> None:
+    """Bars of several symbols, one timestamp at a time. No look-ahead across symbols: every
+    bar stamped t is matched against the resting orders first, then the strategies see the
+    bars of t; so an order decided on any bar of t (whichever symbol's bar it was decided on)
+    meets its own symbol's next bar, never a bar of t that was already open."""
     ts = np.concatenate([s.ts_ns for s in data])
     which = np.concatenate([np.full(len(s), k, dtype=np.int64) for k, s in enumerate(data)])
     order = np.lexsort((which, ts))
+    ts_sorted = ts[order]
+    # Index where each run of equal timestamps ends.
+    ends = [*(np.flatnonzero(np.diff(ts_sorted)) + 1).tolist(), len(ts_sorted)]
     cols = [
         np.concatenate([getattr(s, f) for s in data])[order].tolist()
-        for f in ("ts_ns", "open", "high", "low", "close", "volume")
+        for f in ("open", "high", "low", "close", "volume")
     ]
     names = [s.symbol for s in data]
     syms = [names[k] for k in which[order].tolist()]
+    times = ts_sorted.tolist()
     on_bar, match, resting = engine.on_bar, broker.on_bar, broker.matcher.by_id
     held, release = engine.orders.held, engine.orders.release
     cutoffs = {s.symbol: squareoff.next_cutoff_ns(s.symbol, int(s.ts_ns[0]) - 1) for s in data}
     earliest = min(cutoffs.values())
-    t, o, h, lo, c, v = cols
-    for i in range(len(t)):
-        now = t[i]
-        bar = Bar(syms[i], now, o[i], h[i], lo[i], c[i], v[i])
+    o, h, lo, c, v = cols
+    start = 0
+    for end in ends:
+        now = times[start]
         clock.ts_ns = now
         if now >= earliest:
             for sym, cut in cutoffs.items():
@@ -232,9 +255,14 @@ def _run_many(
             earliest = min(cutoffs.values())
         if held:
             release(now)
+        bars = [Bar(syms[i], now, o[i], h[i], lo[i], c[i], v[i]) for i in range(start, end)]
         if resting:
-            match(bar)
-        on_bar(bar)
+            for bar in bars:
+                match(bar)
+        for bar in bars:
+            marks[bar.symbol] = bar.close
+            on_bar(bar)
+        start = end
 
 
 def _equity_curve(

@@ -114,6 +114,71 @@ def test_bars_of_several_symbols_reach_the_strategy_in_time_order() -> None:
     assert ((run.timeline_ns - t0) // MINUTE_NS).tolist() == [0, 1, 2, 3, 4]
 
 
+def _fill_minutes(run: BacktestRun) -> list[tuple[str, str, int, int]]:
+    t0 = ist_ns("2024-01-01", "09:15")
+    return [(f.symbol, f.side.value, (f.ts_ns - t0) // MINUTE_NS, f.price_paise) for f in run.fills]
+
+
+def test_an_order_decided_on_one_symbols_bar_fills_at_the_next_bar_of_its_own_symbol() -> None:
+    # A's bar of minute 0 comes before B's bar of minute 0; an order for B decided on it must
+    # not meet B's bar of minute 0 (it opened at the same moment as A's: filling at its open
+    # would trade at a price from before the decision). It meets B's bar of minute 1.
+    a = _series("A", [0, 1, 2], [10_000, 10_100, 10_200])
+    b = _series("B", [0, 1, 2], [5_000, 5_050, 5_100])
+
+    def trade(s: RecordingStrategy, bar: Bar) -> None:
+        if bar.symbol == "A" and bar.ts_ns == a.ts_ns[0]:
+            s.buy(10, "B")
+            s.buy(10, "B", limit_paise=5_045)  # B opened below it at minute 0
+            s.buy(10, "B", stop_paise=5_000)
+
+    run = run_backtest(RecordingStrategy(symbols=("A", "B"), act=trade), [a, b])
+
+    assert _fill_minutes(run) == [
+        ("B", "BUY", 1, 5_050),
+        ("B", "BUY", 1, 5_045),  # minute 1 opened above the limit and traded down through it
+        ("B", "BUY", 1, 5_050),  # the stop gapped through at the open of minute 1
+    ]
+
+
+def test_every_bar_of_a_time_is_matched_before_any_strategy_sees_a_bar_of_that_time() -> None:
+    # B's resting order fills on B's bar of minute 1; the strategy, on A's bar of minute 1
+    # (which comes before B's), already sees the position: fills of t are booked before any
+    # bar of t reaches a strategy, whichever symbol's bar comes first.
+    a = _series("A", [0, 1, 2], [10_000, 10_100, 10_200])
+    b = _series("B", [0, 1, 2], [5_000, 5_050, 5_100])
+    seen: list[tuple[str, int, int]] = []
+
+    def trade(s: RecordingStrategy, bar: Bar) -> None:
+        seen.append((bar.symbol, (bar.ts_ns - a.ts_ns[0]) // MINUTE_NS, s.position("B")))
+        if bar.symbol == "B" and bar.ts_ns == b.ts_ns[0]:
+            s.buy(10, "B")
+
+    run_backtest(RecordingStrategy(symbols=("A", "B"), act=trade), [a, b])
+
+    assert seen == [
+        ("A", 0, 0),
+        ("B", 0, 0),
+        ("A", 1, 10),
+        ("B", 1, 10),
+        ("A", 2, 10),
+        ("B", 2, 10),
+    ]
+
+
+def test_an_order_for_a_symbol_with_gaps_fills_at_its_first_bar_after_the_decision() -> None:
+    a = _series("A", [0, 1, 2, 3], [10_000, 10_100, 10_200, 10_300])
+    b = _series("B", [0, 3], [5_000, 5_100])  # B does not trade at minutes 1 and 2
+
+    def trade(s: RecordingStrategy, bar: Bar) -> None:
+        if bar.symbol == "A" and bar.ts_ns == a.ts_ns[1]:
+            s.buy(10, "B")
+
+    run = run_backtest(RecordingStrategy(symbols=("A", "B"), act=trade), [a, b])
+
+    assert _fill_minutes(run) == [("B", "BUY", 3, 5_100)]
+
+
 def test_equity_curve_of_several_symbols_values_each_at_its_latest_close() -> None:
     a = generate_bars(900, symbol="A", seed=1)
     raw = generate_bars(600, symbol="B", seed=2, start_price_paise=50_000)

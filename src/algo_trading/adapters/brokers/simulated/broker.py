@@ -1,13 +1,15 @@
 """The in-process simulated broker: the backtest's venue, matching through `matching`.
 
 It acknowledges an order at once (or rejects it: off-tick price, quantity not a multiple of the
-lot), then fills it from the bars (or ticks) the driver shows it, by the shared fill model.
+lot, and with `buying_power` an order the account cannot carry, `INSUFFICIENT_FUNDS`), then
+fills it from the bars (or ticks) the driver shows it, by the shared fill model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from algo_trading.adapters.brokers.simulated.funds import BuyingPower
 from algo_trading.domain.events import Bar, ExecutionReport
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.instruments import Instrument
@@ -17,7 +19,10 @@ from algo_trading.matching import BarMatcher, MatchKind, RestingOrder
 
 __all__ = ["SimulatedBroker"]
 
-_KIND_EVENT = {MatchKind.TRIGGER: OrderEvent.TRIGGER, MatchKind.EXPIRE: OrderEvent.EXPIRE}
+_FILL, _TRIGGER, _EXPIRE = MatchKind.FILL, MatchKind.TRIGGER, MatchKind.EXPIRE
+_STOPS = frozenset((OrderType.STOPLOSS_LIMIT, OrderType.STOPLOSS_MARKET))
+_ACCEPT, _ACCEPT_TRIGGER_PENDING = OrderEvent.ACCEPT, OrderEvent.ACCEPT_TRIGGER_PENDING
+_FILL_EVENT = OrderEvent.FILL
 
 
 class SimulatedBroker:
@@ -28,10 +33,13 @@ class SimulatedBroker:
         *,
         slippage_ticks: int = 0,
         max_volume_pct: int | None = None,
+        buying_power: BuyingPower | None = None,
     ) -> None:
         self._clock = clock
         self._instrument = instrument
+        self._instruments: dict[str, Instrument] = {}  # looked up once per symbol
         self.matcher = BarMatcher(slippage_ticks, max_volume_pct)
+        self.buying_power = buying_power
         self._sink: ReportSink | None = None
         self._n = 0
         self._trade_n = 0
@@ -47,31 +55,57 @@ class SimulatedBroker:
     def submit(self, order: OrderSnapshot) -> None:
         now = self._clock.now_ns()
         coid = order.client_order_id
-        inst = self._instrument(order.symbol)
-        reason = _refusal(order, inst)
+        symbol = order.symbol
+        inst = self._instruments.get(symbol)
+        if inst is None:
+            inst = self._instruments[symbol] = self._instrument(symbol)
+        # The common case checked inline (this runs for every order of a backtest): prices on
+        # the tick and whole lots; `_refusal` words the rare refusal.
+        tick = inst.tick_size_paise
+        price, trigger = order.price_paise, order.trigger_price_paise
+        reason = ""
+        if (
+            order.quantity % inst.lot_size
+            or (tick and price is not None and price % tick)
+            or (tick and trigger is not None and trigger % tick)
+        ):
+            reason = _refusal(order, inst)
+        elif self.buying_power is not None:
+            reason = self.buying_power.refusal(order, inst)
+        sink = self._sink
+        if sink is None:
+            raise RuntimeError("simulated broker used before connect()")
         if reason:
-            self._send(ExecutionReport(coid, OrderEvent.REJECT, now, reason=reason))
+            sink(ExecutionReport(coid, OrderEvent.REJECT, now, reason=reason))
             return
         self._n += 1
-        stop = order.order_type in (OrderType.STOPLOSS_LIMIT, OrderType.STOPLOSS_MARKET)
-        event = OrderEvent.ACCEPT_TRIGGER_PENDING if stop else OrderEvent.ACCEPT
-        self._send(ExecutionReport(coid, event, now, broker_order_id=f"SIM{self._n:08d}"))
+        kind = order.order_type
+        sink(
+            ExecutionReport(
+                coid,
+                _ACCEPT_TRIGGER_PENDING if kind in _STOPS else _ACCEPT,
+                now,
+                f"SIM{self._n:08d}",
+            )
+        )
         self.matcher.add(
             RestingOrder(
                 coid,
-                order.symbol,
+                symbol,
                 order.side,
-                order.order_type,
+                kind,
                 order.quantity,
-                order.price_paise,
-                order.trigger_price_paise,
-                inst.tick_size_paise,
+                price,
+                trigger,
+                tick,
                 order.validity,
             )
         )
 
     def cancel(self, client_order_id: ClientOrderId) -> None:
         if self.matcher.remove(client_order_id) is not None:
+            if self.buying_power is not None:
+                self.buying_power.done(client_order_id)
             self._send(ExecutionReport(client_order_id, OrderEvent.CANCEL, self._clock.now_ns()))
 
     def has_orders(self, symbol: str) -> bool:
@@ -82,34 +116,47 @@ class SimulatedBroker:
         matches = self.matcher.on_bar(
             bar.symbol, bar.ts_ns, bar.open, bar.high, bar.low, bar.volume
         )
+        if not matches:
+            return
         ts = bar.ts_ns
+        sink = self._sink
+        if sink is None:
+            raise RuntimeError("simulated broker used before connect()")
+        funds = self.buying_power
+        resting = self.matcher.by_id
         for m in matches:
-            if m.kind is MatchKind.FILL:
+            coid = m.client_order_id
+            kind = m.kind
+            if kind is _FILL:
                 self._trade_n += 1
-                self._send(
+                if funds is not None:
+                    funds.filled(coid, m.quantity, m.price_paise)
+                    if coid not in resting:
+                        funds.done(coid)
+                sink(
                     ExecutionReport(
-                        m.client_order_id,
-                        OrderEvent.FILL,
+                        coid,
+                        _FILL_EVENT,
                         ts,
-                        fill_quantity=m.quantity,
-                        fill_price_paise=m.price_paise,
-                        trade_id=f"SIMT{self._trade_n:09d}",
+                        None,
+                        m.quantity,
+                        m.price_paise,
+                        f"SIMT{self._trade_n:09d}",
                     )
                 )
+            elif kind is _TRIGGER:
+                sink(ExecutionReport(coid, OrderEvent.TRIGGER, ts))
             else:
-                self._send(ExecutionReport(m.client_order_id, _KIND_EVENT[m.kind], ts))
+                if funds is not None:
+                    funds.done(coid)
+                sink(ExecutionReport(coid, OrderEvent.EXPIRE, ts))
 
 
 def _refusal(order: OrderSnapshot, inst: Instrument) -> str:
-    for label, price in (
-        ("price", order.price_paise),
-        ("trigger price", order.trigger_price_paise),
-    ):
-        if price is not None and not inst.is_on_tick(price):
+    for label, p in (("price", order.price_paise), ("trigger price", order.trigger_price_paise)):
+        if p is not None and not inst.is_on_tick(p):
             return (
-                f"{label} {price} paise is not a multiple of the tick "
+                f"{label} {p} paise is not a multiple of the tick "
                 f"{inst.tick_size_paise} paise for {inst.symbol}"
             )
-    if order.quantity % inst.lot_size:
-        return f"quantity {order.quantity} is not a multiple of the lot size {inst.lot_size}"
-    return ""
+    return f"quantity {order.quantity} is not a multiple of the lot size {inst.lot_size}"

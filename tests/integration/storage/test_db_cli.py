@@ -40,12 +40,12 @@ def test_upgrade_check_and_downgrade_report_the_schema_version(empty_url: str) -
     assert "run `algo-trading db upgrade`" in before
     up = _run(empty_url, "upgrade")
     assert up.exit_code == 0, up.output
-    assert "to revision 0002" in up.stdout
+    assert "to revision 0003" in up.stdout
     checked = _run(empty_url, "check")
     assert checked.exit_code == 0, checked.output
     assert checked.stdout.splitlines()[1:] == [
         "connection: ok",
-        "schema: 0002 (this code needs 0002)",
+        "schema: 0003 (this code needs 0003)",
         "status: up to date",
     ]
     down = _run(empty_url, "downgrade", "base")

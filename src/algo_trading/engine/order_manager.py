@@ -23,7 +23,9 @@ from algo_trading.domain.events import ExecutionReport
 from algo_trading.domain.fills import Fill
 from algo_trading.domain.ids import BrokerOrderId, ClientOrderId, TradeId
 from algo_trading.domain.orders import (
+    RESUMING,
     TERMINAL_STATES,
+    TRANSITIONS,
     Order,
     OrderEvent,
     OrderIntent,
@@ -433,8 +435,9 @@ class OrderManager:
         event = report.event
         if event in _FILL_EVENTS:
             return self._apply_fill(order, report)
-        if order.next_status(event) is None:
-            if event in _MAYBE_STALE or _ENDED_BY.get(order.status) is event:
+        status = order.status
+        if (status, event) not in TRANSITIONS and (status, event) not in RESUMING:
+            if event in _MAYBE_STALE or _ENDED_BY.get(status) is event:
                 return None
             order.apply(event, report.ts_ns)  # raises IllegalTransitionError, naming both
         if event is OrderEvent.MODIFY or event is OrderEvent.MODIFY_REJECT:

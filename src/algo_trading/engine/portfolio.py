@@ -8,7 +8,7 @@ its own lots, P&L and round trips; a strategy's net quantity in a symbol is thei
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from algo_trading.domain.fills import Fill
 from algo_trading.domain.orders import ProductType
@@ -81,10 +81,14 @@ class Portfolio:
     def apply_fill(self, fill: Fill, exchange: str = "NSE") -> int:
         """Book a fill on its book; returns the P&L it realized."""
         signed = fill.signed_quantity
-        # The position refuses a bad fill before anything changes; cash follows it, not leads.
-        realized = self.book(self.key(fill, exchange)).apply_fill(
-            signed, fill.price_paise, fill.ts_ns, fill.charges_paise
+        # A plain tuple finds the BookKey (equal and of equal hash) without building one.
+        pos = self.books.get(
+            cast(BookKey, (self.account, fill.strategy_id, fill.symbol, exchange, fill.product))
         )
+        if pos is None:
+            pos = self.book(self.key(fill, exchange))
+        # The position refuses a bad fill before anything changes; cash follows it, not leads.
+        realized = pos.apply_fill(signed, fill.price_paise, fill.ts_ns, fill.charges_paise)
         net = self.net_of(fill.strategy_id)
         net[fill.symbol] = net.get(fill.symbol, 0) + signed
         self.cash -= signed * fill.price_paise + fill.charges_paise

@@ -308,7 +308,7 @@ class TradingEngine:
                 None,
                 ProductType.INTRADAY,
             )
-            sent.append(self.submit(intent))
+            sent.append(self.submit(intent, square_off=True))
         return sent
 
     # --- books ----------------------------------------------------------------------------
@@ -361,11 +361,13 @@ class TradingEngine:
             inst = self.instruments[symbol] = equity(symbol)
         return inst
 
-    def submit(self, intent: OrderIntent) -> ClientOrderId:
+    def submit(self, intent: OrderIntent, *, square_off: bool = False) -> ClientOrderId:
         """Check and send an order (sliced above the freeze quantity); the id returned names
         it, the parent's when sliced. A refusal is told to the strategy at once."""
         inst = self.instrument(intent.symbol)
-        coid, made = self.orders.create(intent, self, inst.freeze_quantity, inst.lot_size)
+        coid, made = self.orders.create(
+            intent, self, inst.freeze_quantity, inst.lot_size, square_off=square_off
+        )
         strategy = self._by_id.get(intent.strategy_id)
         if strategy is not None and made[0].is_terminal:  # refused: tell the strategy now
             parent = self.orders.parents.get(coid)

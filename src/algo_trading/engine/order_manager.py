@@ -182,15 +182,19 @@ class OrderManager:
         view: RiskView,
         freeze_quantity: int | None = None,
         lot_size: int = 1,
+        *,
+        square_off: bool = False,
     ) -> tuple[ClientOrderId, list[Order]]:
         """Build the order, run the risk check, pass the throttle, write it down, then send
         it. A refused order comes back REJECTED with the decision as its reason and never
         reaches the broker. Above `freeze_quantity` the order is sliced into legal children
-        (each checked and sent on its own) under one parent id, which is returned."""
+        (each checked and sent on its own) under one parent id, which is returned. A
+        square-off is not held by a quarantine: carrying an intraday position overnight
+        because one report was odd would be the worse outcome."""
         now = self._clock.now_ns()
         quantity = intent.quantity
         sizes, refusal = [quantity], ""
-        if self.blocked and (intent.strategy_id, intent.symbol) in self.blocked:
+        if self.blocked and not square_off and (intent.strategy_id, intent.symbol) in self.blocked:
             held = sorted(self.blocked[(intent.strategy_id, intent.symbol)])
             refusal = f"QUARANTINED: order {held[0]} waits for reconciliation"
         elif freeze_quantity is not None and quantity > freeze_quantity:

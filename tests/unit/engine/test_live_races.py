@@ -444,3 +444,16 @@ def test_an_intent_is_frozen_and_goes_unchanged_to_the_order() -> None:
         9_900,
     )
     assert (sent.trigger_price_paise, sent.product) == (9_950, ProductType.INTRADAY)
+
+
+def test_a_quarantine_holds_new_orders_but_not_the_square_off_of_that_book() -> None:
+    strategy = RecordingStrategy()
+    engine, broker, clock = cutoff_rig(strategy)
+    short = strategy.sell(50, product=ProductType.INTRADAY)
+    broker.fill(short, 50, 10_000, trade_id="T1")
+    broker.fill(short, 1, 10_000, trade_id="T2")  # more than the order: quarantined
+    engine.drain()
+    assert engine.quarantined() == [short]
+    clock.ts_ns = ist_ns("2025-01-06", "15:16")
+    (coid,) = engine.square_off(SYMBOL)
+    assert engine.orders.orders[coid].status is OrderStatus.SUBMITTED

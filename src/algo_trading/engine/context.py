@@ -80,6 +80,9 @@ class StrategyView:
         return self._engine.orders.modify(client_order_id, change)
 
     def open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
+        orders = self._engine.orders
+        if not orders.working and not orders.held:
+            return []  # the common case when a strategy decides: nothing is open
         return self._engine.open_order_snapshots(self._sid, symbol)
 
     def _owns(self, client_order_id: ClientOrderId) -> bool:

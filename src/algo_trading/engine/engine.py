@@ -261,6 +261,7 @@ class TradingEngine:
         queue = self._queue
         apply = self.orders.apply
         parent_of = self.orders.parent_of
+        exchanges = self._exchange
         while queue:
             result = apply(queue.popleft())
             if result is None:
@@ -269,7 +270,8 @@ class TradingEngine:
             strategy = self._by_id.get(order.strategy_id)
             parent = parent_of.get(order.client_order_id) if parent_of else None
             if fill is not None:
-                self.portfolio.apply_fill(fill, self._exchange_of(order.symbol))
+                sym = order.symbol
+                self.portfolio.apply_fill(fill, exchanges.get(sym) or self._exchange_of(sym))
                 if strategy is not None:
                     seen = (
                         fill

@@ -47,7 +47,6 @@ from algo_trading.market.throttle import OrderThrottle
 
 __all__ = ["NoCharges", "OrderChange", "OrderManager", "ReportIncident", "SequentialIds"]
 
-_FILL_EVENTS = (OrderEvent.FILL, OrderEvent.PARTIAL_FILL)
 _ACKS = (OrderEvent.ACCEPT, OrderEvent.ACCEPT_TRIGGER_PENDING)
 # News that may arrive after what it announces was overtaken (an acknowledgement after the
 # fill, a trigger after the stop filled, an answer to a request already settled): applied
@@ -415,39 +414,43 @@ class OrderManager:
             )
             return None
         try:
-            result = self._apply(order, report)
+            if report.broker_order_id and order.broker_order_id is None:
+                order.broker_order_id = BrokerOrderId(report.broker_order_id)
+            event = report.event
+            fill: Fill | None = None
+            if event is OrderEvent.FILL or event is OrderEvent.PARTIAL_FILL:
+                booked = self._apply_fill(order, report)
+                if booked is None:
+                    return None  # a replayed trade: booked once
+                fill, event = booked
+            else:
+                if not self._apply_event(order, report):
+                    return None
         except Exception as exc:  # a report the books cannot take: quarantine, never raise
             self._quarantine(order, report, "REFUSED_REPORT", f"{type(exc).__name__}: {exc}")
             return None
-        if result is None:
-            return None
-        event = result[1]
         try:
             self._log.record_order(order, event)
         except Exception as exc:  # the books moved; the log must be repaired from them
             self._quarantine(order, report, "TRADE_LOG_FAILED", f"{type(exc).__name__}: {exc}")
         if order.status in TERMINAL_STATES:
             self.working.pop(order.client_order_id, None)
-            self.changes.pop(order.client_order_id, None)
-        return order, result[0]
+            if self.changes:
+                self.changes.pop(order.client_order_id, None)
+        return order, fill
 
-    def _apply(
-        self, order: Order, report: ExecutionReport
-    ) -> tuple[Fill | None, OrderEvent] | None:
-        if report.broker_order_id and order.broker_order_id is None:
-            order.broker_order_id = BrokerOrderId(report.broker_order_id)
+    def _apply_event(self, order: Order, report: ExecutionReport) -> bool:
+        """Move the order by a report that is not a fill; False when it changes nothing."""
         event = report.event
-        if event in _FILL_EVENTS:
-            return self._apply_fill(order, report)
         status = order.status
         if (status, event) not in TRANSITIONS and (status, event) not in RESUMING:
             if event in _MAYBE_STALE or _ENDED_BY.get(status) is event:
-                return None
+                return False
             order.apply(event, report.ts_ns)  # raises IllegalTransitionError, naming both
         if event is OrderEvent.MODIFY or event is OrderEvent.MODIFY_REJECT:
             self._settle_change(order, event)
         order.apply(event, report.ts_ns, report.reason)
-        return None, event
+        return True
 
     def _apply_fill(self, order: Order, report: ExecutionReport) -> tuple[Fill, OrderEvent] | None:
         trade_id = report.trade_id
@@ -460,7 +463,7 @@ class OrderManager:
                 f"{order.remaining} remaining"
             )
         event = OrderEvent.FILL if quantity == order.remaining else OrderEvent.PARTIAL_FILL
-        if order.next_status(event) is None:
+        if (order.status, event) not in TRANSITIONS:  # no pending answer is a fill
             order.apply(event, report.ts_ns)  # raises IllegalTransitionError, naming both
         self._trade_n += 1
         raw = Fill(

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.orders import (
-    PENDING_STATES,
     Order,
     OrderIntent,
     OrderSnapshot,
@@ -86,7 +85,3 @@ class ParentOrder:
     @property
     def is_working(self) -> bool:
         return any(not c.is_terminal for c in self.children)
-
-    @property
-    def has_pending_request(self) -> bool:
-        return any(c.status in PENDING_STATES for c in self.children)

@@ -157,7 +157,7 @@ class Strategy:
 
     # --- portfolio ----------------------------------------------------------------------
     def position(self, symbol: str | None = None) -> int:
-        """Net quantity held (negative when short)."""
+        """This strategy's net quantity over its products (negative when short)."""
         return self.ctx.position_quantity(symbol or self.symbol)
 
     def open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:

@@ -109,6 +109,8 @@ def test_each_state_and_event_pair_moves_by_the_table_or_raises(
     order = order_in(status)
     before = order.snapshot()
     expected = _expected(order, event)
+    assert order.next_status(event) is expected  # asking changes nothing
+    assert order.snapshot() == before
     if expected is None:
         with pytest.raises(IllegalTransitionError) as raised:
             order.apply(event, 99)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from algo_trading.domain.errors import OrderError
 from algo_trading.domain.events import ExecutionReport
 from algo_trading.domain.fills import Fill
-from algo_trading.domain.ids import BrokerOrderId, ClientOrderId, TradeId
+from algo_trading.domain.ids import BrokerOrderId, ClientOrderId, StrategyId, TradeId
 from algo_trading.domain.orders import (
     RESUMING,
     TERMINAL_STATES,
@@ -234,10 +234,20 @@ class OrderManager:
         coid = self._ids.next_id()
         if coid in self.orders or coid in self.parents:
             raise OrderError(f"client order id {coid} was issued twice")
-        if quantity == intent.quantity:
-            order = Order.from_intent(coid, intent, now)
-        else:
-            order = Order.from_intent(coid, _resized(intent, quantity), now)
+        # Built here rather than by Order.from_intent: one call less on every order.
+        order = Order(
+            coid,
+            StrategyId(intent.strategy_id),
+            intent.symbol,
+            intent.side,
+            quantity,
+            intent.order_type,
+            intent.price_paise,
+            intent.trigger_price_paise,
+            intent.product,
+            intent.validity,
+            now,
+        )
         order.tag = order_tag(intent.strategy_id, coid)
         self.orders[coid] = order
         self._audit(order, AuditStage.INTENT, "ORDER_REQUESTED", now)
@@ -525,20 +535,6 @@ class OrderManager:
 def _refused(text: str) -> RiskDecision:
     code, _, detail = text.partition(": ")
     return RiskDecision(False, code, detail)
-
-
-def _resized(intent: OrderIntent, quantity: int) -> OrderIntent:
-    return OrderIntent(
-        intent.strategy_id,
-        intent.symbol,
-        intent.side,
-        quantity,
-        intent.order_type,
-        intent.price_paise,
-        intent.trigger_price_paise,
-        intent.product,
-        intent.validity,
-    )
 
 
 def _with_charges(fill: Fill, charges_paise: int) -> Fill:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import cast
 
 from algo_trading.domain.errors import ConfigError, DuplicateOrderError, StrategyError
 from algo_trading.domain.events import Bar, ExecutionReport, Tick
@@ -332,10 +331,7 @@ class TradingEngine:
     def book_quantity(self, strategy_id: str, symbol: str, product: ProductType) -> int:
         portfolio = self.portfolio
         exchange = self._exchange.get(symbol) or self._exchange_of(symbol)
-        # a plain tuple finds the BookKey (equal and of equal hash) without building one
-        pos = portfolio.books.get(
-            cast(BookKey, (portfolio.account, strategy_id, symbol, exchange, product))
-        )
+        pos = portfolio.by_tuple.get((portfolio.account, strategy_id, symbol, exchange, product))
         return 0 if pos is None else pos.quantity
 
     def cash_paise(self) -> int:

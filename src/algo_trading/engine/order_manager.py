@@ -467,12 +467,13 @@ class OrderManager:
         if trade_id and trade_id in self._seen_trades:
             return None  # a replayed trade: booked once
         quantity, price = report.fill_quantity, report.fill_price_paise
-        if quantity <= 0 or quantity > order.remaining or price <= 0:
+        remaining = order.quantity - order.filled_quantity
+        if quantity <= 0 or quantity > remaining or price <= 0:
             raise OrderError(
                 f"order {order.client_order_id}: fill of {quantity} at {price} paise with "
-                f"{order.remaining} remaining"
+                f"{remaining} remaining"
             )
-        event = OrderEvent.FILL if quantity == order.remaining else OrderEvent.PARTIAL_FILL
+        event = OrderEvent.FILL if quantity == remaining else OrderEvent.PARTIAL_FILL
         if (order.status, event) not in TRANSITIONS:  # no pending answer is a fill
             order.apply(event, report.ts_ns)  # raises IllegalTransitionError, naming both
         self._trade_n += 1

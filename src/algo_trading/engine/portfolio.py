@@ -8,7 +8,7 @@ its own lots, P&L and round trips; a strategy's net quantity in a symbol is thei
 
 from __future__ import annotations
 
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
 from algo_trading.domain.fills import Fill
 from algo_trading.domain.orders import ProductType
@@ -32,6 +32,7 @@ class Portfolio:
         "account",
         "books",
         "by_symbol",
+        "by_tuple",
         "cash",
         "charges_paid",
         "net",
@@ -44,6 +45,9 @@ class Portfolio:
         self.cash = starting_cash_paise
         self.charges_paid = 0
         self.books: dict[BookKey, Position] = {}
+        # The same dict, for lookups by a plain tuple (equal to its BookKey, of equal hash):
+        # the fill path and the strategies' reads need not build a BookKey each time.
+        self.by_tuple: dict[tuple[str, str, str, str, ProductType], Position] = self.books  # type: ignore[assignment]
         # symbol -> its books (marked together on each bar or tick)
         self.by_symbol: dict[str, list[Position]] = {}
         # strategy id -> symbol -> net quantity over that strategy's books (read every bar)
@@ -81,16 +85,16 @@ class Portfolio:
     def apply_fill(self, fill: Fill, exchange: str = "NSE") -> int:
         """Book a fill on its book; returns the P&L it realized."""
         signed = fill.signed_quantity
-        # A plain tuple finds the BookKey (equal and of equal hash) without building one.
-        pos = self.books.get(
-            cast(BookKey, (self.account, fill.strategy_id, fill.symbol, exchange, fill.product))
-        )
+        sid, symbol = fill.strategy_id, fill.symbol
+        pos = self.by_tuple.get((self.account, sid, symbol, exchange, fill.product))
         if pos is None:
             pos = self.book(self.key(fill, exchange))
         # The position refuses a bad fill before anything changes; cash follows it, not leads.
         realized = pos.apply_fill(signed, fill.price_paise, fill.ts_ns, fill.charges_paise)
-        net = self.net_of(fill.strategy_id)
-        net[fill.symbol] = net.get(fill.symbol, 0) + signed
+        net = self.net.get(sid)
+        if net is None:
+            net = self.net_of(sid)
+        net[symbol] = net.get(symbol, 0) + signed
         self.cash -= signed * fill.price_paise + fill.charges_paise
         self.charges_paid += fill.charges_paise
         return realized

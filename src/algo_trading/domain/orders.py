@@ -359,8 +359,15 @@ class Order:
         status = self.status
         new = TRANSITIONS.get((status, event))
         if new is None and (status, event) in RESUMING:
-            return self.prior_status
+            return self._resume_status()
         return new
+
+    def _resume_status(self) -> OrderStatus:
+        # An order read back from storage while pending has lost the state before the
+        # request (it is not stored): resting, or partly filled, is what it can have been.
+        if self.prior_status is OrderStatus.NEW:
+            return OrderStatus.PARTIALLY_FILLED if self.filled_quantity else OrderStatus.OPEN
+        return self.prior_status
 
     def apply(self, event: OrderEvent, ts_ns: int, reason: str = "") -> OrderStatus:
         """Move to the state the table names for (status, event), or raise."""
@@ -369,7 +376,7 @@ class Order:
         if new is None:
             if (status, event) not in RESUMING:
                 raise IllegalTransitionError(self.client_order_id, status.value, event.value)
-            new = self.prior_status
+            new = self._resume_status()
         elif status in PENDING_STATES:
             shadow = TRANSITIONS.get((self.prior_status, event))
             if shadow is not None and shadow not in PENDING_STATES:

@@ -30,6 +30,10 @@ def test_a_cancel_and_a_change_waiting_on_the_broker_are_stored_with_what_follow
         stored = u.orders.get(changed.client_order_id)
         assert stored is not None
         assert stored.status is OrderStatus.PENDING_MODIFY
+        # A change still unanswered after a crash is something reconciliation must check.
+        assert changed.client_order_id in {
+            o.client_order_id for o in u.orders.unresolved("default")
+        }
         assert u.orders.events(cancelled.client_order_id) == [
             (OrderEvent.SUBMIT, OrderStatus.SUBMITTED),
             (OrderEvent.ACCEPT, OrderStatus.OPEN),

@@ -362,3 +362,13 @@ def test_an_order_whose_prices_do_not_fit_its_type_is_refused(
 def test_an_order_of_no_or_negative_quantity_is_refused(quantity: int) -> None:
     with pytest.raises(OrderError, match="quantity"):
         _build(OrderType.MARKET, None, None, quantity)
+
+
+def test_a_pending_order_read_back_without_its_prior_state_resumes_as_resting() -> None:
+    order = make_order(quantity=QUANTITY)
+    order.status = OrderStatus.PENDING_CANCEL  # as storage rebuilds it: no prior state kept
+    assert order.apply(OrderEvent.CANCEL_REJECT, 5) is OrderStatus.OPEN
+    order.status = OrderStatus.PENDING_MODIFY
+    order.filled_quantity = 3
+    order.prior_status = OrderStatus.NEW
+    assert order.apply(OrderEvent.MODIFY_REJECT, 6) is OrderStatus.PARTIALLY_FILLED

@@ -42,6 +42,7 @@ class FakeBroker:
         self.sink: ReportSink | None = None
         self.submitted: list[OrderSnapshot] = []
         self.cancelled: list[ClientOrderId] = []
+        self.modified: list[tuple[ClientOrderId, int | None, int | None, int | None]] = []
 
     # --- the Broker port ---
     def connect(self, sink: ReportSink) -> None:
@@ -56,6 +57,18 @@ class FakeBroker:
         self.cancelled.append(client_order_id)
         if self.timeline is not None:
             self.timeline.append(f"broker.cancel {client_order_id}")
+
+    def modify(
+        self,
+        client_order_id: ClientOrderId,
+        *,
+        quantity: int | None = None,
+        price_paise: int | None = None,
+        trigger_price_paise: int | None = None,
+    ) -> None:
+        self.modified.append((client_order_id, quantity, price_paise, trigger_price_paise))
+        if self.timeline is not None:
+            self.timeline.append(f"broker.modify {client_order_id}")
 
     # --- the venue's side, driven by the test ---
     def push(self, report: ExecutionReport) -> None:

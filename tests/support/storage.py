@@ -13,10 +13,11 @@ from contextlib import contextmanager
 import psycopg
 
 from algo_trading.domain import ClientOrderId, OrderSide, OrderType, ProductType, Validity
-from algo_trading.domain.orders import Order
+from algo_trading.domain.orders import Order, OrderIntent
 from algo_trading.engine import (
     AllowAll,
     Broker,
+    InlineSender,
     NoCharges,
     OrderManager,
     RiskCheck,
@@ -109,7 +110,12 @@ class NoView:
     def equity_paise(self) -> int:
         return 0
 
-    def pending_quantity(self, symbol: str, side: OrderSide, product: ProductType) -> int:
+    def book_quantity(self, strategy_id: str, symbol: str, product: ProductType) -> int:
+        return 0
+
+    def pending_quantity(
+        self, strategy_id: str, symbol: str, side: OrderSide, product: ProductType
+    ) -> int:
         return 0
 
 
@@ -121,7 +127,12 @@ def make_manager(
     risk: RiskCheck | None = None,
 ) -> OrderManager:
     return OrderManager(
-        broker, SimulatedClock(now_ns), ListIds(*ids), risk or AllowAll(), log, NoCharges()
+        InlineSender(broker),
+        SimulatedClock(now_ns),
+        ListIds(*ids),
+        risk or AllowAll(),
+        log,
+        NoCharges(),
     )
 
 
@@ -135,7 +146,7 @@ def submit(
     price_paise: int | None = None,
 ) -> Order:
     """Create a DAY intraday order through the manager (market, or limit with a price)."""
-    (order,) = manager.create(
+    intent = OrderIntent(
         strategy,
         symbol,
         side,
@@ -145,6 +156,6 @@ def submit(
         None,
         ProductType.INTRADAY,
         Validity.DAY,
-        NoView(),
     )
+    _, (order,) = manager.create(intent, NoView())
     return order

@@ -37,10 +37,13 @@ from algo_trading.domain.instruments import (
 )
 from algo_trading.domain.money import format_rupees, paise_to_decimal, rupees_to_paise
 from algo_trading.domain.orders import (
+    PENDING_STATES,
+    RESUMING,
     TERMINAL_STATES,
     TRANSITIONS,
     Order,
     OrderEvent,
+    OrderIntent,
     OrderSide,
     OrderSnapshot,
     OrderStatus,
@@ -52,6 +55,8 @@ from algo_trading.domain.positions import Position, PositionSnapshot, RoundTrip
 
 __all__ = [
     "IST",
+    "PENDING_STATES",
+    "RESUMING",
     "TERMINAL_STATES",
     "TRANSITIONS",
     "AlgoTradingError",
@@ -72,6 +77,7 @@ __all__ = [
     "Order",
     "OrderError",
     "OrderEvent",
+    "OrderIntent",
     "OrderSide",
     "OrderSnapshot",
     "OrderStatus",

@@ -13,10 +13,13 @@ from algo_trading.domain.errors import IllegalTransitionError, OrderError
 from algo_trading.domain.ids import BrokerOrderId, ClientOrderId, StrategyId
 
 __all__ = [
+    "PENDING_STATES",
+    "RESUMING",
     "TERMINAL_STATES",
     "TRANSITIONS",
     "Order",
     "OrderEvent",
+    "OrderIntent",
     "OrderSide",
     "OrderSnapshot",
     "OrderStatus",
@@ -63,6 +66,8 @@ class OrderStatus(StrEnum):
     OPEN = "OPEN"  # resting at the venue
     TRIGGER_PENDING = "TRIGGER_PENDING"  # a stop order waiting for its trigger
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    PENDING_CANCEL = "PENDING_CANCEL"  # we asked to cancel it; the broker has not answered
+    PENDING_MODIFY = "PENDING_MODIFY"  # we asked to change it; the broker has not answered
     FILLED = "FILLED"
     CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"
@@ -74,12 +79,16 @@ class OrderEvent(StrEnum):
     ACCEPT = "ACCEPT"
     ACCEPT_TRIGGER_PENDING = "ACCEPT_TRIGGER_PENDING"
     TRIGGER = "TRIGGER"
-    MODIFY = "MODIFY"
+    MODIFY = "MODIFY"  # the broker confirms a change we asked for
     PARTIAL_FILL = "PARTIAL_FILL"
     FILL = "FILL"
     CANCEL = "CANCEL"
     REJECT = "REJECT"
     EXPIRE = "EXPIRE"
+    CANCEL_REQUEST = "CANCEL_REQUEST"  # ours: a cancel is on its way to the broker
+    MODIFY_REQUEST = "MODIFY_REQUEST"  # ours: a change is on its way to the broker
+    CANCEL_REJECT = "CANCEL_REJECT"  # the broker refused our cancel; the order lives on
+    MODIFY_REJECT = "MODIFY_REJECT"  # the broker refused our change; the old terms stand
 
 
 S, E = OrderStatus, OrderEvent
@@ -98,42 +107,120 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderEvent], OrderStatus] = {
     (S.SUBMITTED, E.PARTIAL_FILL): S.PARTIALLY_FILLED,
     (S.SUBMITTED, E.FILL): S.FILLED,
     (S.SUBMITTED, E.EXPIRE): S.EXPIRED,  # an IOC that found nothing
+    # A cancel may be asked before the acknowledgement: Angel One takes it once the order
+    # has its broker id, so it waits as PENDING_CANCEL like any other.
+    (S.SUBMITTED, E.CANCEL_REQUEST): S.PENDING_CANCEL,
+    # A change nobody here asked for (made in the broker's app) is news, not a conflict.
     (S.OPEN, E.MODIFY): S.OPEN,
+    (S.TRIGGER_PENDING, E.MODIFY): S.TRIGGER_PENDING,
+    (S.PARTIALLY_FILLED, E.MODIFY): S.PARTIALLY_FILLED,
+    (S.OPEN, E.MODIFY_REQUEST): S.PENDING_MODIFY,
     (S.OPEN, E.PARTIAL_FILL): S.PARTIALLY_FILLED,
     (S.OPEN, E.FILL): S.FILLED,
+    (S.OPEN, E.CANCEL_REQUEST): S.PENDING_CANCEL,
+    # The venue cancelled it without our asking (Angel One cancels an order the exchange
+    # dropped, e.g. at a circuit limit), or our cancel's answer came without the request.
     (S.OPEN, E.CANCEL): S.CANCELLED,
     (S.OPEN, E.EXPIRE): S.EXPIRED,
     # The broker accepted it and the exchange then refused it (Angel One's "open pending"
     # followed by "rejected", e.g. outside the price band).
     (S.OPEN, E.REJECT): S.REJECTED,
-    (S.TRIGGER_PENDING, E.MODIFY): S.TRIGGER_PENDING,
+    (S.TRIGGER_PENDING, E.MODIFY_REQUEST): S.PENDING_MODIFY,
     (S.TRIGGER_PENDING, E.TRIGGER): S.OPEN,
     # A stop-market order triggers and fills in one report.
     (S.TRIGGER_PENDING, E.PARTIAL_FILL): S.PARTIALLY_FILLED,
     (S.TRIGGER_PENDING, E.FILL): S.FILLED,
+    (S.TRIGGER_PENDING, E.CANCEL_REQUEST): S.PENDING_CANCEL,
     (S.TRIGGER_PENDING, E.CANCEL): S.CANCELLED,
     (S.TRIGGER_PENDING, E.REJECT): S.REJECTED,  # refused at trigger time (LPP, band)
     (S.TRIGGER_PENDING, E.EXPIRE): S.EXPIRED,
-    (S.PARTIALLY_FILLED, E.MODIFY): S.PARTIALLY_FILLED,
+    (S.PARTIALLY_FILLED, E.MODIFY_REQUEST): S.PENDING_MODIFY,
     (S.PARTIALLY_FILLED, E.PARTIAL_FILL): S.PARTIALLY_FILLED,
     (S.PARTIALLY_FILLED, E.FILL): S.FILLED,
+    (S.PARTIALLY_FILLED, E.CANCEL_REQUEST): S.PENDING_CANCEL,
     # Cancelling or expiring a partly filled order ends it; what was filled stays filled.
     (S.PARTIALLY_FILLED, E.CANCEL): S.CANCELLED,
     (S.PARTIALLY_FILLED, E.EXPIRE): S.EXPIRED,
+    # Between our cancel request and the broker's answer the order still trades: a fill in
+    # that instant is real (the trade book is the truth), and only the answer ends the wait.
+    (S.PENDING_CANCEL, E.CANCEL): S.CANCELLED,
+    (S.PENDING_CANCEL, E.PARTIAL_FILL): S.PENDING_CANCEL,
+    (S.PENDING_CANCEL, E.FILL): S.FILLED,  # it filled before the cancel landed
+    (S.PENDING_CANCEL, E.EXPIRE): S.EXPIRED,  # the session ended first
+    (S.PENDING_CANCEL, E.REJECT): S.REJECTED,  # the exchange refused the order meanwhile
+    # Late news of the order itself (its acknowledgement, its trigger, a change confirmed)
+    # leaves the cancel pending; it moves the state a refused cancel returns to.
+    (S.PENDING_CANCEL, E.ACCEPT): S.PENDING_CANCEL,
+    (S.PENDING_CANCEL, E.ACCEPT_TRIGGER_PENDING): S.PENDING_CANCEL,
+    (S.PENDING_CANCEL, E.TRIGGER): S.PENDING_CANCEL,
+    (S.PENDING_CANCEL, E.MODIFY): S.PENDING_CANCEL,
+    (S.PENDING_CANCEL, E.MODIFY_REJECT): S.PENDING_CANCEL,
+    # A change in flight: the order trades on its old terms until the broker answers.
+    (S.PENDING_MODIFY, E.PARTIAL_FILL): S.PENDING_MODIFY,
+    (S.PENDING_MODIFY, E.FILL): S.FILLED,
+    (S.PENDING_MODIFY, E.TRIGGER): S.PENDING_MODIFY,
+    (S.PENDING_MODIFY, E.MODIFY_REQUEST): S.PENDING_MODIFY,  # a second change, queued
+    (S.PENDING_MODIFY, E.CANCEL_REQUEST): S.PENDING_CANCEL,  # a cancel overrides the change
+    (S.PENDING_MODIFY, E.CANCEL): S.CANCELLED,
+    (S.PENDING_MODIFY, E.EXPIRE): S.EXPIRED,
+    (S.PENDING_MODIFY, E.REJECT): S.REJECTED,
+    # Angel One fills an order in the instant before a cancel lands, or after it dropped it
+    # as rejected or expired: the trade book is the truth, so a late fill is booked. The
+    # whole remainder makes the order FILLED; a part leaves it where it ended.
+    (S.CANCELLED, E.FILL): S.FILLED,
+    (S.CANCELLED, E.PARTIAL_FILL): S.CANCELLED,
+    (S.REJECTED, E.FILL): S.FILLED,
+    (S.REJECTED, E.PARTIAL_FILL): S.REJECTED,
+    (S.EXPIRED, E.FILL): S.FILLED,
+    (S.EXPIRED, E.PARTIAL_FILL): S.EXPIRED,
 }
+"""Legal (state, event) -> state rows. See RESUMING for the rows that end a pending request."""
+
+RESUMING: frozenset[tuple[OrderStatus, OrderEvent]] = frozenset(
+    {
+        # The broker answered our request and the order lives on: back to the working state
+        # it was in, moved by whatever happened to it meanwhile (a fill, a trigger).
+        (S.PENDING_CANCEL, E.CANCEL_REJECT),
+        (S.PENDING_MODIFY, E.MODIFY),
+        (S.PENDING_MODIFY, E.MODIFY_REJECT),
+    }
+)
 del S, E
 
 TERMINAL_STATES = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
 )
+PENDING_STATES = frozenset({OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_MODIFY})
 _WORKING_STATES = frozenset(
     {
         OrderStatus.SUBMITTED,
         OrderStatus.OPEN,
         OrderStatus.TRIGGER_PENDING,
         OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.PENDING_CANCEL,
+        OrderStatus.PENDING_MODIFY,
     }
 )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """What a strategy (or an operator) asks for: one order, before it has an id. Frozen, so
+    it passes through the context, the engine and the order manager unchanged."""
+
+    strategy_id: str
+    symbol: str
+    side: OrderSide
+    quantity: int
+    order_type: OrderType = OrderType.MARKET
+    price_paise: int | None = None
+    trigger_price_paise: int | None = None
+    product: ProductType = ProductType.INTRADAY
+    validity: Validity = Validity.DAY
+
+    @property
+    def signed_quantity(self) -> int:
+        return self.quantity if self.side is OrderSide.BUY else -self.quantity
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +262,7 @@ class Order:
         "filled_quantity",
         "order_type",
         "price_paise",
+        "prior_status",
         "product",
         "quantity",
         "reason",
@@ -228,6 +316,9 @@ class Order:
         self.product = product
         self.validity = validity
         self.status = OrderStatus.NEW
+        # While a request is pending: the working state the order returns to when the broker
+        # answers "no" (or confirms a change), moved by whatever happens meanwhile.
+        self.prior_status = OrderStatus.NEW
         self.filled_quantity = 0
         self.fill_value_paise = 0
         self.created_ns = created_ns
@@ -247,11 +338,51 @@ class Order:
     def is_working(self) -> bool:
         return self.status in _WORKING_STATES
 
+    @classmethod
+    def from_intent(cls, client_order_id: ClientOrderId, intent: OrderIntent, ts_ns: int) -> Order:
+        return cls(
+            client_order_id,
+            StrategyId(intent.strategy_id),
+            intent.symbol,
+            intent.side,
+            intent.quantity,
+            intent.order_type,
+            intent.price_paise,
+            intent.trigger_price_paise,
+            intent.product,
+            intent.validity,
+            ts_ns,
+        )
+
+    def next_status(self, event: OrderEvent) -> OrderStatus | None:
+        """The state `event` would lead to, or None when the table has no row for it."""
+        status = self.status
+        new = TRANSITIONS.get((status, event))
+        if new is None and (status, event) in RESUMING:
+            return self._resume_status()
+        return new
+
+    def _resume_status(self) -> OrderStatus:
+        # An order read back from storage while pending has lost the state before the
+        # request (it is not stored): resting, or partly filled, is what it can have been.
+        if self.prior_status is OrderStatus.NEW:
+            return OrderStatus.PARTIALLY_FILLED if self.filled_quantity else OrderStatus.OPEN
+        return self.prior_status
+
     def apply(self, event: OrderEvent, ts_ns: int, reason: str = "") -> OrderStatus:
         """Move to the state the table names for (status, event), or raise."""
-        new = TRANSITIONS.get((self.status, event))
+        status = self.status
+        new = TRANSITIONS.get((status, event))
         if new is None:
-            raise IllegalTransitionError(self.client_order_id, self.status.value, event.value)
+            if (status, event) not in RESUMING:
+                raise IllegalTransitionError(self.client_order_id, status.value, event.value)
+            new = self._resume_status()
+        elif status in PENDING_STATES:
+            shadow = TRANSITIONS.get((self.prior_status, event))
+            if shadow is not None and shadow not in PENDING_STATES:
+                self.prior_status = shadow
+        elif new in PENDING_STATES:
+            self.prior_status = status
         self.status = new
         self.updated_ns = ts_ns
         if reason:

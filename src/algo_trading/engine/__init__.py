@@ -1,10 +1,26 @@
 """The engine: clock, event queue, order manager, risk hook, portfolio and strategy runner."""
 
 from algo_trading.engine.clock import SimulatedClock
+from algo_trading.engine.context import StrategyView
 from algo_trading.engine.engine import MemoryAuditLog, MemoryTradeLog, TradingEngine
-from algo_trading.engine.order_manager import NoCharges, OrderManager, SequentialIds
-from algo_trading.engine.portfolio import Portfolio
-from algo_trading.engine.ports import Broker, ChargesModel, Clock, IdGenerator, ReportSink, TradeLog
+from algo_trading.engine.order_manager import (
+    NoCharges,
+    OrderChange,
+    OrderManager,
+    ReportIncident,
+    SequentialIds,
+)
+from algo_trading.engine.parents import ParentOrder
+from algo_trading.engine.portfolio import BookKey, Portfolio
+from algo_trading.engine.ports import (
+    Broker,
+    ChargesModel,
+    Clock,
+    IdGenerator,
+    OrderSender,
+    ReportSink,
+    TradeLog,
+)
 from algo_trading.engine.risk import (
     ALLOW,
     AllowAll,
@@ -14,20 +30,27 @@ from algo_trading.engine.risk import (
     RiskDecision,
     RiskView,
 )
+from algo_trading.engine.sender import InlineSender
 
 __all__ = [
     "ALLOW",
     "AllowAll",
+    "BookKey",
     "Broker",
     "ChargesModel",
     "Clock",
     "IdGenerator",
+    "InlineSender",
     "MemoryAuditLog",
     "MemoryTradeLog",
     "NoCharges",
     "NoDeliveryShort",
+    "OrderChange",
     "OrderManager",
+    "OrderSender",
+    "ParentOrder",
     "Portfolio",
+    "ReportIncident",
     "ReportSink",
     "RiskChain",
     "RiskCheck",
@@ -35,6 +58,7 @@ __all__ = [
     "RiskView",
     "SequentialIds",
     "SimulatedClock",
+    "StrategyView",
     "TradeLog",
     "TradingEngine",
 ]

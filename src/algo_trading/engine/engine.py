@@ -3,13 +3,17 @@
 Drivers push market data in (`on_bar`, `on_tick`); brokers push execution reports in
 (`report`, safe to call from another thread: a deque append). Reports are applied before the
 next market event reaches a strategy, so a strategy always sees its fills first. What differs
-between modes is only the clock, the data source and the broker handed in.
+between modes is only the clock, the data source, the broker and the sender handed in.
+
+Time drives the engine in every mode: bars, ticks and `on_timer` all release the orders the
+throttle holds, so a held order goes when its slot comes even when no market data does.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from algo_trading.domain.errors import ConfigError, DuplicateOrderError, StrategyError
 from algo_trading.domain.events import Bar, ExecutionReport, Tick
@@ -18,24 +22,26 @@ from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.instruments import Instrument, equity
 from algo_trading.domain.orders import (
     OrderEvent,
+    OrderIntent,
     OrderSide,
     OrderSnapshot,
     OrderType,
     ProductType,
-    Validity,
 )
-from algo_trading.domain.positions import Position, PositionSnapshot
+from algo_trading.engine.context import StrategyView
 from algo_trading.engine.order_manager import NoCharges, OrderManager, SequentialIds
-from algo_trading.engine.portfolio import Portfolio
+from algo_trading.engine.portfolio import BookKey, Portfolio
 from algo_trading.engine.ports import (
     Broker,
     ChargesModel,
     Clock,
     IdGenerator,
     OrderAuditLog,
+    OrderSender,
     TradeLog,
 )
 from algo_trading.engine.risk import AllowAll, RiskCheck
+from algo_trading.engine.sender import InlineSender
 from algo_trading.market.audit import OrderAuditRecord
 from algo_trading.market.throttle import OrderThrottle
 from algo_trading.strategy.base import Strategy
@@ -84,7 +90,8 @@ class MemoryAuditLog:
 
 
 class TradingEngine:
-    """Implements `StrategyContext` for the strategies it runs."""
+    """One event loop for every mode; implements `RiskView` for the risk checks. Each
+    strategy gets its own `StrategyView`, never this object."""
 
     def __init__(
         self,
@@ -100,13 +107,15 @@ class TradingEngine:
         raise_strategy_errors: bool = True,
         throttle: OrderThrottle | None = None,
         audit: OrderAuditLog | None = None,
+        sender: OrderSender | None = None,
+        account: str = "default",
     ) -> None:
         self.clock = clock
         self.broker = broker
-        self.portfolio = Portfolio(starting_cash_paise)
+        self.portfolio = Portfolio(starting_cash_paise, account)
         self.trade_log = trade_log if trade_log is not None else MemoryTradeLog()
         self.orders = OrderManager(
-            broker,
+            sender if sender is not None else InlineSender(broker),
             clock,
             ids or SequentialIds(),
             risk or AllowAll(),
@@ -116,6 +125,7 @@ class TradingEngine:
             audit,
         )
         self.instruments = {i.symbol: i for i in instruments}
+        self._exchange = {sym: i.exchange.value for sym, i in self.instruments.items()}
         self.raise_strategy_errors = raise_strategy_errors
         self.strategy_errors: list[StrategyError] = []
         self._strategies: list[Strategy] = []
@@ -124,8 +134,6 @@ class TradingEngine:
         self._bar_routes: dict[str, list[tuple[tuple[Callable[[Bar], None], ...], Strategy]]] = {}
         self._queue: deque[ExecutionReport] = deque()
         self._handlers: dict[str, Callable[[Bar], None]] = {}
-        # net INTRADAY quantity per (strategy id, symbol): what a square-off must close
-        self._intraday: dict[tuple[str, str], int] = {}
         self._started = False
         broker.connect(self.report)
 
@@ -137,7 +145,7 @@ class TradingEngine:
             raise ConfigError(f"two strategies share the id {strategy.strategy_id!r}")
         if not strategy.symbols:
             raise ConfigError(f"strategy {strategy.strategy_id}: no symbols to trade")
-        strategy.bind(self)
+        strategy.bind(StrategyView(self, strategy.strategy_id))
         self._strategies.append(strategy)
         self._by_id[strategy.strategy_id] = strategy
 
@@ -161,6 +169,18 @@ class TradingEngine:
         """A broker report; applied at the next drain."""
         self._queue.append(report)
 
+    def on_timer(self, now_ns: int) -> None:
+        """The clock reached `now_ns`: send what the throttle held for now, and apply the
+        reports that came in. A live service calls this at `next_timer_ns()`."""
+        if self.orders.held:
+            self.orders.release(now_ns)
+        if self._queue:
+            self.drain()
+
+    def next_timer_ns(self) -> int | None:
+        """When `on_timer` next has work to do (a held order's slot); None when nothing waits."""
+        return self.orders.next_release_ns(self.clock.now_ns())
+
     def on_bar(self, bar: Bar) -> None:
         handler = self._handlers.get(bar.symbol)
         if handler is None:
@@ -168,37 +188,29 @@ class TradingEngine:
         handler(bar)
 
     def bar_handler(self, symbol: str) -> Callable[[Bar], None]:
-        """The function that takes `symbol`'s bars: apply pending reports, mark the position,
-        update each strategy's indicators and call its on_bar, then apply what that caused.
-        A closure over everything it touches, because it runs for every bar."""
+        """The function that takes `symbol`'s bars: release held orders, apply pending
+        reports, mark the symbol's books, update each strategy's indicators and call its
+        on_bar, then apply what that caused. A closure over everything it touches, because
+        it runs for every bar."""
         handler = self._handlers.get(symbol)
         if handler is not None:
             return handler
         routes = self._bar_routes.setdefault(symbol, [])
         queue = self._queue
-        positions = self.portfolio.positions
         drain = self.drain
         failed = self._strategy_failed
         held = self.orders.held
         release = self.orders.release
-
-        pos_ref: list[Position] = []  # the symbol's Position once it exists (it never goes away)
-
-        def mark(bar: Bar) -> None:
-            pos = positions.get(symbol)
-            if pos is not None:
-                pos_ref.append(pos)
-                pos.last_price_paise = bar.close
+        # the symbol's books, in the list the portfolio appends a new book to
+        books = self.portfolio.by_symbol.setdefault(symbol, [])
 
         def on_bar(bar: Bar) -> None:
             if held:
                 release(bar.ts_ns)
             if queue:
                 drain()
-            if pos_ref:
-                pos_ref[0].last_price_paise = bar.close
-            else:
-                mark(bar)
+            for pos in books:
+                pos.last_price_paise = bar.close
             for calls, strategy in routes:
                 try:
                     for call in calls:
@@ -215,10 +227,8 @@ class TradingEngine:
                 release(bar.ts_ns)
             if queue:
                 drain()
-            if pos_ref:
-                pos_ref[0].last_price_paise = bar.close
-            else:
-                mark(bar)
+            for pos in books:
+                pos.last_price_paise = bar.close
             calls, strategy = routes[0]
             try:
                 for call in calls:
@@ -233,6 +243,8 @@ class TradingEngine:
         return handler
 
     def on_tick(self, tick: Tick) -> None:
+        if self.orders.held:
+            self.orders.release(tick.ts_ns)
         if self._queue:
             self.drain()
         self.portfolio.mark(tick.symbol, tick.ltp_paise)
@@ -243,63 +255,84 @@ class TradingEngine:
             self.drain()
 
     def drain(self) -> None:
-        """Apply every queued broker report, telling the strategies as it goes."""
+        """Apply every queued broker report, telling the strategies as it goes. A report the
+        books cannot take never raises here: the order manager quarantines its order."""
         queue = self._queue
+        apply = self.orders.apply
+        parent_of = self.orders.parent_of
+        exchanges = self._exchange
         while queue:
-            result = self.orders.apply(queue.popleft())
+            result = apply(queue.popleft())
             if result is None:
                 continue
             order, fill = result
             strategy = self._by_id.get(order.strategy_id)
+            parent = parent_of.get(order.client_order_id) if parent_of else None
             if fill is not None:
-                self.portfolio.apply_fill(fill)
-                if order.product is ProductType.INTRADAY:
-                    key = (order.strategy_id, order.symbol)
-                    self._intraday[key] = self._intraday.get(key, 0) + fill.signed_quantity
+                sym = order.symbol
+                self.portfolio.apply_fill(fill, exchanges.get(sym) or self._exchange_of(sym))
                 if strategy is not None:
-                    self._call(strategy, "on_fill", strategy.on_fill, fill)
+                    seen = (
+                        fill
+                        if parent is None
+                        else replace(fill, client_order_id=parent.client_order_id)
+                    )
+                    self._call(strategy, "on_fill", strategy.on_fill, seen)
             if strategy is not None:
-                snap = order.snapshot()
+                snap = order.snapshot() if parent is None else parent.snapshot()
                 self._call(
                     strategy, "on_order_update", lambda s=strategy, o=snap: s.on_order_update(o)
                 )
 
     def square_off(self, symbol: str) -> list[ClientOrderId]:
         """The intraday cut-off for `symbol` has come: cancel its working INTRADAY orders and
-        close each strategy's INTRADAY position in it at market (indian-market.md §2.7)."""
+        close each strategy's INTRADAY book in it at market (indian-market.md §2.7). Other
+        products' books of the symbol are not netted against it: they stay as they are."""
         for o in list(self.orders.open_orders()):
             if o.symbol == symbol and o.product is ProductType.INTRADAY:
                 self.orders.cancel(o.client_order_id)
         sent = []
-        for (sid, sym), qty in list(self._intraday.items()):
-            if sym != symbol or qty == 0:
+        for key, pos in list(self.portfolio.books.items()):
+            if key.symbol != symbol or key.product is not ProductType.INTRADAY:
+                continue
+            qty = pos.quantity
+            if qty == 0:
                 continue
             side = OrderSide.SELL if qty > 0 else OrderSide.BUY
-            sent.append(
-                self.submit_order(
-                    sid,
-                    sym,
-                    side,
-                    abs(qty),
-                    OrderType.MARKET,
-                    None,
-                    None,
-                    ProductType.INTRADAY,
-                    Validity.DAY,
-                )
+            intent = OrderIntent(
+                key.strategy_id,
+                symbol,
+                side,
+                abs(qty),
+                OrderType.MARKET,
+                None,
+                None,
+                ProductType.INTRADAY,
             )
+            sent.append(self.submit(intent, square_off=True))
         return sent
 
-    # --- StrategyContext ------------------------------------------------------------------
-    def now_ns(self) -> int:
-        return self.clock.now_ns()
+    # --- books ----------------------------------------------------------------------------
+    def _exchange_of(self, symbol: str) -> str:
+        exchange = self._exchange.get(symbol)
+        if exchange is None:
+            exchange = self._exchange[symbol] = self.instrument(symbol).exchange.value
+        return exchange
 
+    def book_key(self, strategy_id: str, symbol: str, product: ProductType) -> BookKey:
+        return BookKey(
+            self.portfolio.account, strategy_id, symbol, self._exchange_of(symbol), product
+        )
+
+    # --- RiskView -------------------------------------------------------------------------
     def position_quantity(self, symbol: str) -> int:
-        pos = self.portfolio.positions.get(symbol)
-        return 0 if pos is None else pos.quantity
+        return self.portfolio.symbol_quantity(symbol)
 
-    def position(self, symbol: str) -> PositionSnapshot:
-        return self.portfolio.position(symbol).snapshot()
+    def book_quantity(self, strategy_id: str, symbol: str, product: ProductType) -> int:
+        portfolio = self.portfolio
+        exchange = self._exchange.get(symbol) or self._exchange_of(symbol)
+        pos = portfolio.by_tuple.get((portfolio.account, strategy_id, symbol, exchange, product))
+        return 0 if pos is None else pos.quantity
 
     def cash_paise(self) -> int:
         return self.portfolio.cash
@@ -307,63 +340,61 @@ class TradingEngine:
     def equity_paise(self) -> int:
         return self.portfolio.equity()
 
-    def pending_quantity(self, symbol: str, side: OrderSide, product: ProductType) -> int:
+    def pending_quantity(
+        self, strategy_id: str, symbol: str, side: OrderSide, product: ProductType
+    ) -> int:
         return sum(
             o.remaining
             for o in self.orders.open_orders()
-            if o.symbol == symbol and o.side is side and o.product is product
+            if o.strategy_id == strategy_id
+            and o.symbol == symbol
+            and o.side is side
+            and o.product is product
         )
 
+    # --- orders ---------------------------------------------------------------------------
     def instrument(self, symbol: str) -> Instrument:
         inst = self.instruments.get(symbol)
         if inst is None:
             inst = self.instruments[symbol] = equity(symbol)
         return inst
 
-    def submit_order(
-        self,
-        strategy_id: str,
-        symbol: str,
-        side: OrderSide,
-        quantity: int,
-        order_type: OrderType,
-        price_paise: int | None,
-        trigger_price_paise: int | None,
-        product: ProductType,
-        validity: Validity,
-    ) -> ClientOrderId:
-        inst = self.instrument(symbol)
-        made = self.orders.create(
-            strategy_id,
-            symbol,
-            side,
-            quantity,
-            order_type,
-            price_paise,
-            trigger_price_paise,
-            product,
-            validity,
-            self,
-            inst.freeze_quantity,
-            inst.lot_size,
+    def submit(self, intent: OrderIntent, *, square_off: bool = False) -> ClientOrderId:
+        """Check and send an order (sliced above the freeze quantity); the id returned names
+        it, the parent's when sliced. A refusal is told to the strategy at once."""
+        inst = self.instrument(intent.symbol)
+        coid, made = self.orders.create(
+            intent, self, inst.freeze_quantity, inst.lot_size, square_off=square_off
         )
-        strategy = self._by_id.get(strategy_id)
-        for order in made:
-            if order.is_terminal and strategy is not None:  # refused: tell the strategy now
-                snap = order.snapshot()
+        strategy = self._by_id.get(intent.strategy_id)
+        if strategy is not None and made[0].is_terminal:  # refused: tell the strategy now
+            parent = self.orders.parents.get(coid)
+            snap = made[0].snapshot() if parent is None else parent.snapshot()
+            if parent is None or not parent.is_working:
                 self._call(strategy, "on_order_update", strategy.on_order_update, snap)
-        # Above the freeze quantity the order went as several children; the first names it.
-        return made[0].client_order_id
+        return coid
 
-    def cancel_order(self, client_order_id: ClientOrderId) -> None:
-        self.orders.cancel(client_order_id)
+    def open_order_snapshots(
+        self, strategy_id: str, symbol: str | None = None
+    ) -> list[OrderSnapshot]:
+        """A strategy's orders not yet done, as it sees them: a sliced order once."""
+        parent_of = self.orders.parent_of
+        snaps: list[OrderSnapshot] = []
+        seen: set[ClientOrderId] = set()
+        for o in self.orders.open_orders():
+            if o.strategy_id != strategy_id or (symbol is not None and o.symbol != symbol):
+                continue
+            parent = parent_of.get(o.client_order_id) if parent_of else None
+            if parent is None:
+                snaps.append(o.snapshot())
+            elif parent.client_order_id not in seen:
+                seen.add(parent.client_order_id)
+                snaps.append(parent.snapshot())
+        return snaps
 
-    def open_orders(self, strategy_id: str, symbol: str | None = None) -> list[OrderSnapshot]:
-        return [
-            o.snapshot()
-            for o in self.orders.open_orders()
-            if o.strategy_id == strategy_id and (symbol is None or o.symbol == symbol)
-        ]
+    def quarantined(self) -> list[ClientOrderId]:
+        """Orders whose reports the books could not take, waiting for reconciliation."""
+        return list(self.orders.quarantined)
 
     # --- user code ------------------------------------------------------------------------
     def _call(self, strategy: Strategy, hook: str, fn: Callable[..., None], *args: object) -> None:

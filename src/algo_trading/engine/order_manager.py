@@ -1,36 +1,43 @@
-"""The order manager: intent -> slicing -> risk -> throttle -> log -> broker, and broker
+"""The order manager: intent -> slicing -> risk -> throttle -> log -> sender, and broker
 reports -> lifecycle.
 
 Every order is written to the trade log (in paper and live: committed to the database) before
 the broker hears of it, and every report moves it only through the lifecycle table. Every
 decision on the way is an audit record (SEBI retail-algo audit trail, indian-market.md §5.1);
-every order carries its strategy's tag; the throttle holds orders and cancels beyond the
-orders-per-second limit instead of dropping them (§5).
+every order carries its strategy's tag; the throttle holds orders, cancels and changes beyond
+the orders-per-second limit instead of dropping them (§5).
+
+A broker report never raises out of here: one the books cannot take (an overfill, a state the
+table forbids, a trade log that failed) is kept as an incident, and its order goes into
+quarantine: its state is kept, new orders of its strategy in its symbol are refused with
+QUARANTINED until reconciliation resolves it (`resolve_quarantine`).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 from algo_trading.domain.errors import OrderError
 from algo_trading.domain.events import ExecutionReport
 from algo_trading.domain.fills import Fill
 from algo_trading.domain.ids import BrokerOrderId, ClientOrderId, StrategyId, TradeId
 from algo_trading.domain.orders import (
+    RESUMING,
+    TERMINAL_STATES,
+    TRANSITIONS,
     Order,
     OrderEvent,
-    OrderSide,
+    OrderIntent,
     OrderStatus,
-    OrderType,
-    ProductType,
-    Validity,
 )
+from algo_trading.engine.parents import ParentOrder
 from algo_trading.engine.ports import (
-    Broker,
     ChargesModel,
     Clock,
     IdGenerator,
     OrderAuditLog,
+    OrderSender,
     TradeLog,
 )
 from algo_trading.engine.risk import RiskCheck, RiskDecision, RiskView
@@ -38,11 +45,36 @@ from algo_trading.market.audit import AuditStage, audit_order, order_tag
 from algo_trading.market.lots import slice_order
 from algo_trading.market.throttle import OrderThrottle
 
-__all__ = ["NoCharges", "OrderManager", "SequentialIds"]
+__all__ = ["NoCharges", "OrderChange", "OrderManager", "ReportIncident", "SequentialIds"]
 
-_FILL_EVENTS = (OrderEvent.FILL, OrderEvent.PARTIAL_FILL)
 _ACKS = (OrderEvent.ACCEPT, OrderEvent.ACCEPT_TRIGGER_PENDING)
-_SUBMIT, _CANCEL = "submit", "cancel"
+# News that may arrive after what it announces was overtaken (an acknowledgement after the
+# fill, a trigger after the stop filled, an answer to a request already settled): applied
+# where the table has a row, otherwise it changes nothing.
+_MAYBE_STALE = frozenset(
+    {
+        *_ACKS,
+        OrderEvent.TRIGGER,
+        OrderEvent.MODIFY,
+        OrderEvent.MODIFY_REJECT,
+        OrderEvent.CANCEL_REJECT,
+    }
+)
+# The broker repeating how an order ended (a replayed stream) changes nothing either.
+_ENDED_BY = {
+    OrderStatus.CANCELLED: OrderEvent.CANCEL,
+    OrderStatus.REJECTED: OrderEvent.REJECT,
+    OrderStatus.EXPIRED: OrderEvent.EXPIRE,
+}
+_SUBMIT, _CANCEL, _MODIFY = "submit", "cancel", "modify"
+_MODIFIABLE = frozenset(
+    {
+        OrderStatus.OPEN,
+        OrderStatus.TRIGGER_PENDING,
+        OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.PENDING_MODIFY,
+    }
+)
 
 
 class SequentialIds:
@@ -64,26 +96,53 @@ class NoCharges:
         return 0
 
 
+@dataclass(frozen=True, slots=True)
+class OrderChange:
+    """New terms asked for a working order; None keeps a term as it is."""
+
+    quantity: int | None = None
+    price_paise: int | None = None
+    trigger_price_paise: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportIncident:
+    """A broker report the books could not take, kept for the service to log and for
+    reconciliation to resolve. `client_order_id` is quarantined unless the order is unknown."""
+
+    report: ExecutionReport
+    code: str  # UNKNOWN_ORDER, REFUSED_REPORT, TRADE_LOG_FAILED
+    detail: str
+    strategy_id: str = ""
+    symbol: str = ""
+
+
 class OrderManager:
     __slots__ = (
         "_audit_log",
-        "_broker",
         "_charges",
         "_clock",
         "_ids",
         "_log",
         "_risk",
         "_seen_trades",
+        "_sender",
         "_throttle",
         "_trade_n",
+        "blocked",
+        "changes",
         "held",
+        "incidents",
         "orders",
+        "parent_of",
+        "parents",
+        "quarantined",
         "working",
     )
 
     def __init__(
         self,
-        broker: Broker,
+        sender: OrderSender,
         clock: Clock,
         ids: IdGenerator,
         risk: RiskCheck,
@@ -92,11 +151,11 @@ class OrderManager:
         throttle: OrderThrottle | None = None,
         audit: OrderAuditLog | None = None,
     ) -> None:
-        self._broker = broker
+        self._sender = sender
         self._throttle = throttle
         self._audit_log = audit
-        # (send time, client order id, action) waiting for the throttle, oldest first
-        self.held: deque[tuple[ClientOrderId, str]] = deque()
+        # (client order id, action, the change for a modify) waiting for the throttle
+        self.held: deque[tuple[ClientOrderId, str, OrderChange | None]] = deque()
         self._clock = clock
         self._ids = ids
         self._risk = risk
@@ -106,57 +165,59 @@ class OrderManager:
         self._trade_n = 0
         self.orders: dict[ClientOrderId, Order] = {}
         self.working: dict[ClientOrderId, Order] = {}
+        self.parents: dict[ClientOrderId, ParentOrder] = {}
+        self.parent_of: dict[ClientOrderId, ParentOrder] = {}
+        # changes asked of each order and not yet answered, oldest first
+        self.changes: dict[ClientOrderId, deque[OrderChange]] = {}
+        self.incidents: list[ReportIncident] = []
+        self.quarantined: dict[ClientOrderId, ReportIncident] = {}
+        # (strategy id, symbol) -> its quarantined orders: no new orders there meanwhile
+        self.blocked: dict[tuple[str, str], set[ClientOrderId]] = {}
 
+    # --- new orders ------------------------------------------------------------------------
     def create(
         self,
-        strategy_id: str,
-        symbol: str,
-        side: OrderSide,
-        quantity: int,
-        order_type: OrderType,
-        price_paise: int | None,
-        trigger_price_paise: int | None,
-        product: ProductType,
-        validity: Validity,
+        intent: OrderIntent,
         view: RiskView,
         freeze_quantity: int | None = None,
         lot_size: int = 1,
-    ) -> list[Order]:
+        *,
+        square_off: bool = False,
+    ) -> tuple[ClientOrderId, list[Order]]:
         """Build the order, run the risk check, pass the throttle, write it down, then send
         it. A refused order comes back REJECTED with the decision as its reason and never
         reaches the broker. Above `freeze_quantity` the order is sliced into legal children
-        first (each checked and sent on its own), so the list may hold several."""
+        (each checked and sent on its own) under one parent id, which is returned. A
+        square-off is not held by a quarantine: carrying an intraday position overnight
+        because one report was odd would be the worse outcome."""
         now = self._clock.now_ns()
+        quantity = intent.quantity
         sizes, refusal = [quantity], ""
-        if freeze_quantity is not None and quantity > freeze_quantity:
+        if self.blocked and not square_off and (intent.strategy_id, intent.symbol) in self.blocked:
+            held = sorted(self.blocked[(intent.strategy_id, intent.symbol)])
+            refusal = f"QUARANTINED: order {held[0]} waits for reconciliation"
+        elif freeze_quantity is not None and quantity > freeze_quantity:
             try:
-                sizes = slice_order(quantity, lot_size, freeze_quantity, where=symbol)
+                sizes = slice_order(quantity, lot_size, freeze_quantity, where=intent.symbol)
             except OrderError as exc:  # not whole lots: refused below, like a risk refusal
                 refusal = f"LOT_SIZE: {exc}"
+        parent: ParentOrder | None = None
+        if len(sizes) > 1:
+            parent = ParentOrder(self._ids.next_id(), intent, [], now)
+            self.parents[parent.client_order_id] = parent
         made = []
-        parent: ClientOrderId | None = None
         for size in sizes:
-            order = self._new_order(
-                strategy_id,
-                symbol,
-                side,
-                size,
-                order_type,
-                price_paise,
-                trigger_price_paise,
-                product,
-                validity,
-                now,
-            )
-            if len(sizes) > 1:
-                parent = parent or order.client_order_id
+            order = self._new_order(intent, size, now)
+            if parent is not None:
+                parent.children.append(order)
+                self.parent_of[order.client_order_id] = parent
                 self._audit(
                     order,
                     AuditStage.SLICE,
                     "SLICED",
                     now,
                     {"parent_quantity": quantity, "freeze_quantity": freeze_quantity or 0},
-                    parent=parent,
+                    parent=parent.client_order_id,
                 )
             decision = self._risk.check(order, view) if not refusal else _refused(refusal)
             if not decision.allowed:
@@ -167,42 +228,32 @@ class OrderManager:
                 self._audit(order, AuditStage.RISK, decision.code, now)
                 self._send_when_allowed(order, now)
             made.append(order)
-        return made
+        return (made[0].client_order_id if parent is None else parent.client_order_id), made
 
-    def _new_order(
-        self,
-        strategy_id: str,
-        symbol: str,
-        side: OrderSide,
-        quantity: int,
-        order_type: OrderType,
-        price_paise: int | None,
-        trigger_price_paise: int | None,
-        product: ProductType,
-        validity: Validity,
-        now: int,
-    ) -> Order:
+    def _new_order(self, intent: OrderIntent, quantity: int, now: int) -> Order:
         coid = self._ids.next_id()
-        if coid in self.orders:
+        if coid in self.orders or coid in self.parents:
             raise OrderError(f"client order id {coid} was issued twice")
+        # Built here rather than by Order.from_intent: one call less on every order.
         order = Order(
             coid,
-            StrategyId(strategy_id),
-            symbol,
-            side,
+            StrategyId(intent.strategy_id),
+            intent.symbol,
+            intent.side,
             quantity,
-            order_type,
-            price_paise,
-            trigger_price_paise,
-            product,
-            validity,
+            intent.order_type,
+            intent.price_paise,
+            intent.trigger_price_paise,
+            intent.product,
+            intent.validity,
             now,
         )
-        order.tag = order_tag(strategy_id, coid)
+        order.tag = order_tag(intent.strategy_id, coid)
         self.orders[coid] = order
         self._audit(order, AuditStage.INTENT, "ORDER_REQUESTED", now)
         return order
 
+    # --- the throttle ----------------------------------------------------------------------
     def _may_send(self, now: int) -> bool:
         """Whether one more order action may go now; it is counted if so. Counted at the
         real send time, so a late wake-up can never bunch sends into one window."""
@@ -213,8 +264,8 @@ class OrderManager:
         self._throttle.admit(now)
         return True
 
-    def _hold(self, order: Order, action: str, now: int) -> None:
-        self.held.append((order.client_order_id, action))
+    def _hold(self, order: Order, action: str, now: int, change: OrderChange | None = None) -> None:
+        self.held.append((order.client_order_id, action, change))
         send_at = self._throttle.next_slot(now) if self._throttle is not None else now
         self._audit(order, AuditStage.THROTTLE, "THROTTLED", now, {"send_at_ns": send_at})
 
@@ -235,16 +286,17 @@ class OrderManager:
         self._log.record_order(order, OrderEvent.SUBMIT)  # intent before action
         self._audit(order, AuditStage.SUBMIT, "SENT", now)
         self.working[order.client_order_id] = order
-        self._broker.submit(order.snapshot())
+        self._sender.place(order.snapshot())
 
     def release(self, now: int) -> None:
-        """Send held orders and cancels, oldest first, as far as the throttle allows now."""
+        """Send held orders, cancels and changes, oldest first, as far as the throttle
+        allows now."""
         held = self.held
         while held:
-            coid, action = held[0]
+            coid, action, change = held[0]
             order = self.orders[coid]
             if (action == _SUBMIT and order.status is not OrderStatus.NEW) or (
-                action == _CANCEL and not order.is_working
+                action != _SUBMIT and not order.is_working
             ):
                 held.popleft()  # withdrawn, or already done: nothing to send
                 continue
@@ -253,35 +305,89 @@ class OrderManager:
             held.popleft()
             if action == _SUBMIT:
                 self._submit(order, now)
-            else:
-                self._audit(order, AuditStage.CANCEL, "CANCEL_SENT", now)
-                self._broker.cancel(coid)
+            elif action == _CANCEL:
+                self._send_cancel(order, now)
+            elif change is not None:
+                self._send_change(order, change, now)
 
-    def open_orders(self) -> list[Order]:
-        """Orders not yet done: working at the broker, or held by the throttle."""
-        held = [self.orders[coid] for coid, action in self.held if action == _SUBMIT]
-        return [*self.working.values(), *(o for o in held if o.status is OrderStatus.NEW)]
+    # --- cancel and modify -----------------------------------------------------------------
+    def children_of(self, client_order_id: ClientOrderId) -> list[Order]:
+        """The broker orders behind an id the strategy holds: the children of a parent, or
+        the one order."""
+        parent = self.parents.get(client_order_id)
+        if parent is not None:
+            return list(parent.children)
+        order = self.orders.get(client_order_id)
+        return [] if order is None else [order]
 
     def cancel(self, client_order_id: ClientOrderId) -> None:
-        """Ask the broker to cancel a working order (through the throttle: a cancel is an
-        order action too); an order still held by the throttle is simply never sent."""
+        """Cancel the order (every child of a parent). An order still held by the throttle
+        is simply never sent; a working one goes PENDING_CANCEL and the request goes through
+        the throttle (a cancel is an order action too). Asking twice sends one cancel."""
         now = self._clock.now_ns()
-        order = self.orders.get(client_order_id)
-        if order is None:
-            return
+        for order in self.children_of(client_order_id):
+            self._cancel_one(order, now)
+
+    def _cancel_one(self, order: Order, now: int) -> None:
         if order.status is OrderStatus.NEW:
             order.apply(OrderEvent.CANCEL, now, "CANCELLED_BEFORE_SEND")
             self._log.record_order(order, OrderEvent.CANCEL)
             self._audit(order, AuditStage.CANCEL, "CANCELLED_BEFORE_SEND", now)
             return
-        if not order.is_working:
+        if not order.is_working or order.status is OrderStatus.PENDING_CANCEL:
             return
+        order.apply(OrderEvent.CANCEL_REQUEST, now)
+        self._log.record_order(order, OrderEvent.CANCEL_REQUEST)
         if self.held or not self._may_send(now):
             self._hold(order, _CANCEL, now)
             return
-        self._audit(order, AuditStage.CANCEL, "CANCEL_SENT", now)
-        self._broker.cancel(client_order_id)
+        self._send_cancel(order, now)
 
+    def _send_cancel(self, order: Order, now: int) -> None:
+        self._audit(order, AuditStage.CANCEL, "CANCEL_SENT", now)
+        self._sender.cancel(order.client_order_id)
+
+    def modify(self, client_order_id: ClientOrderId, change: OrderChange) -> str:
+        """Ask for new terms; "" when asked, else the stable code of the refusal. A parent
+        takes a new price or trigger on every working child; its quantity is the sum of its
+        children's and is not changed here (PARENT_QUANTITY)."""
+        now = self._clock.now_ns()
+        kids = self.children_of(client_order_id)
+        if not kids:
+            return "UNKNOWN_ORDER"
+        if client_order_id in self.parents and change.quantity is not None:
+            return "PARENT_QUANTITY"
+        targets = [o for o in kids if o.status in _MODIFIABLE]
+        if not targets:
+            return "NOT_MODIFIABLE"
+        for order in targets:
+            if change.quantity is not None and change.quantity <= order.filled_quantity:
+                return "QUANTITY_BELOW_FILLED"
+        for order in targets:
+            order.apply(OrderEvent.MODIFY_REQUEST, now)
+            self._log.record_order(order, OrderEvent.MODIFY_REQUEST)
+            self.changes.setdefault(order.client_order_id, deque()).append(change)
+            if self.held or not self._may_send(now):
+                self._hold(order, _MODIFY, now, change)
+            else:
+                self._send_change(order, change, now)
+        return ""
+
+    def _send_change(self, order: Order, change: OrderChange, now: int) -> None:
+        self._audit(order, AuditStage.MODIFY, "MODIFY_SENT", now)
+        self._sender.modify(
+            order.client_order_id,
+            quantity=change.quantity,
+            price_paise=change.price_paise,
+            trigger_price_paise=change.trigger_price_paise,
+        )
+
+    def open_orders(self) -> list[Order]:
+        """Orders not yet done: working at the broker, or held by the throttle."""
+        held = [self.orders[coid] for coid, action, _ in self.held if action == _SUBMIT]
+        return [*self.working.values(), *(o for o in held if o.status is OrderStatus.NEW)]
+
+    # --- audit -----------------------------------------------------------------------------
     def _audit(
         self,
         order: Order,
@@ -306,52 +412,125 @@ class OrderManager:
             )
         )
 
+    # --- reports ---------------------------------------------------------------------------
     def apply(self, report: ExecutionReport) -> tuple[Order, Fill | None] | None:
         """Apply a broker report. Returns the order and the fill it produced, or None for a
-        report that changes nothing (a duplicate trade, an acknowledgement overtaken by a fill)."""
+        report that changes nothing (a duplicate trade, news overtaken by events) or that
+        could not be applied (then kept in `incidents`, its order quarantined). Never raises."""
         order = self.orders.get(ClientOrderId(report.client_order_id))
         if order is None:
-            raise OrderError(
-                f"report {report.event.value} for unknown order {report.client_order_id}"
+            self.incidents.append(
+                ReportIncident(report, "UNKNOWN_ORDER", f"no order {report.client_order_id}")
             )
-        if report.broker_order_id and order.broker_order_id is None:
-            order.broker_order_id = BrokerOrderId(report.broker_order_id)
-        event = report.event
-        if event in _ACKS and (order.is_terminal or order.status is OrderStatus.PARTIALLY_FILLED):
-            # The fill, or our cancel, got here first (see the lifecycle table): the
-            # acknowledgement tells us nothing new.
             return None
-        fill = None
-        if event in _FILL_EVENTS:
-            if report.trade_id:
-                if report.trade_id in self._seen_trades:
+        try:
+            if report.broker_order_id and order.broker_order_id is None:
+                order.broker_order_id = BrokerOrderId(report.broker_order_id)
+            event = report.event
+            fill: Fill | None = None
+            if event is OrderEvent.FILL or event is OrderEvent.PARTIAL_FILL:
+                booked = self._apply_fill(order, report)
+                if booked is None:
+                    return None  # a replayed trade: booked once
+                fill, event = booked
+            else:
+                if not self._apply_event(order, report):
                     return None
-                self._seen_trades.add(report.trade_id)
-            order.apply_fill(report.fill_quantity, report.fill_price_paise, report.ts_ns)
-            self._trade_n += 1
-            raw = Fill(
-                trade_id=TradeId(report.trade_id or f"{order.client_order_id}-{self._trade_n}"),
-                client_order_id=order.client_order_id,
-                strategy_id=order.strategy_id,
-                symbol=order.symbol,
-                side=order.side,
-                quantity=report.fill_quantity,
-                price_paise=report.fill_price_paise,
-                ts_ns=report.ts_ns,
-                product=order.product,
-            )
-            charges = self._charges.charges_paise(raw, order)
-            fill = raw if charges == 0 else _with_charges(raw, charges)
-            self._log.record_fill(fill)
-            event = (
-                OrderEvent.FILL if order.status is OrderStatus.FILLED else OrderEvent.PARTIAL_FILL
-            )
-        else:
-            order.apply(event, report.ts_ns, report.reason)
-        self._log.record_order(order, event)
-        if order.is_terminal:
+        except Exception as exc:  # a report the books cannot take: quarantine, never raise
+            self._quarantine(order, report, "REFUSED_REPORT", f"{type(exc).__name__}: {exc}")
+            return None
+        try:
+            self._log.record_order(order, event)
+        except Exception as exc:  # the books moved; the log must be repaired from them
+            self._quarantine(order, report, "TRADE_LOG_FAILED", f"{type(exc).__name__}: {exc}")
+        if order.status in TERMINAL_STATES:
             self.working.pop(order.client_order_id, None)
+            if self.changes:
+                self.changes.pop(order.client_order_id, None)
         return order, fill
+
+    def _apply_event(self, order: Order, report: ExecutionReport) -> bool:
+        """Move the order by a report that is not a fill; False when it changes nothing."""
+        event = report.event
+        status = order.status
+        if (status, event) not in TRANSITIONS and (status, event) not in RESUMING:
+            if event in _MAYBE_STALE or _ENDED_BY.get(status) is event:
+                return False
+            order.apply(event, report.ts_ns)  # raises IllegalTransitionError, naming both
+        if event is OrderEvent.MODIFY or event is OrderEvent.MODIFY_REJECT:
+            self._settle_change(order, event)
+        order.apply(event, report.ts_ns, report.reason)
+        return True
+
+    def _apply_fill(self, order: Order, report: ExecutionReport) -> tuple[Fill, OrderEvent] | None:
+        trade_id = report.trade_id
+        if trade_id and trade_id in self._seen_trades:
+            return None  # a replayed trade: booked once
+        quantity, price = report.fill_quantity, report.fill_price_paise
+        remaining = order.quantity - order.filled_quantity
+        if quantity <= 0 or quantity > remaining or price <= 0:
+            raise OrderError(
+                f"order {order.client_order_id}: fill of {quantity} at {price} paise with "
+                f"{remaining} remaining"
+            )
+        event = OrderEvent.FILL if quantity == remaining else OrderEvent.PARTIAL_FILL
+        if (order.status, event) not in TRANSITIONS:  # no pending answer is a fill
+            order.apply(event, report.ts_ns)  # raises IllegalTransitionError, naming both
+        self._trade_n += 1
+        raw = Fill(
+            trade_id=TradeId(trade_id or f"{order.client_order_id}-{self._trade_n}"),
+            client_order_id=order.client_order_id,
+            strategy_id=order.strategy_id,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=quantity,
+            price_paise=price,
+            ts_ns=report.ts_ns,
+            product=order.product,
+        )
+        charges = self._charges.charges_paise(raw, order)
+        fill = raw if charges == 0 else _with_charges(raw, charges)
+        self._log.record_fill(fill)  # before the order moves: a failure leaves it unchanged
+        order.apply_fill(quantity, price, report.ts_ns)
+        if trade_id:
+            self._seen_trades.add(trade_id)  # only once the fill is applied
+        return fill, event
+
+    def _settle_change(self, order: Order, event: OrderEvent) -> None:
+        queued = self.changes.get(order.client_order_id)
+        if not queued:
+            return  # a change made elsewhere (the broker's app): nothing of ours to settle
+        change = queued.popleft()
+        if not queued:
+            del self.changes[order.client_order_id]
+        if event is OrderEvent.MODIFY:
+            if change.quantity is not None:
+                order.quantity = change.quantity
+            if change.price_paise is not None:
+                order.price_paise = change.price_paise
+            if change.trigger_price_paise is not None:
+                order.trigger_price_paise = change.trigger_price_paise
+
+    # --- quarantine ------------------------------------------------------------------------
+    def _quarantine(self, order: Order, report: ExecutionReport, code: str, detail: str) -> None:
+        incident = ReportIncident(report, code, detail, order.strategy_id, order.symbol)
+        self.incidents.append(incident)
+        self.quarantined[order.client_order_id] = incident
+        self.blocked.setdefault((order.strategy_id, order.symbol), set()).add(order.client_order_id)
+
+    def resolve_quarantine(self, client_order_id: ClientOrderId) -> bool:
+        """Reconciliation has repaired this order: new orders may go again. False when it
+        was not quarantined."""
+        incident = self.quarantined.pop(client_order_id, None)
+        if incident is None:
+            return False
+        key = (incident.strategy_id, incident.symbol)
+        ids = self.blocked.get(key)
+        if ids is not None:
+            ids.discard(client_order_id)
+            if not ids:
+                del self.blocked[key]
+        return True
 
 
 def _refused(text: str) -> RiskDecision:

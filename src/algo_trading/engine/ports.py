@@ -39,6 +39,7 @@ __all__ = [
     "Notifier",
     "OrderAuditLog",
     "OrderRepository",
+    "OrderSender",
     "PositionRepository",
     "ReportSink",
     "RunRepository",
@@ -68,7 +69,40 @@ class Broker(Protocol):
         refusal: that comes back as a REJECT report."""
         ...
 
+    def cancel(self, client_order_id: ClientOrderId) -> None:
+        """Ask to cancel; answered by CANCEL (or a fill, if it was quicker), CANCEL_REJECT
+        when the broker refuses while the order lives on."""
+        ...
+
+    def modify(
+        self,
+        client_order_id: ClientOrderId,
+        *,
+        quantity: int | None = None,
+        price_paise: int | None = None,
+        trigger_price_paise: int | None = None,
+    ) -> None:
+        """Ask to change a working order; answered by MODIFY or MODIFY_REJECT."""
+        ...
+
+
+class OrderSender(Protocol):
+    """How the engine hands order actions to the broker without waiting for it: inline in a
+    backtest (deterministic), a worker thread in paper and live (adapters/brokers/sender.py).
+    Answers come back as reports through the broker's sink, never as return values."""
+
+    def place(self, order: OrderSnapshot) -> None: ...
+
     def cancel(self, client_order_id: ClientOrderId) -> None: ...
+
+    def modify(
+        self,
+        client_order_id: ClientOrderId,
+        *,
+        quantity: int | None = None,
+        price_paise: int | None = None,
+        trigger_price_paise: int | None = None,
+    ) -> None: ...
 
 
 class TradeLog(Protocol):

@@ -38,14 +38,22 @@ ALLOW = RiskDecision(True)
 class RiskView(Protocol):
     """What a risk check may read of the portfolio."""
 
-    def position_quantity(self, symbol: str) -> int: ...
+    def position_quantity(self, symbol: str) -> int:
+        """The account's net quantity in `symbol`, over every strategy and product."""
+        ...
+
+    def book_quantity(self, strategy_id: str, symbol: str, product: ProductType) -> int:
+        """The quantity of one book: this strategy's position in `symbol` under `product`."""
+        ...
 
     def cash_paise(self) -> int: ...
 
     def equity_paise(self) -> int: ...
 
-    def pending_quantity(self, symbol: str, side: OrderSide, product: ProductType) -> int:
-        """Units still to fill on working orders of that side and product."""
+    def pending_quantity(
+        self, strategy_id: str, symbol: str, side: OrderSide, product: ProductType
+    ) -> int:
+        """Units still to fill on this strategy's working orders of that side and product."""
         ...
 
 
@@ -77,13 +85,16 @@ class RiskChain:
 class NoDeliveryShort:
     """A DELIVERY (CNC) sell needs the shares: no naked short in the cash market, overnight or
     otherwise (SEBI short-selling framework, indian-market.md §5.4). Intraday shorts go through
-    the INTRADAY product and are squared off by the broker's cut-off."""
+    the INTRADAY product and are squared off by the broker's cut-off. Only the strategy's own
+    DELIVERY book counts: an intraday long is no shares to deliver, and neither are another
+    strategy's."""
 
     def check(self, order: Order, view: RiskView) -> RiskDecision:
         if order.side is not OrderSide.SELL or order.product is not ProductType.DELIVERY:
             return ALLOW
-        held = view.position_quantity(order.symbol)
-        free = held - view.pending_quantity(order.symbol, OrderSide.SELL, ProductType.DELIVERY)
+        sid, sym = order.strategy_id, order.symbol
+        held = view.book_quantity(sid, sym, ProductType.DELIVERY)
+        free = held - view.pending_quantity(sid, sym, OrderSide.SELL, ProductType.DELIVERY)
         if order.quantity > free:
             return RiskDecision(
                 False,

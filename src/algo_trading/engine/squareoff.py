@@ -94,7 +94,9 @@ class IntradaySquareOff:
         cut = self._cutoff(order.symbol, ist_day(now))
         if cut is None or now < cut:
             return ALLOW
-        pos = view.position_quantity(order.symbol)
+        # The intraday book alone: a delivery holding beside an intraday short must not make
+        # the short's closing buy look like new exposure (it would be carried overnight).
+        pos = view.book_quantity(order.strategy_id, order.symbol, ProductType.INTRADAY)
         reducing = (order.side is OrderSide.BUY and pos < 0 and order.quantity <= -pos) or (
             order.side is OrderSide.SELL and pos > 0 and order.quantity <= pos
         )
@@ -104,5 +106,5 @@ class IntradaySquareOff:
             False,
             "AFTER_SQUAREOFF_CUTOFF",
             f"{order.side.value} {order.quantity} {order.symbol} INTRADAY after the intraday "
-            f"cut-off; position {pos}",
+            f"cut-off; intraday position {pos}",
         )

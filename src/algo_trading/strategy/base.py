@@ -15,7 +15,15 @@ from algo_trading.domain.errors import ConfigError, OrderError
 from algo_trading.domain.events import Bar, Tick
 from algo_trading.domain.fills import Fill
 from algo_trading.domain.ids import ClientOrderId
-from algo_trading.domain.orders import OrderSide, OrderSnapshot, OrderType, ProductType, Validity
+from algo_trading.domain.orders import (
+    OrderIntent,
+    OrderSide,
+    OrderSnapshot,
+    OrderStatus,
+    OrderType,
+    ProductType,
+    Validity,
+)
 from algo_trading.strategy.context import StrategyContext
 from algo_trading.strategy.indicators import (
     ATR,
@@ -149,11 +157,11 @@ class Strategy:
 
     # --- portfolio ----------------------------------------------------------------------
     def position(self, symbol: str | None = None) -> int:
-        """Net quantity held (negative when short)."""
+        """This strategy's net quantity over its products (negative when short)."""
         return self.ctx.position_quantity(symbol or self.symbol)
 
     def open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
-        return self.ctx.open_orders(self.strategy_id, symbol)
+        return self.ctx.open_orders(symbol)
 
     # --- orders -------------------------------------------------------------------------
     def buy(
@@ -186,26 +194,59 @@ class Strategy:
             OrderSide.SELL, quantity, symbol, limit_paise, stop_paise, product, validity
         )
 
-    def close(self, symbol: str | None = None) -> ClientOrderId | None:
-        """Flatten the position in `symbol` with a market order (None when already flat)."""
-        return self.target_position(0, symbol)
-
-    def target_position(self, quantity: int, symbol: str | None = None) -> ClientOrderId | None:
-        """Send the market order that brings the position, counting this strategy's working
-        orders, to `quantity` (negative for short). None when nothing needs doing."""
+    def close(
+        self, symbol: str | None = None, product: ProductType | None = None
+    ) -> ClientOrderId | None:
+        """Flatten one book (`symbol` under the strategy's product by default) at market:
+        its resting orders (protective stops, limits) are cancelled first, since either
+        could change its exposure after it is flat. None when nothing needs sending."""
         sym = symbol or self.symbol
+        book = product or self.product
+        for o in self.open_orders(sym):
+            if o.product is book and o.order_type is not OrderType.MARKET:
+                self.ctx.cancel_order(o.client_order_id)
+        return self.target_position(0, sym, product=book)
+
+    def target_position(
+        self, quantity: int, symbol: str | None = None, *, product: ProductType | None = None
+    ) -> ClientOrderId | None:
+        """Send the market order that brings one book (`symbol` under the strategy's
+        product by default), counting the working orders that would change its exposure,
+        to `quantity` (negative for short). Stops wait for a trigger and orders being
+        cancelled are on their way out, so neither counts. None when nothing needs doing."""
+        sym = symbol or self.symbol
+        book = product or self.product
         pending = sum(
             (o.remaining if o.side is OrderSide.BUY else -o.remaining)
             for o in self.open_orders(sym)
+            if o.product is book and _changes_exposure(o)
         )
-        delta = quantity - self.ctx.position_quantity(sym) - pending
+        delta = quantity - self.ctx.book_quantity(sym, book) - pending
         if delta == 0:
             return None
         side = OrderSide.BUY if delta > 0 else OrderSide.SELL
-        return self._order(side, abs(delta), sym, None, None, None, Validity.DAY)
+        return self._order(side, abs(delta), sym, None, None, book, Validity.DAY)
 
     def cancel(self, client_order_id: ClientOrderId) -> None:
         self.ctx.cancel_order(client_order_id)
+
+    def modify(
+        self,
+        client_order_id: ClientOrderId,
+        *,
+        quantity: int | None = None,
+        limit_paise: int | None = None,
+        stop_paise: int | None = None,
+    ) -> str:
+        """Ask for new terms for a working order; "" when asked, else why not (a code)."""
+        if isinstance(limit_paise, float) or isinstance(stop_paise, float):
+            raise OrderError(f"strategy {self.name}: prices are integer paise, not floats")
+        return self.ctx.modify_order(
+            client_order_id,
+            quantity=quantity,
+            price_paise=limit_paise,
+            trigger_price_paise=stop_paise,
+        )
 
     def _order(
         self,
@@ -227,13 +268,28 @@ class Strategy:
         else:
             order_type = OrderType.MARKET if limit_paise is None else OrderType.LIMIT
         return self.ctx.submit_order(
-            self.strategy_id,
-            symbol or self.symbol,
-            side,
-            qty,
-            order_type,
-            limit_paise,
-            stop_paise,
-            product or self.product,
-            validity,
+            OrderIntent(
+                self.strategy_id,
+                symbol or self.symbol,
+                side,
+                qty,
+                order_type,
+                limit_paise,
+                stop_paise,
+                product or self.product,
+                validity,
+            )
         )
+
+
+_STOPS = (OrderType.STOPLOSS_MARKET, OrderType.STOPLOSS_LIMIT)
+_TRIGGERED = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+
+
+def _changes_exposure(order: OrderSnapshot) -> bool:
+    """Whether a working order may move its book without a trigger or a new request."""
+    if order.status is OrderStatus.PENDING_CANCEL:
+        return False
+    if order.order_type in _STOPS:  # only once triggered (then it rests or fills as any)
+        return order.status in _TRIGGERED
+    return True

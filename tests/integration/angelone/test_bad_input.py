@@ -21,7 +21,7 @@ from algo_trading.adapters.brokers.angelone.http import AngelOneHttp
 from algo_trading.adapters.brokers.angelone.orders_api import AngelOneAccount
 from algo_trading.domain.ids import InstrumentToken
 from algo_trading.domain.instruments import Exchange, Instrument
-from algo_trading.domain.orders import OrderSide, OrderType, ProductType, Validity
+from algo_trading.domain.orders import OrderIntent, OrderSide, OrderType, ProductType, Validity
 from algo_trading.engine.engine import TradingEngine
 from algo_trading.market.instruments import InstrumentMaster
 
@@ -175,16 +175,18 @@ def test_an_engine_order_round_trips_through_the_adapter_to_a_fill(
         clock, broker, starting_cash_paise=10_00_000_00, instruments=[master.by_symbol(SYMBOL)]
     )
     engine.start()
-    coid = engine.submit_order(
-        "itest",
-        SYMBOL,
-        OrderSide.BUY,
-        4,
-        OrderType.MARKET,
-        None,
-        None,
-        ProductType.INTRADAY,
-        Validity.DAY,
+    coid = engine.submit(
+        OrderIntent(
+            "itest",
+            SYMBOL,
+            OrderSide.BUY,
+            4,
+            OrderType.MARKET,
+            None,
+            None,
+            ProductType.INTRADAY,
+            Validity.DAY,
+        )
     )
 
     def filled() -> bool:

@@ -24,7 +24,7 @@ from algo_trading.adapters.storage.sql import (
 from algo_trading.adapters.storage.sql.models import metadata
 from algo_trading.domain import ClientOrderId, OrderSide, OrderSnapshot, StrategyId
 from algo_trading.domain.errors import DatabaseUnavailableError
-from algo_trading.engine import AllowAll, NoCharges, OrderManager, SimulatedClock
+from algo_trading.engine import AllowAll, InlineSender, NoCharges, OrderManager, SimulatedClock
 from algo_trading.market.audit import AuditStage, OrderAuditRecord, audit_record
 from tests.support.fakes import RefusingRisk
 from tests.support.storage import ListIds, submit
@@ -200,10 +200,11 @@ def test_the_order_managers_decisions_are_stored_before_the_broker_hears_of_the_
     broker = _BrokerReadingTheTrail(audit)
     log = SqlTradeLog(database)
     clock = SimulatedClock(T0)
-    manager = OrderManager(broker, clock, ListIds(sent), AllowAll(), log, NoCharges(), audit=audit)
+    sender = InlineSender(broker)
+    manager = OrderManager(sender, clock, ListIds(sent), AllowAll(), log, NoCharges(), audit=audit)
     submit(manager, unique("SYM"), price_paise=10_050)
     strict = OrderManager(
-        broker, clock, ListIds(refused), RefusingRisk(), log, NoCharges(), audit=audit
+        sender, clock, ListIds(refused), RefusingRisk(), log, NoCharges(), audit=audit
     )
     submit(strict, unique("SYM"))
 

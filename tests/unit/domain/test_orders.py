@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from algo_trading.domain import (
+    PENDING_STATES,
+    RESUMING,
     TERMINAL_STATES,
     TRANSITIONS,
     ClientOrderId,
@@ -39,13 +41,18 @@ PATHS: dict[OrderStatus, list[OrderEvent | int]] = {
     OrderStatus.CANCELLED: [OrderEvent.SUBMIT, OrderEvent.CANCEL],
     OrderStatus.REJECTED: [OrderEvent.REJECT],
     OrderStatus.EXPIRED: [OrderEvent.SUBMIT, OrderEvent.EXPIRE],
+    OrderStatus.PENDING_CANCEL: [OrderEvent.SUBMIT, OrderEvent.ACCEPT, OrderEvent.CANCEL_REQUEST],
+    OrderStatus.PENDING_MODIFY: [OrderEvent.SUBMIT, OrderEvent.ACCEPT, OrderEvent.MODIFY_REQUEST],
 }
 WORKING = {
     OrderStatus.SUBMITTED,
     OrderStatus.OPEN,
     OrderStatus.TRIGGER_PENDING,
     OrderStatus.PARTIALLY_FILLED,
+    OrderStatus.PENDING_CANCEL,
+    OrderStatus.PENDING_MODIFY,
 }
+LATE_FILL_ENDS = (OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
 FILL_EVENTS = (OrderEvent.FILL, OrderEvent.PARTIAL_FILL)
 
 
@@ -63,8 +70,16 @@ def order_in(status: OrderStatus) -> Order:
 # --- the table itself --------------------------------------------------------------------
 
 
-def test_no_row_leaves_a_terminal_state() -> None:
-    assert [key for key in TRANSITIONS if key[0] in TERMINAL_STATES] == []
+def test_from_a_terminal_state_only_a_late_fill_moves_and_only_to_a_terminal_state() -> None:
+    rows = {key: to for key, to in TRANSITIONS.items() if key[0] in TERMINAL_STATES}
+    assert {event for _, event in rows} == set(FILL_EVENTS)
+    assert all(to in TERMINAL_STATES for to in rows.values())
+    assert {state for state, _ in rows} == set(LATE_FILL_ENDS)  # FILLED has nothing left
+
+
+def test_only_a_pending_request_resumes_and_only_its_answer_ends_the_wait() -> None:
+    assert {state for state, _ in RESUMING} == set(PENDING_STATES)
+    assert not any(key in TRANSITIONS for key in RESUMING)
 
 
 def test_every_state_is_reachable_from_new_through_the_table() -> None:
@@ -79,6 +94,12 @@ def test_every_state_is_reachable_from_new_through_the_table() -> None:
     assert reached == set(OrderStatus)
 
 
+def _expected(order: Order, event: OrderEvent) -> OrderStatus | None:
+    if (order.status, event) in RESUMING:
+        return order.prior_status
+    return TRANSITIONS.get((order.status, event))
+
+
 @pytest.mark.parametrize(
     ("status", "event"), list(itertools.product(OrderStatus, OrderEvent)), ids=str
 )
@@ -87,7 +108,9 @@ def test_each_state_and_event_pair_moves_by_the_table_or_raises(
 ) -> None:
     order = order_in(status)
     before = order.snapshot()
-    expected = TRANSITIONS.get((status, event))
+    expected = _expected(order, event)
+    assert order.next_status(event) is expected  # asking changes nothing
+    assert order.snapshot() == before
     if expected is None:
         with pytest.raises(IllegalTransitionError) as raised:
             order.apply(event, 99)
@@ -104,18 +127,61 @@ def test_each_state_and_event_pair_moves_by_the_table_or_raises(
 
 
 @pytest.mark.parametrize("status", sorted(TERMINAL_STATES), ids=str)
-def test_a_terminal_order_accepts_no_event_and_no_fill(status: OrderStatus) -> None:
+def test_a_terminal_order_accepts_no_event_but_a_late_fill(status: OrderStatus) -> None:
     order = order_in(status)
     before = order.snapshot()
     for event in OrderEvent:
-        with pytest.raises(IllegalTransitionError):
-            order.apply(event, 99)
-    if order.remaining:
-        with pytest.raises(IllegalTransitionError):
-            order.apply_fill(order.remaining, PRICE, 99)
+        if event not in FILL_EVENTS:
+            with pytest.raises(IllegalTransitionError):
+                order.apply(event, 99)
     assert order.snapshot() == before
     assert order.is_terminal
     assert not order.is_working
+
+
+@pytest.mark.parametrize("status", LATE_FILL_ENDS, ids=str)
+def test_a_fill_after_the_order_ended_is_booked_and_the_whole_remainder_makes_it_filled(
+    status: OrderStatus,
+) -> None:
+    # Angel One fills in the instant before a cancel lands: the trade book is the truth.
+    order = order_in(status)
+    assert order.apply_fill(3, PRICE, 98) is status
+    assert order.filled_quantity == 3
+    assert order.apply_fill(order.remaining, PRICE, 99) is OrderStatus.FILLED
+    assert order.filled_quantity == QUANTITY
+
+
+@pytest.mark.parametrize(
+    ("start", "asked", "answer"),
+    [
+        (OrderStatus.OPEN, OrderEvent.CANCEL_REQUEST, OrderEvent.CANCEL_REJECT),
+        (OrderStatus.TRIGGER_PENDING, OrderEvent.CANCEL_REQUEST, OrderEvent.CANCEL_REJECT),
+        (OrderStatus.PARTIALLY_FILLED, OrderEvent.MODIFY_REQUEST, OrderEvent.MODIFY),
+        (OrderStatus.TRIGGER_PENDING, OrderEvent.MODIFY_REQUEST, OrderEvent.MODIFY_REJECT),
+    ],
+    ids=str,
+)
+def test_a_refused_or_confirmed_request_returns_the_order_to_its_working_state(
+    start: OrderStatus, asked: OrderEvent, answer: OrderEvent
+) -> None:
+    order = order_in(start)
+    order.apply(asked, 5)
+    assert order.status in PENDING_STATES
+    assert order.apply(answer, 6) is start
+
+
+def test_what_happens_while_a_request_waits_moves_the_state_it_returns_to() -> None:
+    order = order_in(OrderStatus.TRIGGER_PENDING)
+    order.apply(OrderEvent.CANCEL_REQUEST, 5)
+    order.apply(OrderEvent.TRIGGER, 6)
+    order.apply_fill(2, PRICE, 7)
+    assert order.status is OrderStatus.PENDING_CANCEL
+    assert order.apply(OrderEvent.CANCEL_REJECT, 8) is OrderStatus.PARTIALLY_FILLED
+
+
+def test_a_fill_of_the_remainder_while_a_cancel_waits_fills_the_order() -> None:
+    order = order_in(OrderStatus.PENDING_CANCEL)
+    assert order.apply_fill(QUANTITY, PRICE, 9) is OrderStatus.FILLED
 
 
 # --- any sequence of events ------------------------------------------------------------
@@ -141,7 +207,7 @@ def test_any_sequence_of_events_and_fills_moves_by_the_table_or_is_refused_uncha
             event = OrderEvent.FILL if arg == order.remaining else OrderEvent.PARTIAL_FILL
         else:
             event = arg
-        expected = TRANSITIONS.get((before.status, event))
+        expected = _expected(order, event)
         if expected is None:
             with pytest.raises(IllegalTransitionError) as raised:
                 _step(order, arg, ts_ns)
@@ -296,3 +362,13 @@ def test_an_order_whose_prices_do_not_fit_its_type_is_refused(
 def test_an_order_of_no_or_negative_quantity_is_refused(quantity: int) -> None:
     with pytest.raises(OrderError, match="quantity"):
         _build(OrderType.MARKET, None, None, quantity)
+
+
+def test_a_pending_order_read_back_without_its_prior_state_resumes_as_resting() -> None:
+    order = make_order(quantity=QUANTITY)
+    order.status = OrderStatus.PENDING_CANCEL  # as storage rebuilds it: no prior state kept
+    assert order.apply(OrderEvent.CANCEL_REJECT, 5) is OrderStatus.OPEN
+    order.status = OrderStatus.PENDING_MODIFY
+    order.filled_quantity = 3
+    order.prior_status = OrderStatus.NEW
+    assert order.apply(OrderEvent.MODIFY_REJECT, 6) is OrderStatus.PARTIALLY_FILLED

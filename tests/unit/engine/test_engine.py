@@ -12,8 +12,6 @@ from algo_trading.domain import (
     Bar,
     ExecutionReport,
     Fill,
-    IllegalTransitionError,
-    OrderError,
     OrderEvent,
     OrderSide,
     OrderSnapshot,
@@ -195,23 +193,34 @@ def test_an_acknowledgement_that_arrives_after_the_fill_changes_nothing() -> Non
     assert strategy.calls == calls_before
 
 
-def test_a_report_for_an_order_we_never_sent_raises_naming_it() -> None:
+def test_a_report_for_an_order_we_never_sent_is_kept_as_an_incident_not_raised() -> None:
     r = rig(RecordingStrategy())
     r.broker.push(ExecutionReport("GHOST-1", OrderEvent.ACCEPT, 0))
-    with pytest.raises(OrderError, match="GHOST-1"):
-        r.engine.drain()
+    r.engine.drain()
+    (incident,) = r.engine.orders.incidents
+    assert (incident.code, incident.report.client_order_id) == ("UNKNOWN_ORDER", "GHOST-1")
 
 
-def test_a_report_the_lifecycle_forbids_is_not_swallowed() -> None:
+def test_a_report_the_lifecycle_forbids_quarantines_its_order_instead_of_raising() -> None:
     strategy = RecordingStrategy()
     r = rig(strategy)
     coid = strategy.buy(10)
-    r.broker.event(coid, OrderEvent.CANCEL)
-    r.broker.event(coid, OrderEvent.TRIGGER)
-    with pytest.raises(IllegalTransitionError) as raised:
-        r.engine.drain()
-    assert (raised.value.order_id, raised.value.event) == (coid, "TRIGGER")
-    assert r.engine.orders.orders[coid].status is OrderStatus.CANCELLED
+    r.broker.fill(coid, 10, 10_000, trade_id="T1")
+    r.broker.event(coid, OrderEvent.REJECT, reason="late")
+    r.engine.drain()
+    assert r.engine.orders.orders[coid].status is OrderStatus.FILLED  # state kept
+    assert r.engine.quarantined() == [coid]
+    (incident,) = r.engine.orders.incidents
+    assert incident.code == "REFUSED_REPORT"
+    assert incident.report.event is OrderEvent.REJECT
+    assert "IllegalTransitionError" in incident.detail
+    # New orders of that strategy in that symbol wait for reconciliation, with a stable code.
+    held = strategy.buy(5)
+    assert r.engine.orders.orders[held].status is OrderStatus.REJECTED
+    assert r.engine.orders.orders[held].reason.startswith("QUARANTINED")
+    assert r.engine.orders.resolve_quarantine(coid)
+    again = strategy.buy(5)
+    assert r.engine.orders.orders[again].status is OrderStatus.SUBMITTED
 
 
 def test_reports_queued_by_the_broker_are_applied_before_the_next_bar_reaches_the_strategy() -> (
@@ -239,8 +248,11 @@ def test_a_cancel_reaches_the_broker_only_for_a_working_order() -> None:
     r.engine.drain()
     strategy.cancel(working)
     strategy.cancel(done)
+    strategy.cancel(working)  # asked twice: one cancel goes
     assert r.broker.cancelled == [working]
-    assert r.engine.orders.orders[working].status is OrderStatus.SUBMITTED  # until the venue says
+    assert (
+        r.engine.orders.orders[working].status is OrderStatus.PENDING_CANCEL
+    )  # until the venue says
 
 
 # --- target_position --------------------------------------------------------------------

@@ -135,14 +135,15 @@ def test_no_one_second_window_sends_more_than_the_limit(
 
 def test_an_order_above_the_freeze_quantity_goes_as_legal_children() -> None:
     _engine, broker, _, audit, strategy = engine_with(per_second=None)
-    strategy.buy(65 * 60, NIFTY_FUT.symbol)  # 3,900 units: 1,755 + 1,755 + 390
+    parent = strategy.buy(65 * 60, NIFTY_FUT.symbol)  # 3,900 units: 1,755 + 1,755 + 390
     sizes = [o.quantity for o in broker.submitted]
     assert sizes == [1_755, 1_755, 390]
     assert all(q % 65 == 0 for q in sizes)
     slices = [r for r in audit.records if r.stage is AuditStage.SLICE]
     assert len(slices) == 3
-    parent = broker.submitted[0].client_order_id
+    assert parent not in {o.client_order_id for o in broker.submitted}
     assert {r.parent_client_order_id for r in slices} == {parent}
+    assert {r.client_order_id for r in slices} == {o.client_order_id for o in broker.submitted}
     assert {r.number("parent_quantity") for r in slices} == {3_900}
 
 

@@ -146,7 +146,7 @@ def test_fifo_pnl_and_round_trips_match_a_unit_by_unit_reference(
     for ts_ns, op in enumerate(ops, start=1):
         book(portfolio, refs, op, ts_ns)
     for symbol, ref in refs.items():
-        pos = portfolio.positions[symbol]
+        pos = portfolio.by_symbol[symbol][0]
         assert (pos.quantity, pos.cost_paise) == (ref.quantity, ref.cost)
         assert pos.realized_pnl_paise == ref.realized
         assert pos.unrealized_pnl_paise == ref.quantity * ref.last - ref.cost
@@ -159,9 +159,9 @@ def test_fifo_pnl_and_round_trips_match_a_unit_by_unit_reference(
             book(portfolio, refs, op, ts_ns)
             ts_ns += 1
     for symbol, ref in refs.items():
-        trips = portfolio.positions[symbol].round_trips
+        trips = portfolio.by_symbol[symbol][0].round_trips
         assert trips == [_round_trip(symbol, t) for t in ref.trips]
-        assert sum(t.pnl_paise for t in trips) == portfolio.positions[symbol].realized_pnl_paise
+        assert sum(t.pnl_paise for t in trips) == portfolio.by_symbol[symbol][0].realized_pnl_paise
     trips = portfolio.round_trips()
     assert sum(t.pnl_paise for t in trips) == portfolio.realized()
     assert sum(t.charges_paise for t in trips) == portfolio.charges_paid
@@ -196,7 +196,7 @@ def test_the_charges_of_a_flipping_fill_are_split_between_the_two_trips_and_sum_
     for signed, fee in ((held, 0), (flip, charges), (-(held + flip), 0)):
         side = OrderSide.BUY if signed > 0 else OrderSide.SELL
         portfolio.apply_fill(make_fill(side, abs(signed), 1_000, charges_paise=fee))
-    first, second = portfolio.positions["SBIN-EQ"].round_trips
+    first, second = portfolio.by_symbol["SBIN-EQ"][0].round_trips
     assert first.direction == -second.direction
     assert first.charges_paise + second.charges_paise == charges
     assert first.charges_paise == charges * abs(held) // abs(flip)
@@ -215,5 +215,5 @@ def test_a_refused_fill_leaves_cash_and_charges_as_they_were(quantity: int, pric
 def test_a_mark_for_a_symbol_never_traded_opens_no_position() -> None:
     portfolio = Portfolio(0)
     portfolio.mark("SBIN-EQ", 1_000)
-    assert portfolio.positions == {}
+    assert portfolio.books == {}
     assert portfolio.market_value() == 0

@@ -43,6 +43,7 @@ class SimulatedBroker:
         self._sink: ReportSink | None = None
         self._n = 0
         self._trade_n = 0
+        self._quantity: dict[ClientOrderId, int] = {}  # as ordered (or modified): for modify
 
     def connect(self, sink: ReportSink) -> None:
         self._sink = sink
@@ -88,6 +89,7 @@ class SimulatedBroker:
                 f"SIM{self._n:08d}",
             )
         )
+        self._quantity[coid] = order.quantity
         self.matcher.add(
             RestingOrder(
                 coid,
@@ -107,6 +109,36 @@ class SimulatedBroker:
             if self.buying_power is not None:
                 self.buying_power.done(client_order_id)
             self._send(ExecutionReport(client_order_id, OrderEvent.CANCEL, self._clock.now_ns()))
+
+    def modify(
+        self,
+        client_order_id: ClientOrderId,
+        *,
+        quantity: int | None = None,
+        price_paise: int | None = None,
+        trigger_price_paise: int | None = None,
+    ) -> None:
+        """Change a resting order in place: MODIFY, or MODIFY_REJECT when it is gone (filled
+        or cancelled meanwhile) or the new terms do not fit it."""
+        now = self._clock.now_ns()
+        resting = self.matcher.get(client_order_id)
+        filled = 0
+        if resting is not None:
+            filled = self._quantity.get(client_order_id, resting.remaining) - resting.remaining
+        reason = _modify_refusal(resting, filled, quantity, price_paise, trigger_price_paise)
+        if resting is None or reason:
+            self._send(
+                ExecutionReport(client_order_id, OrderEvent.MODIFY_REJECT, now, reason=reason)
+            )
+            return
+        if quantity is not None:
+            resting.remaining = quantity - filled
+            self._quantity[client_order_id] = quantity
+        if price_paise is not None:
+            resting.limit_paise = price_paise
+        if trigger_price_paise is not None:
+            resting.trigger_paise = trigger_price_paise
+        self._send(ExecutionReport(client_order_id, OrderEvent.MODIFY, now))
 
     def has_orders(self, symbol: str) -> bool:
         return self.matcher.has_orders(symbol)
@@ -150,6 +182,29 @@ class SimulatedBroker:
                 if funds is not None:
                     funds.done(coid)
                 sink(ExecutionReport(coid, OrderEvent.EXPIRE, ts))
+
+
+def _modify_refusal(
+    resting: RestingOrder | None,
+    filled: int,
+    quantity: int | None,
+    price_paise: int | None,
+    trigger_price_paise: int | None,
+) -> str:
+    if resting is None:
+        return "ORDER_NOT_OPEN: filled, cancelled or unknown"
+    if quantity is not None and quantity <= filled:
+        return f"quantity {quantity} is not above what has filled"
+    if price_paise is not None and (resting.limit_paise is None or price_paise <= 0):
+        return "a new price for an order without a limit price"
+    if trigger_price_paise is not None and (
+        resting.trigger_paise is None or resting.triggered or trigger_price_paise <= 0
+    ):
+        return "a new trigger for an order with no trigger pending"
+    for price in (price_paise, trigger_price_paise):
+        if price is not None and price % resting.tick_paise:
+            return f"price {price} paise is not a multiple of the tick {resting.tick_paise} paise"
+    return ""
 
 
 def _refusal(order: OrderSnapshot, inst: Instrument) -> str:

@@ -60,7 +60,7 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 SIDES = "side IN ('BUY', 'SELL')"
 ORDER_STATUSES = (
     "status IN ('NEW', 'SUBMITTED', 'OPEN', 'TRIGGER_PENDING', 'PARTIALLY_FILLED', "
-    "'FILLED', 'CANCELLED', 'REJECTED', 'EXPIRED')"
+    "'PENDING_CANCEL', 'PENDING_MODIFY', 'FILLED', 'CANCELLED', 'REJECTED', 'EXPIRED')"
 )
 
 

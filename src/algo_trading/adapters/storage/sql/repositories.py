@@ -54,6 +54,8 @@ _UNRESOLVED = (
     OrderStatus.OPEN.value,
     OrderStatus.TRIGGER_PENDING.value,
     OrderStatus.PARTIALLY_FILLED.value,
+    OrderStatus.PENDING_CANCEL.value,  # a cancel or a change asked, the answer not yet in
+    OrderStatus.PENDING_MODIFY.value,
 )
 _EVENTS_WITH_REASON = frozenset(
     {OrderEvent.REJECT, OrderEvent.CANCEL, OrderEvent.EXPIRE, OrderEvent.MODIFY}

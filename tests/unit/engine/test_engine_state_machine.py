@@ -92,6 +92,7 @@ class EngineUnderRaces(RuleBasedStateMachine):
         self.inbox: list[ExecutionReport] = []  # reports on their way, delivered in any order
         self.trade_ids = itertools.count(1)
         self.trades: list[ExecutionReport] = []  # every real trade the venue made
+        self.overfilled: set[str] = set()  # orders the venue filled beyond their quantity
 
     # --- the strategy asks -------------------------------------------------------------
     @rule(
@@ -169,7 +170,16 @@ class EngineUnderRaces(RuleBasedStateMachine):
             self.broker.push(report)
         self.engine.drain()
         booked = {f.trade_id for f in self.log.fills}
-        assert {r.trade_id for r in self.trades} <= booked
+        # Once the venue has overfilled an order, which of its trades is the excess depends on
+        # the order they arrived in (a real trade whose first write failed can come back after
+        # the overfill was booked): such an order must then sit in quarantine for
+        # reconciliation, and every other order has each real trade booked.
+        quarantined = set(self.engine.orders.quarantined)
+        for r in self.trades:
+            if r.client_order_id in self.overfilled and r.trade_id not in booked:
+                assert r.client_order_id in quarantined
+            else:
+                assert r.trade_id in booked
 
     @rule(
         which=st.integers(0, 10**6),
@@ -201,6 +211,7 @@ class EngineUnderRaces(RuleBasedStateMachine):
         sent = self._sent(which)
         if sent is not None:
             qty = sent[1].remaining + extra
+            self.overfilled.add(sent[0])
             trade = f"T{next(self.trade_ids)}"
             self._post(
                 sent[0], OrderEvent.FILL, fill_quantity=qty, fill_price_paise=1_000, trade_id=trade

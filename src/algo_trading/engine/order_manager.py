@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from algo_trading.domain.errors import OrderError
 from algo_trading.domain.events import ExecutionReport
 from algo_trading.domain.fills import Fill
-from algo_trading.domain.ids import BrokerOrderId, ClientOrderId, StrategyId, TradeId
+from algo_trading.domain.ids import (
+    BrokerOrderId,
+    ClientOrderId,
+    StrategyId,
+    TradeId,
+    check_client_order_id,
+)
 from algo_trading.domain.orders import (
     RESUMING,
     TERMINAL_STATES,
@@ -203,7 +209,7 @@ class OrderManager:
                 refusal = f"LOT_SIZE: {exc}"
         parent: ParentOrder | None = None
         if len(sizes) > 1:
-            parent = ParentOrder(self._ids.next_id(), intent, [], now)
+            parent = ParentOrder(check_client_order_id(self._ids.next_id()), intent, [], now)
             self.parents[parent.client_order_id] = parent
         made = []
         for size in sizes:
@@ -231,7 +237,9 @@ class OrderManager:
         return (made[0].client_order_id if parent is None else parent.client_order_id), made
 
     def _new_order(self, intent: OrderIntent, quantity: int, now: int) -> Order:
-        coid = self._ids.next_id()
+        # An id the database could not hold (or the broker tag could not hash) is refused
+        # here, before anything is recorded or sent.
+        coid = check_client_order_id(self._ids.next_id())
         if coid in self.orders or coid in self.parents:
             raise OrderError(f"client order id {coid} was issued twice")
         # Built here rather than by Order.from_intent: one call less on every order.

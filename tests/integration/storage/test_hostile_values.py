@@ -66,10 +66,7 @@ def _order(coid: str, symbol: str) -> Order:
     return Order(ClientOrderId(coid), StrategyId("hostile"), symbol, OrderSide.BUY, 1)
 
 
-# A lone surrogate cannot even be hashed into the broker tag (market.audit.order_tag), which
-# the order manager does before it writes: it is refused there once the engine checks ids at
-# creation (domain.ids.check_client_order_id in OrderManager._new_order).
-@pytest.mark.parametrize("kind", sorted(set(_HOSTILE_SUFFIXES) - {"lone surrogate"}))
+@pytest.mark.parametrize("kind", sorted(_HOSTILE_SUFFIXES))
 def test_a_client_order_id_the_column_cannot_hold_is_refused_before_the_broker_hears_of_it(
     database: Database, trade_log: SqlTradeLog, unique: Callable[[str], str], kind: str
 ) -> None:

@@ -84,11 +84,13 @@ def main() -> int:
     )
     rate, sets, trades = ours(series, args.workers)
     print(
-        f"  algo-trading (event-driven, charges on, {args.workers} workers): {rate:8.2f} sets/s ({sets} sets; fast=10 slow=40: {trades} round trips)"
+        f"  algo-trading (event-driven, charges on, {args.workers} workers): {rate:8.2f} sets/s "
+        f"({sets} sets; fast=10 slow=40: {trades} round trips)"
     )
     vrate, vsets, vtrades = vectorbt_rate(np.asarray(series.close))
     print(
-        f"  vectorbt (vectorised, no charges):                  {vrate:8.2f} sets/s ({vsets} sets; fast=10 slow=40: {vtrades} trades)"
+        f"  vectorbt (vectorised, no charges):                  {vrate:8.2f} sets/s "
+        f"({vsets} sets; fast=10 slow=40: {vtrades} trades)"
     )
     print(f"  ratio algo-trading / vectorbt: {rate / vrate:.3f} (target: >= 1)")
     return 0 if rate >= vrate else 1

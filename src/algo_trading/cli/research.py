@@ -16,7 +16,7 @@ from algo_trading.cli.errors import user_errors
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.money import rupees_to_paise
 
-__all__ = ["optimize_command", "tearsheet_command", "walk_forward_command"]
+__all__ = ["optimize_command", "report_command", "tearsheet_command", "walk_forward_command"]
 
 
 def _load(data_files: Sequence[str], allow_off_session: bool) -> list[Any]:
@@ -404,3 +404,47 @@ def _atomic(path: Path, text: str) -> None:
     part = path.with_name(path.name + ".part")
     part.write_text(text, encoding="utf-8")
     os.replace(part, path)
+
+
+@click.command("report")
+@click.option("--kind", default="daily", show_default=True, help="daily, weekly or monthly.")
+@click.option(
+    "--date", "day", default=None, help="A day of the period (YYYY-MM-DD); default: today (IST)."
+)
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    help="Folder to write reports/<kind>/ under; default: the local object store.",
+)
+@user_errors
+def report_command(kind: str, day: str | None, out: str | None) -> None:
+    """Write the trading report (P&L, charges, win rate, risk events) of a day, week or month."""
+    from algo_trading.adapters.storage.sql.database import Database
+    from algo_trading.domain.events import IST
+    from algo_trading.research.reports import build_report, load_rows, period_of, write_report
+    from algo_trading.services.settings import load_settings
+
+    try:
+        when = dt.date.fromisoformat(day) if day else dt.datetime.now(IST).date()
+    except ValueError:
+        raise ConfigError(f"--date {day!r}: expected YYYY-MM-DD") from None
+    period = period_of(kind, when)
+    settings = load_settings()
+    root = Path(out) if out else settings.data_dir / "objects"
+    db = Database(settings.database_url.get_secret_value())
+    try:
+        trades, refusals = load_rows(db, period)
+    finally:
+        db.dispose()
+    report = build_report(period, trades, refusals)
+
+    def put(key: str, body: bytes) -> None:
+        target = root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_name(target.name + ".part")
+        part.write_bytes(body)
+        os.replace(part, target)
+
+    for key in write_report(put, report):
+        click.echo(f"wrote {root / key}")

@@ -180,3 +180,149 @@ def _run(
             bar.update(task, advance=1, description=desc)
 
         return run_fetch(market, store, plan, now_ns=clock.now_ns(), on_chunk=tick)
+
+
+@data_group.command("list", cls=_OneLine)
+@click.option("--store", default=None, help=_STORE_HELP)
+@user_errors
+def list_command(store: str | None) -> None:
+    """What the store holds: each series with its first and last bar, bars and years."""
+    from algo_trading.adapters.history.store import ParquetBarStore
+    from algo_trading.domain.events import ns_to_ist
+
+    root = store_root(store)
+    rows = ParquetBarStore(root).series()
+    if not rows:
+        click.echo(f"the history store {root} is empty")
+        return
+    click.echo(f"{'series':<40} {'first bar (IST)':<17} {'last bar (IST)':<17} {'bars':>11}  years")
+    for s in rows:
+        first = ns_to_ist(s.first_ns).strftime("%Y-%m-%d %H:%M")
+        last = ns_to_ist(s.last_ns).strftime("%Y-%m-%d %H:%M")
+        years = ",".join(str(y) for y in s.years)
+        click.echo(f"{one_line(str(s.key)):<40} {first:<17} {last:<17} {s.bars:>11,}  {years}")
+        for a, b in s.fetched:
+            span = f"{ns_to_ist(a):%Y-%m-%d %H:%M} to {ns_to_ist(b):%Y-%m-%d %H:%M}"
+            click.echo(f"{'':<4}fetched whole from the broker: {span}")
+
+
+@data_group.command("validate", cls=_OneLine)
+@click.option("--symbol", "symbols", default=None, help="SYM[,SYM...] (default: every series).")
+@click.option("--exchange", default=None, help="Only this exchange.")
+@click.option("--interval", default=None, help="Only this interval.")
+@click.option(
+    "--tick-size", default="0.05", show_default=True, help="Tick in rupees prices must be on."
+)
+@click.option("--store", default=None, help=_STORE_HELP)
+@user_errors
+def validate_command(
+    symbols: str | None,
+    exchange: str | None,
+    interval: str | None,
+    tick_size: str,
+    store: str | None,
+) -> None:
+    """Report gaps against the trading calendar, duplicates and impossible bars.
+    Exit code 0: clean; 1: problems found; 2: bad input."""
+    from algo_trading.adapters.history.store import ParquetBarStore
+    from algo_trading.adapters.history.validate import validate_series
+    from algo_trading.domain.instruments import Exchange
+    from algo_trading.domain.money import rupees_to_paise
+    from algo_trading.market.calendar import calendar_for
+
+    tick = rupees_to_paise(tick_size, what="--tick-size")
+    if tick <= 0:
+        raise ConfigError(f"--tick-size {tick_size} must be positive")
+    root = store_root(store)
+    bars = ParquetBarStore(root)
+    keys = bars.stored_keys()
+    if symbols is not None:
+        wanted = _symbols(symbols)
+        unknown = [s for s in wanted if s not in {k.symbol for k in keys}]
+        if unknown:
+            raise ConfigError(
+                f"--symbol {unknown[0]!r}: the history store {root} has no such series"
+            )
+        keys = [k for k in keys if k.symbol in wanted]
+    if exchange is not None:
+        keys = [k for k in keys if k.exchange == exchange.upper()]
+    if interval is not None:
+        keys = [k for k in keys if k.interval == interval]
+    if not keys:
+        click.echo(f"nothing to validate in {root}")
+        return
+    problems = 0
+    for key in keys:
+        try:
+            calendar = calendar_for(Exchange(key.exchange))
+        except (ValueError, KeyError):
+            calendar = None
+        report = validate_series(bars, key, calendar, tick)
+        verdict = "ok" if report.ok else f"{len(report.findings)} finding(s)"
+        click.echo(f"{one_line(str(key))}: {report.bars:,} bars: {verdict}")
+        for finding in report.findings:
+            click.echo(f"    {finding.kind}: {one_line(finding.text)}")
+        for note in report.notes:
+            click.echo(f"    note: {one_line(note)}")
+        problems += 0 if report.ok else 1
+    if problems:
+        click.echo(f"{problems} of {len(keys)} series have problems")
+        sys.exit(1)
+
+
+@data_group.command("import", cls=_OneLine)
+@click.argument("file")
+@click.option(
+    "--symbol",
+    default=None,
+    help="Symbol of the bars (default: a symbol column, or the file name).",
+)
+@click.option("--exchange", default="NSE", show_default=True)
+@click.option("--interval", default="ONE_MINUTE", show_default=True, help="Angel One's name.")
+@click.option(
+    "--tz", default=None, help="Zone of times written without an offset, like Asia/Kolkata."
+)
+@click.option(
+    "--allow-off-session",
+    is_flag=True,
+    help="Accept bars outside the exchange's sessions (refused by default).",
+)
+@click.option("--store", default=None, help=_STORE_HELP)
+@user_errors
+def import_command(
+    file: str,
+    symbol: str | None,
+    exchange: str,
+    interval: str,
+    tz: str | None,
+    allow_off_session: bool,
+    store: str | None,
+) -> None:
+    """Import a CSV of candles (broker export shapes: any case, date/datetime/timestamp)."""
+    from algo_trading.adapters.history.imports import import_csv
+    from algo_trading.adapters.history.store import ParquetBarStore
+    from algo_trading.adapters.history.validate import off_grid
+    from algo_trading.domain.events import ns_to_ist
+    from algo_trading.engine.ports import BarKey
+    from algo_trading.market.calendar import calendar_for
+    from algo_trading.services.history_fetch import check_exchange, check_interval
+
+    check_interval(interval)
+    ex = check_exchange(exchange)
+    try:
+        calendar = None if allow_off_session else calendar_for(ex)
+    except KeyError:
+        calendar = None
+    series = import_csv(file, symbol=symbol, tz=tz, calendar=calendar)
+    for s in series:  # every check before the first write: a bad file stores nothing
+        grid = off_grid(s.ts_ns, interval)
+        if grid.any():
+            i = int(grid.argmax())
+            raise ConfigError(
+                f"{file}: {s.symbol} bar at {ns_to_ist(int(s.ts_ns[i])).isoformat()} is not on "
+                f"the {interval} grid; is --interval right?"
+            )
+    bars = ParquetBarStore(store_root(store))
+    for s in series:
+        new = bars.write(BarKey(ex.value, s.symbol, interval), s)
+        click.echo(f"{ex.value}:{one_line(s.symbol)}:{interval}: {len(s):,} bars read, {new:,} new")

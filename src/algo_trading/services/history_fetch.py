@@ -54,6 +54,9 @@ __all__ = [
     "FetchPlan",
     "SymbolPlan",
     "broker_config",
+    "check_exchange",
+    "check_interval",
+    "day_bounds_ns",
     "demo_credentials",
     "fetch_range",
     "plan_fetch",
@@ -79,6 +82,15 @@ def fetch_range(frm: str, to: str, now: dt.datetime) -> tuple[dt.datetime, dt.da
     if (end - dt.timedelta(minutes=1)).date() > today:
         raise ConfigError(f"--to {to} is in the future (today is {today} IST)")
     return start, min(end, now.astimezone(IST).replace(second=0, microsecond=0))
+
+
+def day_bounds_ns(frm: str | None, to: str | None) -> tuple[int | None, int | None]:
+    """--from/--to of a backtest as epoch ns [start, end), either open; reversed is refused."""
+    start = _ns(_when(frm, "--from", end=False)) if frm else None
+    end = _ns(_when(to, "--to", end=True)) if to else None
+    if start is not None and end is not None and end <= start:
+        raise ConfigError(f"--from {frm} is not before --to {to}: the range is reversed or empty")
+    return start, end
 
 
 def _when(text: str, what: str, *, end: bool) -> dt.datetime:

@@ -218,7 +218,7 @@ class ParquetBarStore:
 
     def series(self) -> list[StoredSeries]:
         out = []
-        for key in self.keys():
+        for key in self.stored_keys():
             years = self.years(key)
             if not years:
                 continue
@@ -245,7 +245,7 @@ class ParquetBarStore:
             raise DataError(f"{path}: cannot read it ({_first_line(exc)}); {_REMEDY}") from None
         return _i64_of(col.cast(pa.int64()))
 
-    def keys(self) -> list[BarKey]:
+    def stored_keys(self) -> list[BarKey]:
         """Every key with a folder in the store, sorted."""
         out: list[BarKey] = []
         if not self.root.is_dir():

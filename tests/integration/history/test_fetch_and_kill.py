@@ -189,3 +189,13 @@ def test_a_writer_killed_at_any_point_leaves_readable_files(
     ref = victim.reference()
     assert np.array_equal(got.ts_ns, ref.ts_ns[: len(got)])
     assert np.array_equal(got.close, ref.close[: len(got)])
+
+
+def test_an_unknown_symbol_is_one_line_and_exit_code_2(broker_url: str, tmp_path: Path) -> None:
+    args = _fetch_args(broker_url, tmp_path / "store", symbols="SBIN-EQ,NOSUCHCO")[3:]
+    result = CliRunner().invoke(cli, args, env={"ALGO_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: --symbol 'NOSUCHCO': the instrument master has no such symbol on NSE\n"
+    )
+    assert not (tmp_path / "store").exists(), "nothing fetched for the good symbol either"

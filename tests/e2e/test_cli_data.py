@@ -204,6 +204,29 @@ def test_fetch_refuses_bad_input_before_any_network(
     _one_line_error(result, *needles)
 
 
+def test_angel_one_without_credentials_in_the_secret_store_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "data",
+            "fetch",
+            "--symbol",
+            "SBIN-EQ",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-01-31",
+            "--broker",
+            "angelone",
+            "--store",
+            str(tmp_path),
+        ],
+        env={"ALGO_DATA_DIR": str(tmp_path), "ALGO_SECRETS_BACKEND": "env"},
+    )
+    _one_line_error(result, "angelone_")
+    assert not list(tmp_path.rglob("*.parquet"))
+
+
 def test_a_csv_of_unknown_shape_is_refused_and_stores_nothing(tmp_path: Path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text("when,price\n2025-01-02 09:15,100\n", encoding="utf-8")

@@ -35,12 +35,12 @@ from algo_trading.adapters.brokers.angelone.market_data import (
     split_span,
 )
 from algo_trading.adapters.history.bars import BarSeries
-from algo_trading.adapters.history.store import ParquetBarStore, subtract_spans
+from algo_trading.adapters.history.store import subtract_spans
 from algo_trading.adapters.instruments.master import ScripMasterCache
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import IST, ns_to_ist
 from algo_trading.domain.instruments import Exchange, Instrument
-from algo_trading.engine.ports import BarKey, Clock, SecretStore
+from algo_trading.engine.ports import BarKey, Clock, MarketDataStore, SecretStore
 from algo_trading.market.instruments import InstrumentMaster, InstrumentNotFoundError
 from algo_trading.simulator.config import (
     DEMO_API_KEY,
@@ -217,7 +217,7 @@ def _ns(when: dt.datetime) -> int:
 
 
 def plan_fetch(
-    store: ParquetBarStore,
+    store: MarketDataStore[BarSeries],
     instruments: Sequence[Instrument],
     interval: str,
     start: dt.datetime,
@@ -248,7 +248,7 @@ Progress = Callable[[SymbolPlan, int, int], None]
 
 def run_fetch(
     market: AngelOneMarketData,
-    store: ParquetBarStore,
+    store: MarketDataStore[BarSeries],
     plan: FetchPlan,
     *,
     now_ns: int,

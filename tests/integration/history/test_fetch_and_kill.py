@@ -131,8 +131,11 @@ def test_a_fetch_killed_mid_way_and_restarted_ends_byte_identical(
     again = _run(broker_url, store, data_dir)
     assert again.exit_code == 0, again.output
     assert "nothing to fetch" in again.output
-    forced = _run(broker_url, store, data_dir, "--force")
+    forced = _run(broker_url, store, data_dir, "--force", "--progress")
     assert forced.exit_code == 0, forced.output
+    assert "symbol 2/2 TCS-EQ" in forced.stderr
+    assert "6/6 chunks" in forced.stderr
+    assert "ETA" in forced.stderr
     assert f"SBIN-EQ:{INTERVAL}: 0 new bars" in forced.output
     assert _files(store) == reference
 

@@ -159,21 +159,21 @@ def credentials_for(kind: str, secrets: Callable[[], SecretStore]) -> AngelOneCr
 def resolve_instruments(
     master: InstrumentMaster, symbols: Sequence[str], exchange: Exchange
 ) -> list[Instrument]:
-    """Each symbol's instrument on `exchange`; a bare equity name finds its `-EQ` series."""
-    out = []
+    """Each symbol's instrument on `exchange`; a bare equity name finds its `-EQ` series. A
+    symbol named twice that way (SBIN and SBIN-EQ) is fetched once."""
+    out: dict[str, Instrument] = {}
     for symbol in symbols:
         try:
-            out.append(master.by_symbol(symbol, exchange))
-            continue
+            inst = master.by_symbol(symbol, exchange)
         except InstrumentNotFoundError:
-            pass
-        try:
-            out.append(master.by_symbol(f"{symbol}-EQ", exchange))
-        except InstrumentNotFoundError:
-            raise ConfigError(
-                f"--symbol {symbol!r}: the instrument master has no such symbol on {exchange}"
-            ) from None
-    return out
+            try:
+                inst = master.by_symbol(f"{symbol}-EQ", exchange)
+            except InstrumentNotFoundError:
+                raise ConfigError(
+                    f"--symbol {symbol!r}: the instrument master has no such symbol on {exchange}"
+                ) from None
+        out.setdefault(inst.symbol, inst)
+    return list(out.values())
 
 
 def open_master(http: AngelOneHttp, cache_dir: Path, today: dt.date) -> InstrumentMaster:

@@ -93,12 +93,10 @@ def fetch(
     progress: bool | None,
 ) -> None:
     """Download candles from the broker into the store; resumable and idempotent."""
-    from algo_trading.adapters.brokers.angelone.market_data import AngelOneMarketData
     from algo_trading.adapters.history.store import ParquetBarStore
     from algo_trading.domain.events import IST
     from algo_trading.services import history_fetch as hf
     from algo_trading.services.alerts import WallClock
-    from algo_trading.services.live_gate import secret_store_for
     from algo_trading.services.settings import load_settings
 
     names = _symbols(symbols)
@@ -107,24 +105,24 @@ def fetch(
     now = dt.datetime.now(IST)
     start, end = hf.fetch_range(frm, to, now)
     settings = load_settings()
-    kind = broker or settings.broker_kind
-    if kind == "inprocess":
-        kind = "simulator"
-    config = hf.broker_config(kind, broker_url or settings.broker_url)
     root = Path(store) if store else store_root(None)
-    creds = hf.credentials_for(kind, lambda: secret_store_for(settings, os.environ))
     clock = WallClock()
-    http, session = hf.session_for(config, creds, clock)
-    with http:
-        master = hf.open_master(http, Path(settings.data_dir) / "instruments" / kind, now.date())
-        instruments = hf.resolve_instruments(master, names, ex)
+    with hf.open_broker(
+        settings,
+        broker=broker,
+        broker_url=broker_url,
+        environ=os.environ,
+        clock=clock,
+        today=now.date(),
+    ) as remote:
+        instruments = hf.resolve_instruments(remote.master, names, ex)
         bars_store = ParquetBarStore(root)
         plan = hf.plan_fetch(bars_store, instruments, interval, start, end, force=force)
         if plan.chunks == 0:
             click.echo("nothing to fetch: every asked span is stored already (--force asks again)")
             return
         show = sys.stderr.isatty() if progress is None else progress
-        added = _run(AngelOneMarketData(session), bars_store, plan, clock, show)
+        added = _run(remote.market, bars_store, plan, clock, show)
     for key, new in added.items():
         click.echo(f"{key}: {new:,} new bars")
     click.echo(f"stored in {root}")

@@ -14,9 +14,11 @@ The pacing is the adapter's: every request goes through `AngelOneHttp`'s route l
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -42,6 +44,8 @@ from algo_trading.domain.events import IST, ns_to_ist
 from algo_trading.domain.instruments import Exchange, Instrument
 from algo_trading.engine.ports import BarKey, Clock, MarketDataStore, SecretStore
 from algo_trading.market.instruments import InstrumentMaster, InstrumentNotFoundError
+from algo_trading.services.live_gate import secret_store_for
+from algo_trading.services.settings import Settings
 from algo_trading.simulator.config import (
     DEMO_API_KEY,
     DEMO_CLIENT_CODE,
@@ -50,6 +54,7 @@ from algo_trading.simulator.config import (
 )
 
 __all__ = [
+    "BrokerData",
     "FetchChunk",
     "FetchPlan",
     "SymbolPlan",
@@ -59,6 +64,7 @@ __all__ = [
     "day_bounds_ns",
     "demo_credentials",
     "fetch_range",
+    "open_broker",
     "plan_fetch",
     "resolve_instruments",
     "run_fetch",
@@ -178,6 +184,45 @@ def resolve_instruments(
 
 def open_master(http: AngelOneHttp, cache_dir: Path, today: dt.date) -> InstrumentMaster:
     return load_or_download(http, ScripMasterCache(cache_dir), today)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerData:
+    """What a fetch needs of the broker: its candles and its instrument master."""
+
+    market: AngelOneMarketData
+    master: InstrumentMaster
+
+
+@contextmanager
+def open_broker(
+    settings: Settings,
+    *,
+    broker: str | None,
+    broker_url: str | None,
+    environ: Mapping[str, str],
+    clock: Clock,
+    today: dt.date,
+) -> Iterator[BrokerData]:
+    """The broker the settings (or the overrides) name, logged in on first use, with today's
+    instrument master (cached per broker under the data folder). The CLI's `data fetch` and
+    the data service's history top-up both start here."""
+    kind = broker or settings.broker_kind
+    if kind == "inprocess":  # the in-process broker has no history: ask the simulator
+        kind = "simulator"
+    config = broker_config(kind, broker_url or settings.broker_url)
+    creds = credentials_for(kind, lambda: secret_store_for(settings, environ))
+    http, session = session_for(config, creds, clock)
+    cache = Path(settings.data_dir) / "instruments" / _cache_name(kind, config)
+    with http:
+        yield BrokerData(AngelOneMarketData(session), open_master(http, cache, today))
+
+
+def _cache_name(kind: str, config: AngelOneConfig) -> str:
+    if kind != "simulator":
+        return kind
+    netloc = urlsplit(config.rest_base_url).netloc
+    return "simulator-" + "".join(ch if ch.isalnum() else "-" for ch in netloc)
 
 
 # --- the plan -----------------------------------------------------------------------------

@@ -272,6 +272,10 @@ def test_store_data_with_an_unknown_interval_is_refused(store: Path) -> None:
     _one_line_error(result, "HOURLY")
 
 
+def test_validate_with_an_unknown_interval_is_refused(store: Path) -> None:
+    _one_line_error(run("data", "validate", "--interval", "DAILY", "--store", str(store)), "DAILY")
+
+
 def test_a_corrupt_parquet_file_is_one_line_for_list_validate_and_backtest(
     csvs: dict[str, Path], tmp_path: Path
 ) -> None:

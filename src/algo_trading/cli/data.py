@@ -227,6 +227,7 @@ def validate_command(
     from algo_trading.domain.instruments import Exchange
     from algo_trading.domain.money import rupees_to_paise
     from algo_trading.market.calendar import calendar_for
+    from algo_trading.services.history_fetch import check_exchange, check_interval
 
     tick = rupees_to_paise(tick_size, what="--tick-size")
     if tick <= 0:
@@ -243,9 +244,10 @@ def validate_command(
             )
         keys = [k for k in keys if k.symbol in wanted]
     if exchange is not None:
-        keys = [k for k in keys if k.exchange == exchange.upper()]
+        ex = check_exchange(exchange).value
+        keys = [k for k in keys if k.exchange == ex]
     if interval is not None:
-        keys = [k for k in keys if k.interval == interval]
+        keys = [k for k in keys if k.interval == check_interval(interval)]
     if not keys:
         click.echo(f"nothing to validate in {root}")
         return

@@ -86,7 +86,9 @@ def _run(url: str, store: Path, data_dir: Path, *extra: str) -> Result:
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.parquet"))}
+    """Every Parquet file and fetch record of the store, by relative path."""
+    paths = [*root.rglob("*.parquet"), *root.rglob("fetched.json")]
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(paths)}
 
 
 def _wait_for(condition: object, timeout_s: float, what: str) -> None:
@@ -104,7 +106,7 @@ def test_a_fetch_killed_mid_way_and_restarted_ends_byte_identical(
     whole = _run(broker_url, tmp_path / "whole", data_dir)
     assert whole.exit_code == 0, whole.output
     reference = _files(tmp_path / "whole")
-    assert len(reference) == 4  # two symbols, two years each
+    assert len(reference) == 4 + 2  # two symbols, two years each, and their records
 
     store = tmp_path / "killed"
     proc = subprocess.Popen(

@@ -17,7 +17,7 @@ The trading service calls `poll_once()` in its loop (at least once a second) and
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable, Collection
 
 from pydantic import BaseModel
@@ -69,15 +69,22 @@ _ACCOUNT_WIDE = frozenset({CommandKind.KILL_SWITCH, CommandKind.KILL_RESET})
 
 
 class _Sleep:
-    """No wake-up: `wait` sleeps (a unit of work that is not a database)."""
+    """No notifications: `wait` sleeps until `wake` or the timeout (a unit of work that is
+    not a database)."""
+
+    def __init__(self) -> None:
+        self._woken = threading.Event()
 
     def arm(self) -> None:
         return None
 
     def wait(self, timeout_s: float) -> bool:
-        if timeout_s > 0:
-            time.sleep(timeout_s)
-        return False
+        woken = self._woken.wait(max(timeout_s, 0.0))
+        self._woken.clear()
+        return woken
+
+    def wake(self) -> None:
+        self._woken.set()
 
     def close(self) -> None:
         return None
@@ -134,6 +141,10 @@ class CommandProcessor:
     def wait(self, timeout_s: float) -> bool:
         """Block until a command may be waiting (True) or `timeout_s` passed (False)."""
         return self._signal.wait(timeout_s)
+
+    def wake(self) -> None:
+        """Make `wait` return now, from another thread (the service is stopping)."""
+        self._signal.wake()
 
     def close(self) -> None:
         self._signal.close()

@@ -14,11 +14,12 @@ A lost listening connection is not an error the caller must handle: `wait` repor
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from typing import Any
 
 import psycopg
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from algo_trading.adapters.storage.sql.database import Database
@@ -33,7 +34,7 @@ _RETRY_AFTER_FAILURE_S = 0.5
 
 class CommandSignal:
     """`arm()`, then `wait(timeout_s) -> bool`: True when a command may be waiting (a
-    notification, a pending row, or a lost listener), False when the time ran out."""
+    notification, a new row, a lost listener, or `wake()`), False when the time ran out."""
 
     def __init__(self, db: Database, *, poll_interval_s: float = 0.1) -> None:
         self._db = db
@@ -42,6 +43,7 @@ class CommandSignal:
         self._schema = ""
         self._failed_at: float | None = None
         self._newest_id: int | None = None  # SQLite: the newest command row seen
+        self._woken = threading.Event()
 
     @property
     def listening(self) -> bool:
@@ -60,8 +62,8 @@ class CommandSignal:
             return
         try:
             raw = self._db.engine.raw_connection()
-            raw.detach()  # ours for good: a LISTENing connection must not go back to the pool
             conn: Any = raw.driver_connection
+            raw.detach()  # ours for good: a LISTENing connection must not go back to the pool
             conn.rollback()
             conn.autocommit = True
             conn.execute(f"LISTEN {CHANNEL}")
@@ -74,6 +76,9 @@ class CommandSignal:
         self._failed_at = None
 
     def wait(self, timeout_s: float) -> bool:
+        if self._woken.is_set():
+            self._woken.clear()
+            return True
         if timeout_s <= 0:
             return False
         if self._db.dialect == "postgresql":
@@ -90,6 +95,7 @@ class CommandSignal:
             try:
                 for note in self._listener.notifies(timeout=left, stop_after=1):
                     if note.payload in ("", self._schema):
+                        self._woken.clear()
                         return True
             except psycopg.Error:
                 self.close()
@@ -107,12 +113,27 @@ class CommandSignal:
                 time.sleep(min(timeout_s, _RETRY_AFTER_FAILURE_S))
                 return True
             seen, self._newest_id = self._newest_id, newest
-            if seen is not None and newest > seen:
+            if (seen is not None and newest > seen) or self._woken.is_set():
+                self._woken.clear()
                 return True
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
             time.sleep(min(self._poll_interval_s, left))
+
+    def wake(self) -> None:
+        """Make a `wait` in another thread return now (the service stopping). On SQLite
+        the waiter sees it within one poll interval."""
+        self._woken.set()
+        if self._db.dialect == "postgresql" and self._schema:
+            try:
+                with self._db.engine.begin() as conn:
+                    conn.execute(
+                        text("SELECT pg_notify(:channel, :schema)"),
+                        {"channel": CHANNEL, "schema": self._schema},
+                    )
+            except SQLAlchemyError:
+                return  # the waiter's timeout ends it anyway
 
     def _read_newest(self) -> int | None:
         try:

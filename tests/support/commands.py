@@ -109,6 +109,28 @@ class MemoryCommandStore:
             )
         return stale
 
+    def settled_through(self, kinds: Collection[CommandKind]) -> int:
+        last = 0
+        for row_id, row in enumerate(self.rows.values(), start=1):
+            if row.kind not in kinds:
+                continue
+            if row.status in (CommandStatus.PENDING, CommandStatus.CLAIMED):
+                return row_id - 1
+            last = row_id
+        return last
+
+    def done_after(
+        self, kinds: Collection[CommandKind], after_id: int
+    ) -> list[tuple[int, CommandRecord]]:
+        return [
+            (row_id, row)
+            for row_id, row in enumerate(self.rows.values(), start=1)
+            if row_id > after_id
+            and row.kind in kinds
+            and row.status is CommandStatus.DONE
+            and row.claimed_by is not None
+        ]
+
     # --- AuditLog ---
     def append(self, actor: str, action: str, subject: str, detail: str, ts_ns: int) -> None:
         self.audit.append((actor, action, subject, detail, ts_ns))

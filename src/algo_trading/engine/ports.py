@@ -279,6 +279,16 @@ class CommandRepository(Protocol):
         died): FAILED as INTERRUPTED, never run again (an order may have gone). Their ids."""
         ...
 
+    def settled_through(self, kinds: Collection[CommandKind]) -> int:
+        """The largest row id up to which every command of these kinds is finished."""
+        ...
+
+    def done_after(
+        self, kinds: Collection[CommandKind], after_id: int
+    ) -> list[tuple[int, CommandRecord]]:
+        """DONE commands of these kinds above row id `after_id`, oldest first, with ids."""
+        ...
+
 
 class AuditLog(Protocol):
     def append(self, actor: str, action: str, subject: str, detail: str, ts_ns: int) -> None:

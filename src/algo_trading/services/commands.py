@@ -66,6 +66,9 @@ _SWEEP_EVERY_NS = 5 * _NS_PER_S
 # must not.
 _NEEDS_STRATEGY = frozenset({CommandKind.PAUSE, CommandKind.RESUME})
 _ACCOUNT_WIDE = frozenset({CommandKind.KILL_SWITCH, CommandKind.KILL_RESET})
+# What every instance must know, whichever one executed it: a strategy's lease may move here
+# later, and the kill switch stops the whole account.
+_FOLLOWED = (CommandKind.PAUSE, CommandKind.RESUME, CommandKind.KILL_SWITCH, CommandKind.KILL_RESET)
 
 
 class _Sleep:
@@ -107,6 +110,7 @@ class CommandProcessor:
         strategies: Callable[[], Collection[str]] | None = None,
         batch: int = 50,
         stale_after_s: float = 60.0,
+        follow: bool = True,
     ) -> None:
         if isinstance(store, Database):
             db = store
@@ -123,12 +127,18 @@ class CommandProcessor:
         self._batch = batch
         self._stale_after_ns = int(stale_after_s * _NS_PER_S)
         self._next_sweep_ns: int | None = None
+        self._follow = follow
+        self._settled: int | None = None  # None: the state is not restored yet
+        self._applied: set[int] = set()  # followed rows above `_settled` already applied
+        self.follow_errors: list[str] = []
 
     # --- the loop's two calls ---------------------------------------------------------------
     def poll_once(self) -> int:
         """Claim and answer pending commands, at most `batch` of them; how many."""
         self._signal.arm()  # before reading: a command written from now on wakes `wait`
         self._sweep()
+        if self._follow:
+            self._follow_others()
         handled = 0
         while handled < self._batch:
             command = self._claim()
@@ -201,6 +211,59 @@ class CommandProcessor:
                     now,
                 )
             uow.commit()
+
+    # --- what other instances did ----------------------------------------------------------
+    def _follow_others(self) -> None:
+        """Apply pauses, resumes and the kill switch that other instances executed; at the
+        first call, restore the state the table ends in (a restart keeps a paused strategy
+        paused and a tripped kill switch tripped)."""
+        with self._uow() as uow:
+            settled = uow.commands.settled_through(_FOLLOWED)
+            rows = uow.commands.done_after(_FOLLOWED, self._settled or 0)
+        if self._settled is None:
+            self._restore([record for _, record in rows])
+            self._applied = {row_id for row_id, _ in rows}
+        else:
+            for row_id, record in rows:
+                if row_id in self._applied:
+                    continue
+                self._applied.add(row_id)
+                if record.claimed_by != self.instance_id:
+                    self._apply(record)
+        self._settled = settled
+        self._applied = {i for i in self._applied if i > settled}
+
+    def _restore(self, records: list[CommandRecord]) -> None:
+        paused: dict[str, bool] = {}
+        kill: CommandRecord | None = None
+        for record in records:
+            if record.kind in _ACCOUNT_WIDE:
+                kill = record
+            elif record.strategy_id:
+                paused[record.strategy_id] = record.kind is CommandKind.PAUSE
+        for record in reversed(records):  # each strategy's last word, when it is PAUSE
+            if record.strategy_id and paused.pop(record.strategy_id, False):
+                self._apply(record)
+        if kill is not None and kill.kind is CommandKind.KILL_SWITCH:
+            self._apply(kill)
+
+    def _apply(self, record: CommandRecord) -> None:
+        if self._authorizer.role_of(record.requested_by) != TRADER:
+            return  # a row that claims to be done, from someone who may not act: ignored
+        control, sid = self._control, record.strategy_id
+        try:
+            if record.kind is CommandKind.PAUSE and sid:
+                control.pause(sid)
+            elif record.kind is CommandKind.RESUME and sid:
+                control.resume(sid)
+            elif record.kind is CommandKind.KILL_SWITCH:
+                control.kill(record.payload.get("reason", ""), record.requested_by)
+            elif record.kind is CommandKind.KILL_RESET:
+                control.reset_kill(record.requested_by)
+        except Exception as exc:  # the loop goes on; the service reports these
+            self.follow_errors.append(
+                f"command {record.command_id}: {type(exc).__name__}: {_one_line(str(exc))}"
+            )
 
     # --- checks, then the control -----------------------------------------------------------
     def _answer(self, command: CommandRecord) -> Outcome:

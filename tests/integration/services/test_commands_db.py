@@ -227,7 +227,7 @@ def test_two_services_racing_never_run_a_command_twice(db: Database, make: Make)
                 _add(
                     db,
                     *(
-                        command(f"c{j}", CommandKind.PAUSE, {}, strategy=f"s{j}")
+                        command(f"c{j}", CommandKind.SQUARE_OFF, {}, strategy=f"s{j}")
                         for j in range(i, i + 10)
                     ),
                 )
@@ -391,3 +391,26 @@ def test_a_place_command_becomes_an_order_at_the_broker_through_the_risk_checks(
         cancelled = uow.orders.get(coid)
     assert cancelled is not None
     assert cancelled.status is OrderStatus.CANCELLED
+
+
+def test_every_instance_follows_a_pause_and_the_kill_switch_whichever_executed_it(
+    db: Database, make: Make
+) -> None:
+    other = Database(db.url)
+    try:
+        a, b = FakeControl(), FakeControl()
+        first = make(db, a, USERS, SimulatedClock(T0), "svc-a")
+        _add(db, command("pause", CommandKind.PAUSE, {}, strategy="sma-sbin"))
+        assert first.poll_once() == 1  # executed by svc-a
+        second = make(other, b, USERS, SimulatedClock(T0), "svc-b")  # starts later
+        assert second.poll_once() == 0  # restored from the table
+        _add(db, command("kill", CommandKind.KILL_SWITCH, {"reason": "loss limit"}))
+        assert second.poll_once() == 1  # executed by svc-b
+        assert first.poll_once() == 0  # followed by svc-a
+        first.poll_once()
+        second.poll_once()
+    finally:
+        other.dispose()
+    expected = [("pause", ("sma-sbin",)), ("kill", ("loss limit", "asha"))]
+    assert a.calls == expected
+    assert b.calls == expected

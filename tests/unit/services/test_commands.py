@@ -326,3 +326,68 @@ def test_a_command_claimed_by_a_service_that_died_is_failed_not_run_again() -> N
     assert _outcome(store, "c1") == (CommandStatus.FAILED, "INTERRUPTED")
     assert control.calls == []
     assert store.audit[-1][1] == "COMMAND_INTERRUPTED"
+
+
+def _done(store: MemoryCommandStore, cid: str, kind: CommandKind, **kw: object) -> None:
+    """A command another instance (svc-old) claimed and executed."""
+    payload = kw.pop("payload", {})
+    store.add(command(cid, kind, payload, **kw))  # type: ignore[arg-type]
+    assert store.claim_next("svc-old", T0) is not None
+    store.finish(cid, CommandStatus.DONE, code="OK", detail="", ts_ns=T0, worker="svc-old")
+
+
+def test_a_restart_restores_paused_strategies_and_a_tripped_kill_switch_from_the_table() -> None:
+    store, control, processor = _rig()
+    _done(store, "p1", CommandKind.PAUSE, strategy="sma-sbin")
+    _done(store, "p2", CommandKind.PAUSE, strategy="ema-infy")
+    _done(store, "r2", CommandKind.RESUME, strategy="ema-infy")
+    _done(store, "k1", CommandKind.KILL_SWITCH, payload={"reason": "loss"})
+    _done(store, "k2", CommandKind.KILL_RESET)
+    _done(store, "k3", CommandKind.KILL_SWITCH, payload={"reason": "again"}, by="ravi")
+    processor = CommandProcessor(
+        store.uow, control, Users(asha="trader", ravi="trader"), SimulatedClock(T0), "svc-new"
+    )
+    assert processor.poll_once() == 0
+    assert control.calls == [("pause", ("sma-sbin",)), ("kill", ("again", "ravi"))]
+    processor.poll_once()
+    assert len(control.calls) == 2  # restored once, not again
+
+
+def test_a_reset_kill_switch_stays_reset_after_a_restart() -> None:
+    store, control, processor = _rig()
+    _done(store, "k1", CommandKind.KILL_SWITCH, payload={"reason": "loss"})
+    _done(store, "k2", CommandKind.KILL_RESET)
+    processor.poll_once()
+    assert control.calls == []
+
+
+def test_what_another_instance_executed_is_followed_here_once_and_not_what_this_one_did() -> None:
+    store, control, processor = _rig()
+    processor.poll_once()  # restored: nothing yet
+    _done(store, "k1", CommandKind.KILL_SWITCH, payload={"reason": "loss"})
+    store.add(command("mine", CommandKind.PAUSE, {}, strategy="sma-sbin"))
+    processor.poll_once()  # executes "mine", follows "k1"
+    processor.poll_once()
+    assert sorted(control.calls) == [("kill", ("loss", "asha")), ("pause", ("sma-sbin",))]
+
+
+def test_a_command_finished_late_below_a_later_one_is_still_followed() -> None:
+    store, control, processor = _rig()
+    processor.poll_once()
+    store.add(command("k1", CommandKind.KILL_SWITCH, {"reason": "slow"}))
+    assert store.claim_next("svc-slow", T0) is not None  # executing elsewhere, for a while
+    _done(store, "p1", CommandKind.PAUSE, strategy="sma-sbin")
+    processor.poll_once()
+    assert control.calls == [("pause", ("sma-sbin",))]
+    store.finish("k1", CommandStatus.DONE, code="OK", detail="", ts_ns=T0, worker="svc-slow")
+    processor.poll_once()
+    assert control.calls == [("pause", ("sma-sbin",)), ("kill", ("slow", "asha"))]
+
+
+def test_a_row_written_as_done_by_someone_who_may_not_act_is_not_followed() -> None:
+    store, control, processor = _rig()
+    processor.poll_once()
+    _done(store, "k1", CommandKind.KILL_RESET, by="vikram")
+    _done(store, "k2", CommandKind.PAUSE, strategy="sma-sbin", by="mallory")
+    processor.poll_once()
+    assert control.calls == []

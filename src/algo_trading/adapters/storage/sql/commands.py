@@ -183,6 +183,44 @@ class SqlCommandRepository:
             )
         return list(stale)
 
+    def settled_through(self, kinds: Collection[CommandKind]) -> int:
+        """The largest row id up to which every command of these kinds is finished (none
+        PENDING or CLAIMED at or below it); 0 when there is none."""
+        names = [k.value for k in kinds]
+        unfinished = self._c.execute(
+            select(func.min(COMMANDS.c.id)).where(
+                COMMANDS.c.kind.in_(names),
+                COMMANDS.c.status.in_((CommandStatus.PENDING.value, CommandStatus.CLAIMED.value)),
+            )
+        ).scalar_one()
+        if unfinished is not None:
+            return int(unfinished) - 1
+        newest = self._c.execute(
+            select(func.max(COMMANDS.c.id)).where(COMMANDS.c.kind.in_(names))
+        ).scalar_one()
+        return int(newest or 0)
+
+    def done_after(
+        self, kinds: Collection[CommandKind], after_id: int
+    ) -> list[tuple[int, CommandRecord]]:
+        """DONE commands of these kinds with a row id above `after_id`, oldest first, with
+        their row ids (what every instance must follow: pauses, the kill switch)."""
+        rows = self._c.execute(
+            select(COMMANDS)
+            .where(
+                COMMANDS.c.kind.in_([k.value for k in kinds]),
+                COMMANDS.c.status == CommandStatus.DONE.value,
+                COMMANDS.c.id > after_id,
+                COMMANDS.c.claimed_by.is_not(None),
+            )
+            .order_by(COMMANDS.c.id)
+        ).all()
+        return [
+            (int(r.id), command_from_row(r._mapping))
+            for r in rows
+            if not _unreadable(dict(r._mapping))
+        ]
+
 
 def _unreadable(row: Mapping[str, Any]) -> str:
     """Why a claimed row cannot become a CommandRecord; "" when it can."""

@@ -76,9 +76,14 @@ class EngineControl:
         if refused and len(refused) == len(orders):
             code, _, detail = refused[0].reason.partition(": ")
             return Outcome.refused(code or "REJECTED", detail, client_order_id=coid)
-        status = ",".join(sorted({o.status.value for o in orders}))
+        statuses = sorted({o.status.value for o in orders})
+        status = ",".join(statuses)
+        if statuses == [OrderStatus.NEW.value]:
+            code = "ORDER_QUEUED"  # held by the throttle: it goes when its slot comes
+        else:
+            code = "ORDER_SENT" if not refused else "ORDER_PARTLY_SENT"
         return Outcome.done(
-            "ORDER_SENT" if refused == [] else "ORDER_PARTLY_SENT",
+            code,
             f"{intent.side.value} {intent.quantity} {intent.symbol} as {coid} ({status})",
             client_order_id=coid,
             status=status,

@@ -19,6 +19,7 @@ from algo_trading.domain.orders import (
 )
 from algo_trading.engine import NoDeliveryShort, SimulatedClock, TradingEngine
 from algo_trading.engine.ports import CommandStatus
+from algo_trading.market.throttle import OrderThrottle
 from algo_trading.services.commands import EngineControl
 from tests.support.builders import ist_ns
 from tests.support.fakes import FakeBroker, RecordingStrategy
@@ -77,6 +78,22 @@ def test_an_order_goes_through_the_engine_to_the_broker_and_names_its_id() -> No
         "sma-sbin",
         5,
     )
+
+
+def test_an_order_the_throttle_holds_is_answered_as_queued_not_sent() -> None:
+    broker = FakeBroker()
+    engine = TradingEngine(
+        SimulatedClock(ist_ns("2024-01-01", "10:00")),
+        broker,
+        starting_cash_paise=CASH,
+        instruments=[equity("SBIN-EQ")],
+        throttle=OrderThrottle(1),
+    )
+    control = EngineControl(engine, set())
+    assert control.place(buy("manual", "SBIN-EQ", 1)).code == "ORDER_SENT"
+    held = control.place(buy("manual", "SBIN-EQ", 1))
+    assert (held.code, held.result["status"]) == ("ORDER_QUEUED", "NEW")
+    assert len(broker.submitted) == 1
 
 
 def test_a_risk_refusal_is_the_outcome_with_the_checks_code_and_nothing_is_sent() -> None:

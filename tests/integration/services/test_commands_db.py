@@ -21,6 +21,7 @@ from algo_trading.adapters.storage.sql import Database, SqlTradeLog, SqlUnitOfWo
 from algo_trading.adapters.storage.sql.command_signal import CommandSignal
 from algo_trading.adapters.storage.sql.models import metadata
 from algo_trading.adapters.storage.sql.types import ns_to_datetime
+from algo_trading.domain.errors import StorageError
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.instruments import equity
 from algo_trading.domain.orders import OrderStatus
@@ -414,3 +415,23 @@ def test_every_instance_follows_a_pause_and_the_kill_switch_whichever_executed_i
     expected = [("pause", ("sma-sbin",)), ("kill", ("loss limit", "asha"))]
     assert a.calls == expected
     assert b.calls == expected
+
+
+def test_a_claim_whose_service_died_is_failed_as_interrupted_and_its_late_answer_refused(
+    db: Database, make: Make
+) -> None:
+    _add(db, command("orphan", CommandKind.SQUARE_OFF, {}))
+    with SqlUnitOfWork(db) as uow:
+        assert uow.commands.claim_next("svc-dead", T0) is not None
+        uow.commit()
+    control = FakeControl()
+    clock = SimulatedClock(T0 + 61 * 1_000_000_000)
+    assert make(db, control, USERS, clock, "svc-1").poll_once() == 0
+    row = _get(db, "orphan")
+    assert (row.status, row.outcome_code) == (CommandStatus.FAILED, "INTERRUPTED")
+    assert control.calls == []
+    with SqlUnitOfWork(db) as uow, pytest.raises(StorageError, match="no longer claimed"):
+        uow.commands.finish(
+            "orphan", CommandStatus.DONE, code="OK", detail="", ts_ns=T0, worker="svc-dead"
+        )
+    assert _audit(db)[-1][:2] == ("svc-1", "COMMAND_INTERRUPTED")

@@ -17,11 +17,13 @@ The trading service calls `poll_once()` in its loop (at least once a second) and
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Collection
 
 from pydantic import BaseModel
 
+from algo_trading.adapters.logs.context import log_context
 from algo_trading.adapters.storage.sql.command_signal import CommandSignal
 from algo_trading.adapters.storage.sql.database import Database
 from algo_trading.adapters.storage.sql.unit_of_work import SqlUnitOfWork
@@ -57,6 +59,8 @@ __all__ = [
     "ServiceControl",
     "Signal",
 ]
+
+log = logging.getLogger(__name__)
 
 _NS_PER_S = 1_000_000_000
 _DETAIL_MAX = 500
@@ -194,6 +198,19 @@ class CommandProcessor:
                 now,
             )
             uow.commit()
+        with log_context(
+            strategy=command.strategy_id,
+            client_order_id=outcome.result.get("client_order_id"),
+        ):
+            log.info(
+                "command %s %s by %s: %s %s %s",
+                command.command_id,
+                command.kind.value,
+                command.requested_by,
+                outcome.status.value,
+                code,
+                detail,
+            )
 
     def _sweep(self) -> None:
         """Fail commands whose service died while executing them (looked for every 5 s)."""
@@ -264,6 +281,7 @@ class CommandProcessor:
             self.follow_errors.append(
                 f"command {record.command_id}: {type(exc).__name__}: {_one_line(str(exc))}"
             )
+            log.error("following %s", self.follow_errors[-1])
 
     # --- checks, then the control -----------------------------------------------------------
     def _answer(self, command: CommandRecord) -> Outcome:

@@ -5,10 +5,13 @@ afterwards. A refused command never reaches the control."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from algo_trading.domain.orders import OrderSide, OrderType, ProductType, Validity
 from algo_trading.engine import SimulatedClock
 from algo_trading.engine.ports import CommandKind, CommandStatus
+from algo_trading.services.command_payloads import parse_payload
 from algo_trading.services.commands import CommandProcessor, Outcome
 from tests.support.commands import T0, FakeControl, MemoryCommandStore, Users, command
 
@@ -391,3 +394,57 @@ def test_a_row_written_as_done_by_someone_who_may_not_act_is_not_followed() -> N
     _done(store, "k2", CommandKind.PAUSE, strategy="sma-sbin", by="mallory")
     processor.poll_once()
     assert control.calls == []
+
+
+_KEYS = st.sampled_from(
+    [
+        "symbol",
+        "side",
+        "quantity",
+        "order_type",
+        "price",
+        "trigger_price",
+        "product",
+        "validity",
+        "client_order_id",
+        "reason",
+        "extra",
+    ]
+)
+_VALUES = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "SBIN-EQ",
+            "BUY",
+            "SELL",
+            "LIMIT",
+            "MARKET",
+            "1",
+            "0",
+            "-1",
+            "1.5",
+            "612.35",
+            "NaN",
+            "Infinity",
+            "1e3",
+            "None",
+            "True",
+            "O000001",
+        ]
+    ),
+)
+
+
+@given(kind=st.sampled_from(list(CommandKind)), payload=st.dictionaries(_KEYS, _VALUES, max_size=6))
+def test_any_payload_is_either_a_valid_command_or_refused_on_one_line(
+    kind: CommandKind, payload: dict[str, str]
+) -> None:
+    parsed = parse_payload(kind, payload)
+    if isinstance(parsed, str):
+        assert parsed.startswith(f"{kind.value} payload: ")
+        assert "\n" not in parsed
+        return
+    for name in ("quantity", "price", "trigger_price"):
+        value = getattr(parsed, name, None)
+        assert value is None or (isinstance(value, int) and value > 0)

@@ -151,12 +151,14 @@ class ChargesModel(Protocol):
 class CommandKind(StrEnum):
     """What the dashboard (or an operator) may ask the trading service to do."""
 
-    MANUAL_ORDER = "MANUAL_ORDER"
+    MANUAL_ORDER = "MANUAL_ORDER"  # place an order
+    MODIFY = "MODIFY"
     CANCEL = "CANCEL"
     SQUARE_OFF = "SQUARE_OFF"
     PAUSE = "PAUSE"
     RESUME = "RESUME"
     KILL_SWITCH = "KILL_SWITCH"
+    KILL_RESET = "KILL_RESET"  # a person releases the kill switch (the column holds 16)
 
 
 class CommandStatus(StrEnum):
@@ -184,6 +186,7 @@ class CommandRecord:
     outcome_code: str = ""
     outcome_detail: str = ""
     updated_ns: int = 0
+    result: Mapping[str, str] = field(default_factory=dict)  # what the command made (ids)
 
 
 class OrderRepository(Protocol):
@@ -243,13 +246,48 @@ class CommandRepository(Protocol):
 
     def get(self, command_id: str) -> CommandRecord | None: ...
 
-    def claim_next(self, worker: str, ts_ns: int) -> CommandRecord | None:
-        """Take the oldest pending command; two workers never take the same one."""
+    def claim_next(
+        self,
+        worker: str,
+        ts_ns: int,
+        *,
+        account: str | None = None,
+        strategies: Collection[str] | None = None,
+    ) -> CommandRecord | None:
+        """Take the oldest pending command; two workers never take the same one. With
+        `account`, only that account's; with `strategies`, only commands naming one of them
+        or none (the strategies this instance holds the leases of)."""
         ...
 
     def finish(
-        self, command_id: str, status: CommandStatus, *, code: str, detail: str, ts_ns: int
-    ) -> None: ...
+        self,
+        command_id: str,
+        status: CommandStatus,
+        *,
+        code: str,
+        detail: str,
+        ts_ns: int,
+        result: Mapping[str, str] | None = None,
+        worker: str | None = None,
+    ) -> None:
+        """Write the outcome. With `worker`, only while that worker holds the claim
+        (StorageError otherwise: the claim was given up as abandoned)."""
+        ...
+
+    def abandon_stale(self, claimed_before_ns: int, ts_ns: int) -> list[str]:
+        """Commands claimed before `claimed_before_ns` and never finished (their service
+        died): FAILED as INTERRUPTED, never run again (an order may have gone). Their ids."""
+        ...
+
+    def settled_through(self, kinds: Collection[CommandKind]) -> int:
+        """The largest row id up to which every command of these kinds is finished."""
+        ...
+
+    def done_after(
+        self, kinds: Collection[CommandKind], after_id: int
+    ) -> list[tuple[int, CommandRecord]]:
+        """DONE commands of these kinds above row id `after_id`, oldest first, with ids."""
+        ...
 
 
 class AuditLog(Protocol):

@@ -44,7 +44,7 @@ from algo_trading.engine.ports import (
     TradeLog,
 )
 from algo_trading.engine.risk import AllowAll, RiskCheck, RiskGate, RiskManager
-from algo_trading.engine.risk_control import RiskControl
+from algo_trading.engine.risk_control import NEVER, RiskControl
 from algo_trading.engine.risk_types import RiskAction
 from algo_trading.engine.sender import InlineSender
 from algo_trading.market.audit import OrderAuditRecord
@@ -148,7 +148,7 @@ class TradingEngine:
         self._started = False
         self.risk_control = RiskControl(self, self.risk_gate, risk_manager, notifier)
         if risk_manager is not None:
-            risk_manager.bind(self, clock.now_ns())
+            risk_manager.bind(self, clock)
         broker.connect(self.report)
 
     # --- set-up ---------------------------------------------------------------------------
@@ -194,8 +194,13 @@ class TradingEngine:
             self.risk_control.evaluate(now_ns)
 
     def next_timer_ns(self) -> int | None:
-        """When `on_timer` next has work to do (a held order's slot); None when nothing waits."""
-        return self.orders.next_release_ns(self.clock.now_ns())
+        """When `on_timer` next has work to do (a held order's slot, the risk checks' next
+        round); None when nothing waits."""
+        release = self.orders.next_release_ns(self.clock.now_ns())
+        risk = self.risk_control.next_due_ns
+        if risk == NEVER:
+            return release
+        return risk if release is None else min(release, risk)
 
     def on_bar(self, bar: Bar) -> None:
         handler = self._handlers.get(bar.symbol)

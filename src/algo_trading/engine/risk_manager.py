@@ -30,7 +30,7 @@ from typing import cast
 from algo_trading.domain.events import ist_day
 from algo_trading.domain.fills import Fill
 from algo_trading.domain.orders import Order, OrderSide, OrderStatus
-from algo_trading.engine.ports import Alert, AlertCode, AlertSeverity
+from algo_trading.engine.ports import Alert, AlertCode, AlertSeverity, Clock
 from algo_trading.engine.risk_rules import (
     Exposure,
     check_band,
@@ -110,6 +110,7 @@ class RiskManager:
         self._charges: dict[str, int] = {}
         self._rejections: dict[Scope, list[int]] = {}
         self._pending: list[RiskAction] = []
+        self._clock: Clock | None = None
         self.dirty = False  # a fill or rejection arrived since the last evaluate
 
     # --- configuration -------------------------------------------------------------------
@@ -251,12 +252,13 @@ class RiskManager:
         return out
 
     # --- while the books move ------------------------------------------------------------
-    def bind(self, view: RiskView, now_ns: int) -> None:
-        """Start the day's count and the peaks from the books as they are now (the engine
-        calls this when it is built)."""
-        v = cast(ExposureView, view)
+    def bind(self, view: RiskView, clock: Clock) -> None:
+        """Start the day's count and the peaks from the books as they are now, and take the
+        clock that times broker rejections (the engine calls this when it is built)."""
+        self._clock = clock
+        now_ns = clock.now_ns()
         self._day = ist_day(now_ns)
-        pnl = self._pnl(v)
+        pnl = self._pnl(cast(ExposureView, view))
         self._day_base = dict(pnl)
         self._peak = dict(pnl)
 
@@ -268,7 +270,9 @@ class RiskManager:
                 self._charges[sid] = self._charges.get(sid, 0) + fill.charges_paise
             self.dirty = True
         elif order.status is OrderStatus.REJECTED:
-            self._rejected(order.strategy_id, order.updated_ns)
+            # timed by our clock: a broker's timestamp may be missing or skewed
+            clock = self._clock
+            self._rejected(order.strategy_id, order.updated_ns if clock is None else clock.now_ns())
             self.dirty = True
 
     def _rejected(self, strategy_id: str, ts_ns: int) -> None:
@@ -299,9 +303,10 @@ class RiskManager:
         breach found in a report since), each once."""
         v = cast(ExposureView, view)
         self.dirty = False
-        if self._day is None:
-            self.bind(v, now_ns)
         pnl = self._pnl(v)
+        if self._day is None:  # never bound: the count starts now
+            self._day = ist_day(now_ns)
+            self._day_base = dict(pnl)
         day = ist_day(now_ns)
         if day != self._day:  # a new IST day: its count starts here, its loss halts end
             self._day = day

@@ -165,9 +165,8 @@ class RiskControl:
                 self.flatten(scope, now_ns)
         if self.gate.killed is not None:
             self.flatten(None, now_ns)
-        self.next_due_ns = now_ns + min(
-            self.interval_ns, self.flatten_retry_ns if self.gate.killed else NEVER
-        )
+        step = min(self.interval_ns, self.flatten_retry_ns if self.gate.killed else NEVER)
+        self.next_due_ns = NEVER if step == NEVER else now_ns + step
         return actions
 
     def _alert(

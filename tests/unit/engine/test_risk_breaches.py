@@ -229,3 +229,16 @@ def test_the_kill_switch_works_without_a_risk_manager() -> None:
     coid = engine.submit(OrderIntent("alpha", SBIN, BUY, 1, OrderType.MARKET))
     assert engine.orders.orders[coid].reason.startswith("KILL_SWITCH")
     assert broker.submitted == []
+
+
+def test_an_engine_without_a_risk_manager_has_no_risk_timer_once_reset() -> None:
+    broker = FakeBroker()
+    clock = SimulatedClock(10**18)
+    engine = TradingEngine(clock, broker, starting_cash_paise=10**9)
+    assert engine.next_timer_ns() is None
+    engine.kill_switch("test", by="ops")
+    assert engine.next_timer_ns() == 10**18 + 10**9  # the kill switch re-checks it is flat
+    engine.reset_kill_switch(by="ops")
+    engine.on_timer(clock.now_ns() + 2 * 10**9)
+    engine.evaluate_risk()
+    assert engine.next_timer_ns() is None

@@ -119,6 +119,7 @@ def test_the_kill_switch_cancels_and_flattens_everything_at_the_simulator_within
 
     started = time.monotonic()
     engine.kill_switch("integration test: everything off", by="test")
+    sent_s = time.monotonic() - started  # every cancel and closing order handed to the broker
     closed_at = None
     while time.monotonic() - started < 5.0:
         working, nets = venue(server)
@@ -127,7 +128,7 @@ def test_the_kill_switch_cancels_and_flattens_everything_at_the_simulator_within
             break
         time.sleep(0.005)
     assert closed_at is not None, f"still working {working}, positions {nets}"
-    assert closed_at < 2.0
+    assert closed_at < 2.0, f"sent in {sent_s:.3f} s, closed in {closed_at:.3f} s"
 
     # the engine's books agree once the reports are in, and it refuses new orders until reset
     def engine_flat() -> bool:

@@ -9,8 +9,11 @@ import datetime as dt
 import pytest
 
 from algo_trading.domain import OrderSide, OrderStatus, ProductType
-from algo_trading.engine.risk import RiskCode, RiskLimits
+from algo_trading.domain.orders import OrderIntent, OrderType
+from algo_trading.engine import MemoryAuditLog, MemoryTradeLog, SimulatedClock, TradingEngine
+from algo_trading.engine.risk import RiskCode, RiskLimits, RiskManager
 from algo_trading.market.prices import PriceBand
+from tests.support.fakes import FakeBroker
 
 from .risk_rig import FUT, INFY, NIFTY, SBIN, RiskRig, risk_rig
 
@@ -237,3 +240,22 @@ def test_a_buy_that_closes_a_short_outside_the_window_goes() -> None:
     r.at("15:05")
     refused(r, r.order(BUY, 11), RiskCode.OUTSIDE_TRADING_WINDOW)
     went(r, r.order(BUY, 10))
+
+
+def test_a_refusal_is_recorded_in_the_audit_trail_and_the_trade_log_with_its_code() -> None:
+    audit = MemoryAuditLog()
+    log = MemoryTradeLog()
+    manager = RiskManager(RiskLimits(max_order_quantity=5))
+    engine = TradingEngine(
+        SimulatedClock(0),
+        FakeBroker(),
+        starting_cash_paise=10**9,
+        risk_manager=manager,
+        audit=audit,
+        trade_log=log,
+    )
+    coid = engine.submit(OrderIntent("alpha", SBIN, BUY, 6, OrderType.MARKET))
+    [risk] = [a for a in audit.records if a.stage.value == "RISK"]
+    assert (risk.client_order_id, risk.decision_code) == (coid, "MAX_ORDER_QUANTITY")
+    assert risk.detail == "account: quantity=6, limit=5"
+    assert log.order_events == [(coid, "REJECT", "REJECTED", 0)]

@@ -31,7 +31,7 @@ from algo_trading.domain.orders import (
 )
 from algo_trading.domain.positions import Position
 from algo_trading.engine.context import StrategyView
-from algo_trading.engine.order_manager import NoCharges, OrderManager, SequentialIds
+from algo_trading.engine.order_manager import NoCharges, OrderChange, OrderManager, SequentialIds
 from algo_trading.engine.portfolio import BookKey, Portfolio
 from algo_trading.engine.ports import (
     Broker,
@@ -451,6 +451,12 @@ class TradingEngine:
     def flatten(self, strategy_id: str | None = None) -> list[ClientOrderId]:
         """Close every position of one strategy (None: all) at market, every product."""
         return self.risk_control.flatten(strategy_id, self.clock.now_ns(), force=True)
+
+    def modify(self, client_order_id: ClientOrderId, change: OrderChange) -> str:
+        """Ask for new terms on a working order, through the risk checks as the order would
+        be after the change; "" when asked, else the stable code of the refusal."""
+        refusal = self.risk_control.check_change(client_order_id, change)
+        return refusal or self.orders.modify(client_order_id, change)
 
     def evaluate_risk(self, now_ns: int | None = None) -> list[RiskAction]:
         """Run the continuous risk checks now and carry out what they ask (the engine does

@@ -10,16 +10,21 @@ broker refused is retried at that pace, not at the pace of ticks).
 
 from __future__ import annotations
 
+from collections.abc import ItemsView
 from typing import TYPE_CHECKING
 
+from algo_trading.domain.errors import OrderError
 from algo_trading.domain.ids import ClientOrderId
+from algo_trading.domain.instruments import Instrument
 from algo_trading.domain.orders import (
+    Order,
     OrderIntent,
     OrderSide,
     OrderStatus,
     OrderType,
     ProductType,
 )
+from algo_trading.domain.positions import Position
 from algo_trading.engine.portfolio import BookKey
 from algo_trading.engine.ports import Alert, AlertCode, AlertSeverity, Notifier
 from algo_trading.engine.risk import KillSwitchState, RiskGate
@@ -28,6 +33,7 @@ from algo_trading.engine.risk_types import RiskAction, RiskActionKind
 
 if TYPE_CHECKING:  # the engine builds its control; the control never builds an engine
     from algo_trading.engine.engine import TradingEngine
+    from algo_trading.engine.order_manager import OrderChange
 
 __all__ = ["NEVER", "RiskControl"]
 
@@ -142,6 +148,34 @@ class RiskControl:
             sent.append(engine.submit(intent, square_off=True))
         return sent
 
+    # --- a change to a working order -------------------------------------------------------
+    def check_change(self, client_order_id: ClientOrderId, change: OrderChange) -> str:
+        """The code of the first refusal of the order as it would be after `change` (each
+        working child of a parent), judged as a new order for what it leaves to fill, beside
+        everything else open; "" when every check passes."""
+        engine = self.engine
+        now = engine.clock.now_ns()
+        for o in engine.orders.children_of(client_order_id):
+            if not o.is_working:
+                continue
+            quantity = o.quantity if change.quantity is None else change.quantity
+            if quantity <= o.filled_quantity:
+                continue  # the order manager's to refuse (QUANTITY_BELOW_FILLED)
+            price = o.price_paise if change.price_paise is None else change.price_paise
+            trigger = (
+                o.trigger_price_paise
+                if change.trigger_price_paise is None
+                else change.trigger_price_paise
+            )
+            try:
+                after = _changed(o, quantity, price, trigger, now)
+            except OrderError:  # terms no order may carry: the order manager's and the broker's
+                continue
+            decision = self.gate.check(after, _Without(engine, o))
+            if not decision.allowed:
+                return decision.code
+        return ""
+
     # --- the manager's actions -------------------------------------------------------------
     def evaluate(self, now_ns: int) -> list[RiskAction]:
         """Ask the manager, carry out what it asks, and keep loss-halted scopes and a killed
@@ -183,3 +217,61 @@ class RiskControl:
         self.log.append(RiskAction(RiskActionKind.ALERT, code, None, text, now_ns, alert))
         if self.notifier is not None:
             self.notifier.notify(alert)
+
+
+def _changed(o: Order, quantity: int, price: int | None, trigger: int | None, now: int) -> Order:
+    """The order as it would be after a change, for what it leaves to fill."""
+    return Order(
+        o.client_order_id,
+        o.strategy_id,
+        o.symbol,
+        o.side,
+        quantity - o.filled_quantity,
+        o.order_type,
+        price,
+        trigger,
+        o.product,
+        o.validity,
+        now,
+    )
+
+
+class _Without:
+    """The engine as a risk check sees it when `order` is replaced by its changed self: the
+    order is not among the open orders nor in the pending quantities."""
+
+    def __init__(self, engine: TradingEngine, order: Order) -> None:
+        self._engine = engine
+        self._order = order
+
+    def position_quantity(self, symbol: str) -> int:
+        return self._engine.position_quantity(symbol)
+
+    def book_quantity(self, strategy_id: str, symbol: str, product: ProductType) -> int:
+        return self._engine.book_quantity(strategy_id, symbol, product)
+
+    def cash_paise(self) -> int:
+        return self._engine.cash_paise()
+
+    def equity_paise(self) -> int:
+        return self._engine.equity_paise()
+
+    def pending_quantity(
+        self, strategy_id: str, symbol: str, side: OrderSide, product: ProductType
+    ) -> int:
+        o = self._order
+        pending = self._engine.pending_quantity(strategy_id, symbol, side, product)
+        mine = (o.strategy_id, o.symbol, o.side, o.product) == (strategy_id, symbol, side, product)
+        return pending - o.remaining if mine else pending
+
+    def instrument(self, symbol: str) -> Instrument:
+        return self._engine.instrument(symbol)
+
+    def last_price_paise(self, symbol: str) -> int | None:
+        return self._engine.last_price_paise(symbol)
+
+    def working_orders(self) -> list[Order]:
+        return [o for o in self._engine.working_orders() if o is not self._order]
+
+    def position_books(self) -> ItemsView[BookKey, Position]:
+        return self._engine.position_books()

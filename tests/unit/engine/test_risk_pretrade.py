@@ -10,7 +10,14 @@ import pytest
 
 from algo_trading.domain import OrderSide, OrderStatus, ProductType
 from algo_trading.domain.orders import OrderIntent, OrderType
-from algo_trading.engine import MemoryAuditLog, MemoryTradeLog, SimulatedClock, TradingEngine
+from algo_trading.engine import (
+    MemoryAuditLog,
+    MemoryTradeLog,
+    SimulatedClock,
+    StrategyView,
+    TradingEngine,
+)
+from algo_trading.engine.order_manager import OrderChange
 from algo_trading.engine.risk import RiskCode, RiskLimits, RiskManager
 from algo_trading.market.prices import PriceBand
 from tests.support.fakes import FakeBroker
@@ -259,3 +266,45 @@ def test_a_refusal_is_recorded_in_the_audit_trail_and_the_trade_log_with_its_cod
     assert (risk.client_order_id, risk.decision_code) == (coid, "MAX_ORDER_QUANTITY")
     assert risk.detail == "account: quantity=6, limit=5"
     assert log.order_events == [(coid, "REJECT", "REJECTED", 0)]
+
+
+# --- a change to a working order -----------------------------------------------------------
+
+
+def test_a_change_is_checked_as_the_order_would_be_after_it() -> None:
+    limits = RiskLimits(max_price_distance_bps=250, max_position_quantity=100)
+    r = risk_rig(strategies={"alpha": limits})
+    r.tick(100_00)
+    coid = r.order(BUY, 50, 99_00)
+    r.broker.accept(coid)
+    r.engine.drain()
+    assert r.engine.modify(coid, OrderChange(price_paise=90_00)) == "PRICE_DISTANCE"
+    assert r.engine.modify(coid, OrderChange(price_paise=99_05, quantity=101)) == (
+        "MAX_POSITION_QUANTITY"
+    )
+    # the order is not counted twice: 100 in all is within the limit
+    assert r.engine.modify(coid, OrderChange(price_paise=99_05, quantity=100)) == ""
+    assert r.broker.modified == [(coid, 100, 99_05, None)]
+
+
+def test_no_change_goes_while_the_kill_switch_holds() -> None:
+    r = risk_rig()
+    coid = r.order(BUY, 5, 99_00)
+    r.broker.accept(coid)
+    r.engine.drain()
+    r.engine.kill_switch("stop", by="ops")
+    assert r.engine.modify(coid, OrderChange(price_paise=99_50)) == "KILL_SWITCH"
+
+
+def test_a_strategys_change_goes_through_the_checks_and_a_halt_refuses_it() -> None:
+    r = risk_rig(strategies={"alpha": RiskLimits(max_order_quantity=10)})
+    coid = r.order(BUY, 5, 99_00)
+    r.broker.accept(coid)
+    r.engine.drain()
+    ctx = StrategyView(r.engine, "alpha")  # what the strategy's own modify goes through
+    r.manager.halt("alpha", "paused", "ops", r.clock.now_ns())
+    assert ctx.modify_order(coid, price_paise=99_50) == "HALTED"
+    r.manager.reset("alpha", "ops", r.clock.now_ns())
+    assert ctx.modify_order(coid, quantity=11) == "MAX_ORDER_QUANTITY"
+    assert ctx.modify_order(coid, quantity=10) == ""
+    assert r.broker.modified == [(coid, 10, None, None)]

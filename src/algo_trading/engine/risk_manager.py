@@ -23,13 +23,13 @@ Not persisted: a restarted service starts the day's count afresh (see the report
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
 from algo_trading.domain.events import ist_day
 from algo_trading.domain.fills import Fill
-from algo_trading.domain.orders import Order, OrderSide, OrderStatus
+from algo_trading.domain.orders import Order, OrderSide, OrderStatus, ProductType
 from algo_trading.engine.ports import Alert, AlertCode, AlertSeverity, Clock
 from algo_trading.engine.risk_rules import (
     Exposure,
@@ -195,7 +195,7 @@ class RiskManager:
         last = view.last_price_paise(symbol)
         prices = order_prices(order)
         price = prices[0] if prices else last
-        exposures = self._exposures(order, view, [s for _, s in scopes])
+        exposures = self._exposures(order, view, scopes)
         for limits, scope in scopes:
             e = exposures[scope]
             name = _name(scope)
@@ -212,32 +212,21 @@ class RiskManager:
         return ALLOW
 
     def _exposures(
-        self, order: Order, view: ExposureView, scopes: list[Scope]
+        self, order: Order, view: ExposureView, scopes: Sequence[tuple[RiskLimits, Scope]]
     ) -> dict[Scope, Exposure]:
-        """Each scope's numbers, in one pass over the books and one over the open orders."""
+        """Each scope's numbers: its net position in the symbol from the books' index, its
+        gross exposure in one pass over the books (only when a scope limits it), its open orders
+        in one pass over them. Books are valued at their mark, which every tick moves."""
         sid, symbol = order.strategy_id, order.symbol
-        out = {s: Exposure() for s in scopes}
+        out = {s: Exposure() for _, s in scopes}
         strategy = out.get(sid)
         account = out.get(None)
-        # net quantity and mark per symbol, per scope (products netted within a symbol)
-        nets: dict[Scope, dict[str, list[int]]] = {s: {} for s in out}
-        for key, pos in view.position_books():
-            if pos.quantity == 0:
-                continue
-            mark = pos.last_price_paise
-            for scope in (key.strategy_id, None):
-                if scope in nets:
-                    entry = nets[scope].setdefault(key.symbol, [0, mark])
-                    entry[0] += pos.quantity
-                    entry[1] = mark or entry[1]
-        for scope, by_symbol in nets.items():
-            e = out[scope]
-            for sym, (qty, mark) in by_symbol.items():
-                gross = abs(qty) * (view.last_price_paise(sym) or mark)
-                e.gross_paise += gross
-                if sym == symbol:
-                    e.net = qty
-                    e.symbol_gross_paise = gross
+        if strategy is not None:
+            strategy.net = sum(view.book_quantity(sid, symbol, p) for p in ProductType)
+        if account is not None:
+            account.net = view.position_quantity(symbol)
+        if any(lim.max_gross_exposure_paise is not None for lim, _ in scopes):
+            self._gross(view, sid, symbol, strategy, account)
         for o in view.working_orders():
             targets = (strategy, account) if o.strategy_id == sid else (account,)
             for target in targets:
@@ -250,6 +239,36 @@ class RiskManager:
                     else:
                         target.pending_sell += o.remaining
         return out
+
+    @staticmethod
+    def _gross(
+        view: ExposureView,
+        sid: str,
+        symbol: str,
+        strategy: Exposure | None,
+        account: Exposure | None,
+    ) -> None:
+        """Σ |net| × mark over the symbols of each scope (products netted within a symbol)."""
+        own: dict[str, int] = {}
+        every: dict[str, int] = {}
+        marks: dict[str, int] = {}
+        for key, pos in view.position_books():
+            q = pos.quantity
+            if not q:
+                continue
+            sym = key.symbol
+            marks[sym] = pos.last_price_paise or marks.get(sym, 0)
+            every[sym] = every.get(sym, 0) + q
+            if key.strategy_id == sid:
+                own[sym] = own.get(sym, 0) + q
+        for e, nets in ((strategy, own), (account, every)):
+            if e is None:
+                continue
+            gross = 0
+            for sym, q in nets.items():
+                gross += abs(q) * marks[sym]
+            e.gross_paise = gross
+            e.symbol_gross_paise = abs(nets.get(symbol, 0)) * marks.get(symbol, 0)
 
     # --- while the books move ------------------------------------------------------------
     def bind(self, view: RiskView, clock: Clock) -> None:

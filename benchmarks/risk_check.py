@@ -82,25 +82,26 @@ def build(
     symbols: list[str], n_open: int, with_manager: bool
 ) -> tuple[TradingEngine, SimulatedClock]:
     clock = SimulatedClock(DAY_10AM_NS)
+    broker = SilentBroker()
     manager = RiskManager(limits(), {"a": limits(), "b": limits()}) if with_manager else None
     engine = TradingEngine(
         clock,
-        SilentBroker(),
+        broker,
         starting_cash_paise=10**13,
         instruments=[equity(s) for s in symbols],
         risk_manager=manager,
     )
     engine.start()
-    broker = engine.broker
-    assert isinstance(broker, SilentBroker)
-    assert broker.sink is not None
+    sink = broker.sink
+    if sink is None:
+        raise RuntimeError("the engine did not connect to the broker")
     for i, sym in enumerate(symbols):
         engine.on_tick(Tick(sym, clock.now_ns(), 100_00))
         coid = engine.submit(
             OrderIntent("a" if i % 2 else "b", sym, OrderSide.BUY, 10, OrderType.MARKET)
         )
-        broker.sink(ExecutionReport(coid, OrderEvent.ACCEPT, clock.now_ns()))
-        broker.sink(
+        sink(ExecutionReport(coid, OrderEvent.ACCEPT, clock.now_ns()))
+        sink(
             ExecutionReport(
                 coid,
                 OrderEvent.FILL,

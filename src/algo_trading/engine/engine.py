@@ -400,6 +400,8 @@ class TradingEngine:
             )
         finally:
             self.risk_gate.exempt = False
+        if square_off:
+            self.risk_control.closing.add(coid)
         strategy = self._by_id.get(intent.strategy_id)
         if strategy is not None and made[0].is_terminal:  # refused: tell the strategy now
             parent = self.orders.parents.get(coid)

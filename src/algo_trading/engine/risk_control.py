@@ -60,6 +60,9 @@ class RiskControl:
         self.interval_ns = manager.evaluate_interval_ns if manager is not None else NEVER
         self.log: list[RiskAction] = []
         self._last_flatten: dict[BookKey, int] = {}
+        # the engine's own closing orders (flatten, square-off): never cancelled by a scope's
+        # cancel, or the position they close would be closed twice
+        self.closing: set[ClientOrderId] = set()
         # When the engine should next call `evaluate` from a tick or its timer (NEVER: no
         # manager and no kill switch, nothing to watch)
         self.next_due_ns = 0 if manager is not None else NEVER
@@ -108,10 +111,15 @@ class RiskControl:
         """Cancel every open order of the scope (None: all); returns how many were asked."""
         orders = self.engine.orders
         asked = 0
+        closing = self.closing
+        parent_of = orders.parent_of
         for o in list(orders.open_orders()):
             if strategy_id is not None and o.strategy_id != strategy_id:
                 continue
-            if o.status is OrderStatus.PENDING_CANCEL:
+            if o.status is OrderStatus.PENDING_CANCEL or o.client_order_id in closing:
+                continue
+            parent = parent_of.get(o.client_order_id) if parent_of else None
+            if parent is not None and parent.client_order_id in closing:
                 continue
             orders.cancel(o.client_order_id)
             asked += 1

@@ -86,6 +86,9 @@ def test_an_account_loss_trips_the_kill_switch() -> None:
     r.tick(1100_00, INFY)  # -1000 more
     assert r.engine.kill_switch_active
     assert [a.code for a in r.notifier.alerts] == ["RISK_BREACH", "KILL_SWITCH"]
+    # the breach's closing orders went first; the kill switch neither cancels nor repeats them
+    assert r.broker.cancelled == []
+    assert len(r.broker.submitted) == 4
     assert r.submitted_for("alpha")[-1] == ("SELL", SBIN, 100, "MARKET")
     assert r.submitted_for("beta")[-1] == ("BUY", INFY, 10, "MARKET")
     assert r.code(r.order(BUY, 1, strategy="gamma")) == "KILL_SWITCH"

@@ -4,8 +4,9 @@ and carrying out what the risk manager's breaches ask for (issue #10 item 5).
 Flattening closes each book of the scope at market for what is not already being closed by a
 working order of the other side; it is idempotent, so it is run again at each evaluation while
 a loss halt or the kill switch holds: a fill that raced a cancel is closed too. A book just
-flattened is not sent another closing order within `flatten_retry_ns` (a closing order the
-broker refused is retried at that pace, not at the pace of ticks).
+flattened is not sent another closing order within `flatten_retry_ns`, doubled at each try up
+to `flatten_retry_max_ns` while the book stays open (a closing order the broker keeps refusing,
+the market being shut, is retried at a falling pace, never at the pace of ticks).
 """
 
 from __future__ import annotations
@@ -51,15 +52,17 @@ class RiskControl:
         notifier: Notifier | None,
         *,
         flatten_retry_ns: int = 1_000_000_000,
+        flatten_retry_max_ns: int = 60_000_000_000,
     ) -> None:
         self.engine = engine
         self.gate = gate
         self.manager = manager
         self.notifier = notifier
         self.flatten_retry_ns = flatten_retry_ns
+        self.flatten_retry_max_ns = flatten_retry_max_ns
         self.interval_ns = manager.evaluate_interval_ns if manager is not None else NEVER
         self.log: list[RiskAction] = []
-        self._last_flatten: dict[BookKey, int] = {}
+        self._last_flatten: dict[BookKey, tuple[int, int]] = {}  # book -> (when, tries)
         # the engine's own closing orders (flatten, square-off): never cancelled by a scope's
         # cancel, or the position they close would be closed twice
         self.closing: set[ClientOrderId] = set()
@@ -129,8 +132,8 @@ class RiskControl:
         self, strategy_id: str | None, now_ns: int, *, force: bool = False
     ) -> list[ClientOrderId]:
         """Close every book of the scope (None: all) at market, for what working orders of the
-        other side do not already close. Without `force`, a book closed less than
-        `flatten_retry_ns` ago is left alone."""
+        other side do not already close. Without `force`, a book tried too recently (see the
+        module's docstring) is left alone."""
         engine = self.engine
         closing: dict[tuple[str, str, ProductType, OrderSide], int] = {}
         for o in engine.orders.open_orders():
@@ -139,17 +142,25 @@ class RiskControl:
             k = (o.strategy_id, o.symbol, o.product, o.side)
             closing[k] = closing.get(k, 0) + o.remaining
         sent = []
+        tried = self._last_flatten
         for key, pos in list(engine.portfolio.books.items()):
             qty = pos.quantity
-            if qty == 0 or (strategy_id is not None and key.strategy_id != strategy_id):
+            if strategy_id is not None and key.strategy_id != strategy_id:
+                continue
+            if qty == 0:
+                tried.pop(key, None)  # closed: the next breach starts the pace afresh
                 continue
             side = OrderSide.SELL if qty > 0 else OrderSide.BUY
             left = abs(qty) - closing.get((key.strategy_id, key.symbol, key.product, side), 0)
             if left <= 0:
                 continue
-            if not force and now_ns - self._last_flatten.get(key, -NEVER) < self.flatten_retry_ns:
+            when, tries = tried.get(key, (-NEVER, 0))
+            wait = min(
+                self.flatten_retry_ns << min(max(tries - 1, 0), 32), self.flatten_retry_max_ns
+            )
+            if not force and now_ns - when < wait:
                 continue
-            self._last_flatten[key] = now_ns
+            tried[key] = (now_ns, tries + 1)
             intent = OrderIntent(
                 key.strategy_id, key.symbol, side, left, OrderType.MARKET, None, None, key.product
             )

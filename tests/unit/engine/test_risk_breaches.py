@@ -245,3 +245,21 @@ def test_an_engine_without_a_risk_manager_has_no_risk_timer_once_reset() -> None
     engine.on_timer(clock.now_ns() + 2 * 10**9)
     engine.evaluate_risk()
     assert engine.next_timer_ns() is None
+
+
+def test_a_closing_order_the_broker_keeps_refusing_is_retried_at_a_falling_pace() -> None:
+    r = risk_rig()
+    r.tick(100_00)
+    r.fill(r.order(BUY, 10), 100_00)
+    r.engine.kill_switch("market shut", by="ops")
+    r.reject(r.broker.submitted[-1].client_order_id)  # the venue refuses every closing order
+    tries = []
+    for second in range(1, 40):
+        r.clock.set(r.clock.now_ns() + 10**9)
+        before = len(r.broker.submitted)
+        r.engine.on_timer(r.clock.now_ns())
+        if len(r.broker.submitted) > before:
+            tries.append(second)
+        for o in r.broker.submitted[before:]:
+            r.reject(o.client_order_id)
+    assert tries == [1, 3, 7, 15, 31]  # 1, 2, 4, 8, 16 s apart after the first refusal

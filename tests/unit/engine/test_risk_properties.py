@@ -8,7 +8,7 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from algo_trading.domain import OrderSide
+from algo_trading.domain import OrderEvent, OrderSide
 from algo_trading.engine.risk import RiskLimits
 from tests.support.fakes import FlatCharges
 
@@ -92,3 +92,41 @@ def test_the_daily_loss_halts_at_the_first_moment_the_loss_reaches_the_limit(
                 assert closing.order_type.value == "MARKET"
                 assert closing.quantity == abs(qty)
             break
+
+
+_action = st.one_of(
+    st.tuples(st.sampled_from(["buy", "sell"]), st.integers(1, 60)),
+    st.tuples(st.just("fill"), st.integers(0, 10), st.integers(1, 60)),
+    st.tuples(st.just("cancel"), st.integers(0, 10)),
+)
+
+
+@given(limit=st.integers(1, 100), actions=st.lists(_action, min_size=1, max_size=40))
+def test_no_sequence_of_allowed_orders_and_fills_takes_a_position_past_its_limit(
+    limit: int, actions: list[tuple[str | int, ...]]
+) -> None:
+    """The position limit holds against the worst case (every working order of a side filled),
+    so whatever fills, in whatever order, the position stays within it."""
+    r = risk_rig(strategies={"alpha": RiskLimits(max_position_quantity=limit)})
+    r.tick(100_00)
+    working: list[str] = []
+    for action in actions:
+        kind = action[0]
+        if kind in ("buy", "sell"):
+            side = OrderSide.BUY if kind == "buy" else OrderSide.SELL
+            coid = r.order(side, int(action[1]), 100_00)
+            if not r.code(coid):
+                r.broker.accept(coid)
+                r.engine.drain()
+                working.append(coid)
+        elif working:
+            coid = working[int(action[1]) % len(working)]
+            order = r.engine.orders.orders[coid]  # type: ignore[index]
+            if kind == "fill":
+                r.fill(coid, 100_00, min(int(action[2]), order.remaining))  # type: ignore[arg-type]
+            else:
+                r.broker.event(coid, OrderEvent.CANCEL)
+                r.engine.drain()
+            if order.is_terminal:
+                working.remove(coid)
+        assert abs(r.position(strategy="alpha")) <= limit

@@ -102,6 +102,10 @@ _action = st.one_of(
 
 
 @given(limit=st.integers(1, 100), actions=st.lists(_action, min_size=1, max_size=40))
+@example(limit=50, actions=[("buy", 40), ("buy", 40), ("fill", 0, 40), ("fill", 0, 40)])
+@example(
+    limit=50, actions=[("sell", 30), ("buy", 20), ("sell", 30), ("fill", 0, 30), ("fill", 1, 30)]
+)
 def test_no_sequence_of_allowed_orders_and_fills_takes_a_position_past_its_limit(
     limit: int, actions: list[tuple[str | int, ...]]
 ) -> None:

@@ -5,7 +5,7 @@ minutes; the kill switch cancels and flattens everything and holds until a perso
 
 from __future__ import annotations
 
-from algo_trading.domain import OrderSide, OrderStatus
+from algo_trading.domain import OrderSide, OrderStatus, ProductType
 from algo_trading.domain.orders import OrderIntent, OrderType
 from algo_trading.engine import SimulatedClock, TradingEngine
 from algo_trading.engine.risk import RiskLimits
@@ -263,3 +263,29 @@ def test_a_closing_order_the_broker_keeps_refusing_is_retried_at_a_falling_pace(
         for o in r.broker.submitted[before:]:
             r.reject(o.client_order_id)
     assert tries == [1, 3, 7, 15, 31]  # 1, 2, 4, 8, 16 s apart after the first refusal
+
+
+def test_flatten_and_cancel_all_act_on_one_strategy_or_on_all() -> None:
+    r = risk_rig()
+    r.tick(100_00)
+    r.fill(r.order(BUY, 10), 100_00)
+    r.fill(r.order(SELL, 4, product=ProductType.DELIVERY), 100_00)  # a second book of alpha
+    r.fill(r.order(BUY, 7, strategy="beta"), 100_00)
+    alpha_open = r.order(BUY, 1, 90_00)
+    beta_open = r.order(BUY, 1, 90_00, strategy="beta")
+    assert r.engine.cancel_all("beta") == 1
+    assert r.status(beta_open) is OrderStatus.PENDING_CANCEL
+    assert r.status(alpha_open) is OrderStatus.SUBMITTED
+    before = len(r.broker.submitted)
+    r.engine.flatten("alpha")
+    assert sorted(
+        (o.strategy_id, o.side.value, o.quantity, o.product.value)
+        for o in r.broker.submitted[before:]
+    ) == [("alpha", "BUY", 4, "DELIVERY"), ("alpha", "SELL", 10, "INTRADAY")]
+    r.engine.flatten("alpha")  # the closing orders are working: nothing more to send
+    assert len(r.broker.submitted) == before + 2
+    r.engine.flatten()
+    assert r.broker.submitted[-1].strategy_id == "beta"
+    assert r.broker.submitted[-1].side is SELL
+    assert r.engine.cancel_all() == 1  # alpha's; the closing orders are left alone
+    assert r.status(alpha_open) is OrderStatus.PENDING_CANCEL

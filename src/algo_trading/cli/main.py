@@ -8,7 +8,9 @@ import json
 import logging
 import sys
 import textwrap
+import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -114,6 +116,13 @@ def cli() -> None:
     "short, else delivery.",
 )
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of results.")
+@click.option(
+    "--save",
+    is_flag=True,
+    help="Store the configuration, data fingerprint, metrics and trades in the object store "
+    "(backtest-results/YYYY/MM/<run-id>/; ALGO_S3_BUCKET or ALGO_OBJECTS_DIR) and a row in "
+    "the database's backtest_runs (ALGO_DATABASE_URL).",
+)
 @user_errors
 def backtest(
     strategy_name: str,
@@ -129,6 +138,7 @@ def backtest(
     allow_off_session: bool,
     product: str | None,
     as_json: bool,
+    save: bool,
 ) -> None:
     """Run a strategy over historical bars and report its results."""
     from algo_trading.adapters.history import load_bars
@@ -166,6 +176,8 @@ def backtest(
     for f in data_files:
         series.extend(load_bars(f, symbol if len(data_files) == 1 else None, calendar=calendar))
     strategy = build_strategy(cls, raw, quantity=quantity, product=product_type)
+    saver = _results_saver() if save else None  # an unreachable store or database: stop now
+    started_ns = time.time_ns()
     labels = RunLabels(
         charges=charges_label(charges_name, strategy.product),
         charges_off=charges is None,
@@ -191,6 +203,55 @@ def backtest(
         click.echo(json.dumps(summary(run, m, labels), separators=(",", ":")))
     else:
         click.echo(render_text(run, m, labels))
+    if saver is not None:
+        config = {
+            "strategy": strategy_name,
+            "params": raw,
+            "data": list(data_files),
+            "symbol": symbol,
+            "quantity": quantity,
+            "cash": cash,
+            "slippage_ticks": slippage_ticks,
+            "tick_size": tick_size,
+            "charges": charges_name,
+            "product": strategy.product.value,
+            "allow_off_session": allow_off_session,
+        }
+        saved = saver(run, m, labels, config, series, started_ns)
+        click.echo(f"saved as {saved.run_id}: {saved.manifest_uri}", err=as_json)
+
+
+def _results_saver() -> Any:
+    """Check the object store and the database once, before the run; return the function that
+    saves a finished run (`services.backtest_results.save_backtest` bound to them)."""
+    from algo_trading.adapters.storage.sql import Database, SqlUnitOfWork, prepare
+    from algo_trading.services.backtest_results import save_backtest
+    from algo_trading.services.data_stores import build_object_store
+    from algo_trading.services.settings import load_settings
+
+    settings = load_settings()
+    store = build_object_store(settings)
+    store.check()
+    db = Database(settings.database_url.get_secret_value(), pool_size=1)
+    prepare(db, migrate=settings.database_migrate_on_start)
+
+    def save(run: Any, m: Any, labels: Any, config: Any, series: Any, started_ns: int) -> Any:
+        try:
+            return save_backtest(
+                run,
+                m,
+                labels,
+                config,
+                series,
+                store=store,
+                uow_factory=lambda: SqlUnitOfWork(db),
+                started_ns=started_ns,
+                finished_ns=time.time_ns(),
+            )
+        finally:
+            db.dispose()
+
+    return save
 
 
 def _sessions_checked() -> str:

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 
 from algo_trading.adapters.brokers.angelone.auth import AngelOneSession
@@ -117,6 +117,7 @@ class DataService:
     poll_s: float = 1.0
     check_every_s: float = 30.0
     monotonic: MonotonicClock = time.monotonic
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._store_status = CheckResult.failed("not checked yet")
@@ -154,6 +155,8 @@ class DataService:
         if self.capture is not None:
             self.capture.stop()
         self.server.stop()
+        for close in self.closers:
+            close()
 
     def _check_stores(self) -> None:
         self._last_check = self.monotonic()
@@ -242,11 +245,17 @@ def build_data_service(
     )
     cache = build_cache(settings, metrics.registry)
     store = build_object_store(settings)
+    closers: list[Callable[[], None]] = []
+    close_cache = getattr(cache, "close", None)
+    if close_cache is not None:
+        closers.append(close_cache)
     if job_log is None:
         db = Database(settings.database_url.get_secret_value(), pool_size=2)
         prepare(db, migrate=settings.database_migrate_on_start)
         job_log = SqlDataJobs(db)
+        closers.append(db.dispose)
     session = _broker(settings, environ, clock)
+    closers.insert(0, session.http.close)
     capture, feed_factory, capture_error = None, None, ""
     pairs = parse_capture_list(settings.capture_instruments)
     if pairs:
@@ -294,4 +303,5 @@ def build_data_service(
         feed_factory,
         capture_error,
         monotonic=monotonic,
+        closers=closers,
     )

@@ -30,12 +30,12 @@ from algo_trading.adapters.live import (
     LiveCandle,
     LiveTickWriter,
     MinuteCandles,
-    TickRow,
     candle_key,
     encode_candle,
     encode_quote,
     quote_key,
 )
+from algo_trading.adapters.live.ticks import RawTick
 from algo_trading.domain.errors import ConfigError, InvalidInputError, ObjectStoreError
 from algo_trading.domain.instruments import Exchange
 from algo_trading.engine.ports import Cache, CacheKind, Clock
@@ -184,8 +184,13 @@ class LiveCapture:
         self._symbols = {(t.exchange_type, t.token): t.symbol for t in self.targets}
         self._lock = threading.Lock()
         self._candles = MinuteCandles()
-        self._latest: dict[str, TickRow] = {}
+        self._now_ns = clock.now_ns
+        self._on_tick = self._candles.on_tick
+        self._pending: list[RawTick] = []
+        self._latest: dict[str, RawTick] = {}
         self._closed: list[LiveCandle] = []
+        self._closed_to_store: list[LiveCandle] = []
+        self._ticks_counted = 0
         self._last_tick_ns = 0
         self._last_flush_ns = clock.now_ns()
         self._wake = threading.Event()
@@ -202,32 +207,37 @@ class LiveCapture:
 
     # --- the feed's threads ----------------------------------------------------------------
     def on_packet(self, packet: FeedPacket) -> None:
-        recv = self.clock.now_ns()
-        key = (packet.exchange_type, packet.token)
-        symbol = self._symbols.get(key) or f"{packet.exchange_type}:{packet.token}"
-        row = TickRow(
+        """One tick from a socket thread: a plain tuple (a TickRow's fields) appended under one
+        lock with the candle and latest-quote updates; nothing else on this path (hot:
+        benchmarks/cache_and_capture.py)."""
+        recv = self._now_ns()
+        symbol = self._symbols.get((packet.exchange_type, packet.token))
+        if symbol is None:
+            symbol = f"{packet.exchange_type}:{packet.token}"
+        ts_ms = packet.exchange_ts_ms
+        ltp = packet.ltp_paise
+        volume = packet.volume
+        row = (
             recv,
-            packet.exchange_ts_ms,
+            ts_ms,
             packet.exchange_type,
             packet.token,
             symbol,
             packet.sequence,
-            packet.ltp_paise,
+            ltp,
             packet.last_traded_qty,
-            packet.volume,
+            volume,
         )
         with self._lock:
             self.received += 1
             self._last_tick_ns = recv
+            self._pending.append(row)
             self._latest[symbol] = row
-            closed = self._candles.on_tick(
-                symbol, packet.exchange_ts_ms or recv // 1_000_000, packet.ltp_paise, packet.volume
-            )
+            closed = self._on_tick(symbol, ts_ms or recv // 1_000_000, ltp, volume)
             if closed is not None:
                 self._closed.append(closed)
-                self.writer.add_candle(closed)
-            n = self.writer.append(row)
-        self.metrics.ticks.inc()
+                self._closed_to_store.append(closed)
+            n = len(self._pending)
         if n >= self._flush_ticks:
             self._wake.set()
 
@@ -254,7 +264,8 @@ class LiveCapture:
         with self._lock:
             for candle in self._candles.close_all():
                 self._closed.append(candle)
-                self.writer.add_candle(candle)
+                self._closed_to_store.append(candle)
+        self._hand_over()
         self._publish()
         deadline = time.monotonic() + timeout_s
         while True:
@@ -278,7 +289,21 @@ class LiveCapture:
             if self._on_turn is not None:
                 self._on_turn()
 
+    def _hand_over(self) -> None:
+        """Move what the socket threads buffered to the writer (one lock, one list swap)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            closed, self._closed_to_store = self._closed_to_store, []
+            received = self.received
+        if pending:
+            self.writer.extend(pending)
+        for candle in closed:
+            self.writer.add_candle(candle)
+        self.metrics.ticks.inc(received - self._ticks_counted)
+        self._ticks_counted = received
+
     def run_once(self) -> None:
+        self._hand_over()
         self._watch_feed()
         self._publish()
         now = self.clock.now_ns()
@@ -304,23 +329,20 @@ class LiveCapture:
         with self._lock:
             latest, self._latest = self._latest, {}
             closed, self._closed = self._closed, []
-            forming = [encode_candle(c) for c in self._candles.open.values() if c.symbol in latest]
-            forming_keys = [
-                candle_key(c.symbol, None)
-                for c in self._candles.open.values()
-                if c.symbol in latest
-            ]
+            forming_now = [c for c in self._candles.open.values() if c.symbol in latest]
+        forming = [encode_candle(c) for c in forming_now]
+        forming_keys = [candle_key(c.symbol, None) for c in forming_now]
         if latest:
             self.cache.put_many(
                 CacheKind.QUOTE,
                 {
                     quote_key(symbol): encode_quote(
                         symbol,
-                        ltp_paise=row.ltp_paise,
-                        exchange_ts_ms=row.exchange_ts_ms,
-                        recv_ts_ns=row.recv_ts_ns,
-                        volume=row.volume,
-                        sequence=row.sequence,
+                        ltp_paise=row[6],
+                        exchange_ts_ms=row[1],
+                        recv_ts_ns=row[0],
+                        volume=row[8],
+                        sequence=row[5],
                     )
                     for symbol, row in latest.items()
                 },

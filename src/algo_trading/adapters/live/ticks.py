@@ -27,7 +27,7 @@ from algo_trading.domain.errors import ObjectStoreError
 from algo_trading.domain.events import ist_day
 from algo_trading.engine.ports import ObjectStore
 
-__all__ = ["CANDLE_SCHEMA", "TICK_SCHEMA", "LiveTickWriter", "TickRow", "read_ticks"]
+__all__ = ["CANDLE_SCHEMA", "TICK_SCHEMA", "LiveTickWriter", "RawTick", "TickRow", "read_ticks"]
 
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
 
@@ -43,6 +43,9 @@ class TickRow(NamedTuple):
     last_traded_qty: int
     volume: int
 
+
+RawTick = tuple[int, int, int, str, str, int, int, int, int]
+"""A TickRow's fields as a plain tuple (the capture's hot path builds these; a TickRow is one)."""
 
 TICK_SCHEMA = pa.schema(
     [
@@ -90,7 +93,7 @@ class LiveTickWriter:
         self.store = store
         self.node = node
         self._lock = threading.Lock()
-        self._rows: list[TickRow] = []
+        self._rows: list[RawTick] = []
         self._candles: list[LiveCandle] = []
         self._seq = 0
         self.flushed_ticks = 0
@@ -98,13 +101,13 @@ class LiveTickWriter:
         self.failed_flushes = 0
         self.keys: list[str] = []
 
-    def append(self, row: TickRow) -> int:
+    def append(self, row: RawTick) -> int:
         """Buffer one tick; returns how many are buffered now."""
         with self._lock:
             self._rows.append(row)
             return len(self._rows)
 
-    def extend(self, rows: Iterable[TickRow]) -> int:
+    def extend(self, rows: Iterable[RawTick]) -> int:
         with self._lock:
             self._rows.extend(rows)
             return len(self._rows)
@@ -137,21 +140,23 @@ class LiveTickWriter:
         self.flushes += 1
         return len(rows)
 
-    def _write(self, rows: list[TickRow], candles: list[LiveCandle]) -> None:
-        by_day: dict[tuple[int, int, int], list[TickRow]] = {}
-        for row in rows:
-            by_day.setdefault(_day(row.recv_ts_ns), []).append(row)
+    def _write(self, rows: list[RawTick], candles: list[LiveCandle]) -> None:
         self._seq += 1
-        for (y, m, d), day_rows in sorted(by_day.items()):
-            columns = list(zip(*day_rows, strict=True))
-            table = pa.Table.from_arrays(
-                [pa.array(col, type=f.type) for col, f in zip(columns, TICK_SCHEMA, strict=True)],
-                schema=TICK_SCHEMA,
-            )
-            name = f"ticks-{day_rows[0].recv_ts_ns}-{self.node}-{self._seq:06d}.parquet"
-            key = live_key(dt.date(y, m, d), name)
-            self.store.put(key, _parquet(table), content_type="application/vnd.apache.parquet")
-            self.keys.append(key)
+        if rows:
+            # Column by column (a comprehension each): zip(*rows) over 100,000 rows is ten
+            # times slower. One file per IST day; a flush inside one day is the usual case.
+            columns = [[r[i] for r in rows] for i in range(len(TICK_SCHEMA))]
+            recv = columns[0]
+            first_day, last_day = _day(int(min(recv))), _day(int(max(recv)))
+            if first_day == last_day:
+                self._put_ticks(first_day, columns)
+            else:
+                by_day: dict[tuple[int, int, int], list[RawTick]] = {}
+                for row in rows:
+                    by_day.setdefault(_day(row[0]), []).append(row)
+                for day, day_rows in sorted(by_day.items()):
+                    cols = [[r[i] for r in day_rows] for i in range(len(TICK_SCHEMA))]
+                    self._put_ticks(day, cols)
         if candles:
             first = candles[0]
             y, m, d = _day(first.start_ns)
@@ -163,6 +168,17 @@ class LiveTickWriter:
             key = live_key(dt.date(y, m, d), name)
             self.store.put(key, _parquet(table), content_type="application/vnd.apache.parquet")
             self.keys.append(key)
+
+    def _put_ticks(self, day: tuple[int, int, int], columns: list[list[int | str]]) -> None:
+        table = pa.Table.from_arrays(
+            [pa.array(col, type=f.type) for col, f in zip(columns, TICK_SCHEMA, strict=True)],
+            schema=TICK_SCHEMA,
+        )
+        first_ns = int(min(columns[0]))
+        name = f"ticks-{first_ns}-{self.node}-{self._seq:06d}.parquet"
+        key = live_key(dt.date(*day), name)
+        self.store.put(key, _parquet(table), content_type="application/vnd.apache.parquet")
+        self.keys.append(key)
 
     def mark_gap(self, start_ns: int, end_ns: int, reason: str) -> str:
         """Record that the feed was down from `start_ns` to `end_ns` (receive clock)."""

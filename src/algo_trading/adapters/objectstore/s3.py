@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
 
 from algo_trading.adapters.objectstore.layout import check_key
 from algo_trading.adapters.objectstore.retrying import RetryPolicy, Transient, sha256_hex
@@ -181,6 +187,11 @@ class S3ObjectStore:
                 raise ObjectStoreUnavailableError(
                     f"{where} ({self._endpoint}): {code or status} refused; "
                     "check ALGO_S3_BUCKET and the credentials' permissions"
+                ) from None
+            except (NoCredentialsError, PartialCredentialsError):
+                raise ObjectStoreUnavailableError(
+                    f"{where}: no AWS credentials found (an instance role, AWS_PROFILE or "
+                    "AWS_ACCESS_KEY_ID); nothing was sent"
                 ) from None
             except (EndpointConnectionError, BotoCoreError, OSError) as exc:
                 raise Transient(exc) from exc

@@ -57,7 +57,7 @@ from algo_trading.services.data_schedule import (
 )
 from algo_trading.services.data_stores import build_cache, build_object_store, check_cache
 from algo_trading.services.health import CheckResult, Health, Heartbeat, MonotonicClock
-from algo_trading.services.health_server import HealthServer
+from algo_trading.services.health_server import HealthServer, HealthServerError
 from algo_trading.services.live_gate import secret_store_for
 from algo_trading.services.metrics import ServiceMetrics
 from algo_trading.services.settings import Settings
@@ -130,7 +130,12 @@ class DataService:
     def start(self) -> None:
         """Listen for probes, check the stores (errors are logged; the service runs degraded),
         and start the capture."""
-        self.server.start()
+        try:
+            self.server.start()
+        except HealthServerError as exc:  # the shared server names the trading service's port
+            raise HealthServerError(
+                str(exc).replace("ALGO_HEALTH_PORT", "ALGO_DATA_HEALTH_PORT")
+            ) from None
         self._check_stores()
         if self.capture is not None and self.feed_factory is not None:
             self.capture.start(self.feed_factory(self.capture.on_packet))

@@ -568,6 +568,8 @@ class MarketDataStore(Protocol[BarsT]):
 
     def mark_fetched(self, key: BarKey, start_ns: int, end_ns: int) -> None:
         """Record that [start_ns, end_ns) was fetched and its bars written (call after write)."""
+
+
 # --- cache and object store (issue #11, the data service's live half) ------------------------
 # One block, so merges with the history store's port stay simple.
 

@@ -9,6 +9,7 @@ Redis or bucket is a logged error and the service runs degraded (see /readyz).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from types import FrameType
@@ -32,12 +33,16 @@ def data_service_command(check: bool) -> None:
     """Live capture, the instrument master, history top-up and nightly archives, with
     /healthz, /readyz and /metrics on ALGO_DATA_HEALTH_PORT (default 9181)."""
     from algo_trading.adapters.logs import install_logging
-    from algo_trading.services.data_service import build_data_service
+    from algo_trading.services.data_service import WallClock, build_data_service
     from algo_trading.services.data_stores import check_cache
+    from algo_trading.services.history_fetch import StoreTopUp
     from algo_trading.services.settings import load_settings
 
     settings = load_settings()
-    service = build_data_service(settings)
+    clock = WallClock()
+    # the after-close job tops up every series `algo-trading data fetch` has stored
+    topup = StoreTopUp(settings, environ=os.environ, clock=clock)
+    service = build_data_service(settings, clock=clock, history=topup)
     if check:
         check_cache(service.cache)
         service.store.check()

@@ -76,6 +76,8 @@ def _saved_and_checked(
         "orders.csv",
         "fills.csv",
         "equity.csv",
+        "tearsheet.html",
+        "tearsheet.json",
     }
     for name, info in manifest["files"].items():
         head = store.head(manifest_key.replace("manifest.json", name))
@@ -86,6 +88,11 @@ def _saved_and_checked(
     assert config["config"]["strategy"] == "sma_crossover"
     metrics = json.loads(store.get(manifest_key.replace("manifest.json", "metrics.json")))
     assert metrics == json.loads(result.stdout.strip().splitlines()[-1])
+    sheet = json.loads(store.get(manifest_key.replace("manifest.json", "tearsheet.json")))
+    assert sheet["config"]["data"]["fingerprint_sha256"] == config["data"]["fingerprint_sha256"]
+    assert sheet["metrics"]["trades"] == len(sheet["trades"])
+    page = store.get(manifest_key.replace("manifest.json", "tearsheet.html")).decode()
+    assert page.startswith("<!DOCTYPE html>")
     return run_id
 
 
@@ -137,7 +144,7 @@ def test_save_to_s3_asks_for_encryption_on_every_object(
         store = S3ObjectStore(bucket, region=REGION, endpoint_url=endpoint)
         run_id = _saved_and_checked(store, result, bars_csv)
         keys = store.list("backtest-results/")
-        assert len(keys) == 7
+        assert len(keys) == 9  # eight files and the manifest
         assert {store.sse_of(k) for k in keys} == {"AES256"}
         assert _row(clean_env / "algo_trading.db", run_id)[0].results_uri.startswith(
             f"s3://{bucket}/"

@@ -261,7 +261,8 @@ def backtest(
             "product": strategy.product.value,
             "allow_off_session": allow_off_session,
         }
-        saved = saver(run, m, labels, config, series, started_ns)
+        charged = getattr(charges, "charged", ())  # each round trip's charge lines
+        saved = saver(run, m, labels, config, series, started_ns, charged)
         click.echo(f"saved as {saved.run_id}: {saved.manifest_uri}", err=as_json)
 
 
@@ -279,7 +280,9 @@ def _results_saver() -> Any:
     db = Database(settings.database_url.get_secret_value(), pool_size=1)
     prepare(db, migrate=settings.database_migrate_on_start)
 
-    def save(run: Any, m: Any, labels: Any, config: Any, series: Any, started_ns: int) -> Any:
+    def save(
+        run: Any, m: Any, labels: Any, config: Any, series: Any, started_ns: int, charged: Any
+    ) -> Any:
         try:
             return save_backtest(
                 run,
@@ -291,6 +294,7 @@ def _results_saver() -> Any:
                 uow_factory=lambda: SqlUnitOfWork(db),
                 started_ns=started_ns,
                 finished_ns=time.time_ns(),
+                charged=charged,
             )
         finally:
             db.dispose()

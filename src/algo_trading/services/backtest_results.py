@@ -25,6 +25,7 @@ from algo_trading.domain.events import IST
 from algo_trading.domain.fills import Fill
 from algo_trading.domain.positions import Position
 from algo_trading.engine.ports import ObjectStore, UnitOfWork
+from algo_trading.research.tearsheet import tearsheet_data, tearsheet_html
 
 __all__ = ["SavedRun", "data_fingerprint", "new_run_id", "realized_by_fill", "save_backtest"]
 
@@ -84,6 +85,7 @@ def save_backtest(
     started_ns: int,
     finished_ns: int,
     run_id: str | None = None,
+    charged: Sequence[Any] = (),
 ) -> SavedRun:
     run_id = run_id or new_run_id(started_ns)
     day = dt.datetime.fromtimestamp(started_ns / 1e9, IST).date()
@@ -102,6 +104,11 @@ def save_backtest(
             }
         ),
     }
+    # the tearsheet (issue #14): one self-contained HTML page and its figures as JSON, beside
+    # the configuration and fingerprint that reproduce the run
+    sheet = tearsheet_data(run, metrics, json.loads(documents["config.json"]), charged)
+    documents["tearsheet.json"] = _json(sheet)
+    documents["tearsheet.html"] = tearsheet_html(sheet, f"{run.strategy.name} {run_id}").encode()
     with tempfile.TemporaryDirectory(prefix="algo-bt-") as folder:
         for path in write_outputs(run, metrics, Path(folder), labels):
             name = "metrics.json" if path.name == "summary.json" else path.name
@@ -136,4 +143,6 @@ def _json(value: Any) -> bytes:
 
 
 def _content_type(name: str) -> str:
+    if name.endswith(".html"):
+        return "text/html; charset=utf-8"
     return "application/json" if name.endswith(".json") else "text/csv"

@@ -11,6 +11,7 @@ import, and every clock is injected.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -35,6 +36,7 @@ from algo_trading.domain.errors import AlgoTradingError
 from algo_trading.domain.instruments import Exchange
 from algo_trading.engine.ports import Cache, Clock, ObjectStore
 from algo_trading.market.calendar import calendar_for
+from algo_trading.research.reports import scheduled_reports
 from algo_trading.services.capture import (
     AngelOneTickFeed,
     LiveCapture,
@@ -69,6 +71,11 @@ log = logging.getLogger(__name__)
 FeedFactory = Callable[[Callable[[FeedPacket], None]], TickFeed]
 
 
+def _put_report(store: ObjectStore, key: str, body: bytes) -> None:
+    kind = "text/html; charset=utf-8" if key.endswith(".html") else "application/json"
+    store.put(key, body, content_type=kind)
+
+
 class WallClock:
     """The real time, for the service's composition root only (tests inject their own)."""
 
@@ -83,8 +90,9 @@ def data_schedule_jobs(
     cache: Cache,
     settings: Settings,
     history: HistoryTopUp | None,
+    reports: Callable[[dt.date], str] | None = None,
 ) -> list[ScheduledJob]:
-    return [
+    jobs = [
         ScheduledJob(
             "instrument_master",
             at_ist(8, 30, trading_days_only=True),
@@ -98,6 +106,9 @@ def data_schedule_jobs(
             catch_up=True,
         ),
     ]
+    if reports is not None:  # daily, weekly and monthly trading reports (issue #14 item 2)
+        jobs.append(ScheduledJob("trading_reports", after_close(45), reports, catch_up=True))
+    return jobs
 
 
 @dataclass
@@ -254,11 +265,13 @@ def build_data_service(
     close_cache = getattr(cache, "close", None)
     if close_cache is not None:
         closers.append(close_cache)
+    reports: Callable[[dt.date], str] | None = None
     if job_log is None:
         db = Database(settings.database_url.get_secret_value(), pool_size=2)
         prepare(db, migrate=settings.database_migrate_on_start)
         job_log = SqlDataJobs(db)
         closers.append(db.dispose)
+        reports = scheduled_reports(db, lambda key, body: _put_report(store, key, body))
     session = _broker(settings, environ, clock)
     closers.insert(0, session.http.close)
     capture, feed_factory, capture_error = None, None, ""
@@ -292,6 +305,7 @@ def build_data_service(
         cache=cache,
         settings=settings,
         history=history,
+        reports=reports,
     )
     schedule = DataSchedule(jobs, job_log, clock, calendar_for(Exchange.NSE), settings.instance_id)
     return DataService(

@@ -51,6 +51,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MonotonicS = Callable[[], float]
+_SWEEP_NS = 3600 * 1_000_000_000  # after a cut-off, reopened intraday books are closed for an hour
 
 
 class CommandProcessor(Protocol):
@@ -202,6 +203,7 @@ class TradingService:
         self.counters = _Counters()
         self._builders = self._make_builders()
         self._cutoffs: dict[str, int] = {}
+        self._sweep_until: dict[str, int] = {}
         self._intraday_symbols = sorted(
             {
                 i.symbol
@@ -436,6 +438,33 @@ class TradingService:
                 extra={"symbol": sym},
             )
             self._cutoffs[sym] = self.squareoff.next_cutoff_ns(sym, now_ns)
+            self._sweep_until[sym] = cut + _SWEEP_NS
+        if self._sweep_until:
+            self._sweep(now_ns)
+
+    def _sweep(self, now_ns: int) -> None:
+        """After the cut-off, an intraday book an in-flight order opened again (its fill came
+        after the square-off) is closed as soon as nothing of the symbol is working."""
+        books = self.engine.portfolio.books
+        working = {o.symbol for o in self.engine.orders.open_orders()}
+        for sym, until in list(self._sweep_until.items()):
+            if now_ns >= until:
+                del self._sweep_until[sym]
+                continue
+            if sym in working:
+                continue
+            if any(
+                k.symbol == sym and k.product is ProductType.INTRADAY and p.quantity
+                for k, p in books.items()
+            ):
+                sent = self.engine.square_off(sym)
+                self.counters.squareoffs += 1
+                log.warning(
+                    "intraday %s reopened after the square-off: closed again (%d order(s))",
+                    sym,
+                    len(sent),
+                    extra={"symbol": sym},
+                )
 
     # --- on their own cadence ----------------------------------------------------------------
     def _every(self, mono: float, ticks: list[Tick], now_ns: int) -> None:

@@ -18,6 +18,7 @@ from algo_trading.cli.charges import charges_command
 from algo_trading.cli.db import db_group
 from algo_trading.cli.errors import user_errors
 from algo_trading.cli.simulator import simulator_command
+from algo_trading.cli.stack import run_command
 from algo_trading.cli.trade import trade_command
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.money import rupees_to_paise
@@ -308,6 +309,7 @@ def demo(bars: int, work_dir: str) -> None:
 cli.add_command(charges_command)
 cli.add_command(db_group)
 cli.add_command(simulator_command)
+cli.add_command(run_command)
 cli.add_command(trade_command)
 
 

@@ -109,6 +109,9 @@ def run_service(settings: object, config: object) -> int:
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         service.run()
+    except AlgoTradingError as exc:  # the health port taken, the broker gone at start
+        click.echo(f"error: {exc}", err=True)
+        return 2
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -272,14 +272,16 @@ class TradingService:
     def run(self) -> None:
         """Start, loop until `stop()`, drain and close. Runs on the calling thread."""
         try:
-            self._start()
+            self.start()
             while not self._stop.is_set():
                 self.turn(self.options.loop_wait_s)
             self.drain()
         finally:
-            self._close()
+            self.close()
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Listen for health, reconcile at start, start the strategies, warm them up and
+        subscribe to the feed (`run` does it; tests drive `start`, `turn` and `close`)."""
         if self.observability is not None:
             self.observability.start()
         if self.startup is not None:
@@ -330,7 +332,8 @@ class TradingService:
         self.engine.drain()
         return settled
 
-    def _close(self) -> None:
+    def close(self) -> None:
+        """Close the feed, the order stream, the sender and the rest; stop the strategies."""
         self.feed.close()
         if self.order_stream is not None:
             self.order_stream.close(5.0)

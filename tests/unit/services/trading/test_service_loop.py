@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 import pytest
 
 from algo_trading.adapters.brokers.angelone.packets import FeedPacket, Mode
+from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import IST, Bar
 from algo_trading.domain.instruments import equity
-from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.orders import OrderIntent, OrderSide, OrderType, ProductType
 from algo_trading.engine import TradingEngine
 from algo_trading.engine.risk import NoDeliveryShort, RiskChain
@@ -26,7 +26,7 @@ NS = 1_000_000_000
 MIN = 60 * NS
 OPEN = int(dt.datetime(2025, 11, 4, 9, 15, tzinfo=IST).timestamp()) * NS
 CUTOFF = OPEN + 5 * 60 * MIN  # 14:15 in these tests
-INST = equity("SBIN-EQ", token="3045")
+INST = equity("SBIN-EQ", token="3045")  # noqa: S106 - an instrument token, not a secret
 
 
 class Clock:

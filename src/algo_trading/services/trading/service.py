@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from algo_trading.adapters.logs import log_context
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import Bar, Tick
 from algo_trading.domain.instruments import Instrument
@@ -248,11 +249,13 @@ class TradingService:
 
         def gated_bar(bar: Bar) -> None:
             if may_trade(sid):
-                on_bar(bar)
+                with log_context(strategy=sid):  # the strategy's log lines name it
+                    on_bar(bar)
 
         def gated_tick(tick: Tick) -> None:
             if may_trade(sid):
-                on_tick(tick)
+                with log_context(strategy=sid):
+                    on_tick(tick)
 
         # Instance attributes shadow the methods; the engine reads them when it starts.
         setattr(strategy, "on_bar", gated_bar)  # noqa: B010 - assigning a method on purpose

@@ -66,6 +66,7 @@ class ExecutionLink(Protocol):
     (AngelOneBroker's surface)."""
 
     alerts: list[str]
+    errors: list[Any]  # typed errors met while following orders (AngelOneError)
 
     def poll(self) -> None: ...
 
@@ -215,6 +216,7 @@ class TradingService:
         )
         self._alerts_reported = 0
         self._errors_reported = 0
+        self._broker_errors_seen = 0
         opts = self.options
         self._poll = _Cadence(opts.order_poll_s)
         self._reconcile = _Cadence(opts.reconcile_every_s)
@@ -518,6 +520,17 @@ class TradingService:
             text = alerts[self._alerts_reported]
             self._alerts_reported += 1
             self._alert(AlertCode.RECONCILIATION_DIFF, AlertSeverity.CRITICAL, text, now_ns)
+        broker_errors = self.broker.errors
+        while self._broker_errors_seen < len(broker_errors):
+            error = broker_errors[self._broker_errors_seen]
+            self._broker_errors_seen += 1
+            if type(error).__name__ == "LoginError":  # re-login could not fix the session
+                self._alert(
+                    AlertCode.SESSION_EXPIRED,
+                    AlertSeverity.CRITICAL,
+                    f"broker session lost and logging in again failed: {error}",
+                    now_ns,
+                )
         errors = self.engine.strategy_errors
         while self._errors_reported < len(errors):
             error = errors[self._errors_reported]

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 
 import pytest
 
+from algo_trading.adapters.brokers.angelone.errors import LoginError, SessionExpiredError
 from algo_trading.adapters.brokers.angelone.packets import FeedPacket, Mode
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import IST, Bar
@@ -61,6 +62,7 @@ class Source:
 class Link:
     def __init__(self) -> None:
         self.alerts: list[str] = []
+        self.errors: list[object] = []
         self.polls = 0
         self.reconciles = 0
 
@@ -299,6 +301,16 @@ def test_reconciliation_runs_every_minute_and_its_findings_are_alerted(rig: Rig)
     assert rig.notifier.codes() == ["RECONCILIATION_DIFF"]
     rig.service.turn()
     assert rig.notifier.codes() == ["RECONCILIATION_DIFF"]  # each finding once
+
+
+def test_a_login_that_fails_while_trading_is_a_session_expired_alert(rig: Rig) -> None:
+    rig.link.errors.append(SessionExpiredError("expired", code="AG8001", route="r"))
+    rig.service.turn()
+    assert rig.notifier.codes() == []  # re-login fixes an expired session by itself
+    rig.link.errors.append(LoginError("refused", code="AB1050", route="login"))
+    rig.service.turn()
+    rig.service.turn()
+    assert rig.notifier.codes() == ["SESSION_EXPIRED"]
 
 
 def test_the_command_processor_is_asked_on_its_cadence(rig: Rig) -> None:

@@ -214,7 +214,8 @@ def _rows(db: Database) -> dict[str, Any]:
         orders = [dict(r._mapping) for r in conn.execute(text("SELECT * FROM orders"))]
         trades = [dict(r._mapping) for r in conn.execute(text("SELECT * FROM trades"))]
         positions = [dict(r._mapping) for r in conn.execute(text("SELECT * FROM positions"))]
-    return {"orders": orders, "trades": trades, "positions": positions}
+        runs = [dict(r._mapping) for r in conn.execute(text("SELECT * FROM strategy_runs"))]
+    return {"orders": orders, "trades": trades, "positions": positions, "runs": runs}
 
 
 def test_a_whole_paper_day_leaves_the_database_equal_to_the_brokers_books(
@@ -294,6 +295,12 @@ def test_a_whole_paper_day_leaves_the_database_equal_to_the_brokers_books(
     codes = {a.code for a in day["alerts"]}
     assert "RECONCILIATION_DIFF" not in codes, day["alerts"]
     assert "STRATEGY_ERROR" not in codes, day["alerts"]
+    # Each strategy's run is on record, stopped with the service.
+    assert sorted((r["strategy"], r["mode"], r["status"]) for r in day["runs"]) == [
+        ("ema-it", "paper", "STOPPED"),
+        ("rsi-energy", "paper", "STOPPED"),
+        ("sma-banks", "paper", "STOPPED"),
+    ]
     service = day["service"]
     assert service.counters.squareoffs >= len(SYMBOLS)
     assert service.counters.bars > 0

@@ -11,6 +11,7 @@ service logs in to the broker and reads its funds; nothing trades until `run()`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -42,6 +43,7 @@ from algo_trading.adapters.storage.sql import (
     Database,
     SqlOrderAuditLog,
     SqlTradeLog,
+    SqlUnitOfWork,
     prepare,
 )
 from algo_trading.backtest.charges import RoundTripCharges
@@ -112,7 +114,10 @@ class Plugins:
     """What the other parts of the service hand to the composition root; all optional.
 
     - `risk`: checked after the market rules (no naked delivery short, the intraday cut-off);
-      the risk manager (engine/risk*.py) goes here.
+      or `risk_factory(config, clock)`, which builds it from the config's limits: the risk
+      manager (engine/risk*.py) goes here.
+    - `periodic`: (every_s, fn(now_ns)) hooks the loop calls on its thread (a lease keeper's
+      renewals, continuous risk checks).
     - `commands(service)`: builds the command processor (services/commands.py) once the
       service exists; it gets `poll_once()` calls from the loop.
     - `owns` and `fence`: the lease keeper's answers (services/lease_keeper.py): whether this
@@ -125,6 +130,8 @@ class Plugins:
     """
 
     risk: RiskCheck | None = None
+    risk_factory: Callable[[TradeConfig, Clock], RiskCheck] | None = None
+    periodic: list[tuple[float, Callable[[int], object]]] = field(default_factory=list)
     commands: Callable[[TradingService], CommandProcessor] | None = None
     owns: Callable[[str], bool] | None = None
     fence: Callable[[StrategyId], LeaseToken | None] | None = None
@@ -359,6 +366,8 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
     checks: list[RiskCheck] = [NoDeliveryShort(), squareoff]
     if p.risk is not None:
         checks.append(p.risk)
+    if p.risk_factory is not None:
+        checks.append(p.risk_factory(config, clock))
 
     def exchange_of(symbol: str) -> str:
         inst = instruments.get(symbol)
@@ -421,7 +430,9 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         options=options,
         owns=p.owns or (lambda _sid: True),
         paused=p.paused,
-        startup=p.startup or startup_reconciliation(db, broker, account),
+        startup=_recording_runs(
+            p.startup or startup_reconciliation(db, broker, account), db, config, clock, stack
+        ),
         warm_up=_warm_up(AngelOneMarketData(session), clock) if settings.warm_up else None,
         on_close=[stack.close],
         instance_id=instance_id,
@@ -429,9 +440,48 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
     )
     if p.commands is not None:
         service.commands = p.commands(service)
+    for every_s, fn in p.periodic:
+        service.add_periodic(every_s, fn)
     if obs is not None:
         _readiness(obs, service, session, db, p.leases_ready, settings.feed_stale_s)
     return service
+
+
+def _recording_runs(
+    startup: Callable[[TradingService], object],
+    db: Database,
+    config: TradeConfig,
+    clock: Clock,
+    stack: ExitStack,
+) -> Callable[[TradingService], object]:
+    """The start-up hook, then one `strategy_runs` row per strategy (RUNNING), closed as
+    STOPPED when the service closes: what the dashboard shows as running."""
+    run_prefix = token_source.token_hex(4)
+
+    def startup_and_record(service: TradingService) -> object:
+        result = startup(service)
+        now = clock.now_ns()
+        runs = {sc.id: f"{sc.id[:40]}-{run_prefix}" for sc in config.strategies}
+        with SqlUnitOfWork(db) as uow:
+            for sc in config.strategies:
+                params = (
+                    {k: str(v) for k, v in dataclasses.asdict(sc.params).items()}
+                    if dataclasses.is_dataclass(sc.params) and not isinstance(sc.params, type)
+                    else {}
+                )
+                uow.runs.start_strategy_run(runs[sc.id], sc.id, config.mode, params, now)
+            uow.commit()
+
+        def stop_runs() -> None:
+            with SqlUnitOfWork(db) as uow:
+                for run_id in runs.values():
+                    uow.runs.stop_strategy_run(run_id, "STOPPED", "service stopped", clock.now_ns())
+                uow.commit()
+
+        stack.callback(stop_runs)  # runs before the database is disposed (callbacks unwind)
+        return result
+
+    return startup_and_record
 
 
 def _readiness(

@@ -222,6 +222,7 @@ class TradingService:
         self._reconcile = _Cadence(opts.reconcile_every_s)
         self._command = _Cadence(opts.command_poll_s)
         self._metrics = _Cadence(opts.metrics_every_s)
+        self._periodic: list[tuple[_Cadence, Callable[[int], object], str]] = []
         self.started = threading.Event()
         self.stopped = threading.Event()
         for plan in self.plans:
@@ -262,6 +263,14 @@ class TradingService:
         # Instance attributes shadow the methods; the engine reads them when it starts.
         setattr(strategy, "on_bar", gated_bar)  # noqa: B010 - assigning a method on purpose
         setattr(strategy, "on_tick", gated_tick)  # noqa: B010
+
+    def add_periodic(self, every_s: float, fn: Callable[[int], object], name: str = "") -> None:
+        """Call `fn(now_ns)` on the loop's thread about every `every_s` monotonic seconds (a
+        lease keeper's renewals, a risk manager's continuous checks). An exception is logged
+        and the loop goes on."""
+        if not every_s > 0:
+            raise ValueError(f"periodic {name or fn!r}: every_s must be positive, not {every_s}")
+        self._periodic.append((_Cadence(every_s), fn, name or getattr(fn, "__name__", "hook")))
 
     def may_trade(self, strategy_id: str) -> bool:
         """Whether the loop calls this strategy now."""
@@ -481,6 +490,12 @@ class TradingService:
             self.broker.poll()  # the order-status stream is down: the order book instead
         if self._reconcile.due(mono):
             self.reconcile_now(now_ns)
+        for cadence, fn, name in self._periodic:
+            if cadence.due(mono):
+                try:
+                    fn(now_ns)
+                except Exception:  # a part's failure is its own; trading goes on
+                    log.exception("periodic %s failed", name)
         if self.commands is not None and self._command.due(mono):
             try:
                 self.commands.poll_once()

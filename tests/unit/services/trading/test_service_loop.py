@@ -313,6 +313,26 @@ def test_a_login_that_fails_while_trading_is_a_session_expired_alert(rig: Rig) -
     assert rig.notifier.codes() == ["SESSION_EXPIRED"]
 
 
+def test_a_periodic_hook_runs_on_its_cadence_and_its_failure_does_not_stop_the_loop(
+    rig: Rig,
+) -> None:
+    seen: list[int] = []
+
+    def renew(now_ns: int) -> None:
+        seen.append(now_ns)
+        raise RuntimeError("the lease table is gone")
+
+    rig.service.add_periodic(5.0, renew, "renew")
+    rig.service.turn()
+    rig.mono.s += 4.0
+    rig.service.turn()
+    rig.mono.s += 1.0
+    rig.service.turn()
+    assert seen == [rig.clock.ns, rig.clock.ns]
+    with pytest.raises(ValueError, match="positive"):
+        rig.service.add_periodic(0, renew)
+
+
 def test_the_command_processor_is_asked_on_its_cadence(rig: Rig) -> None:
     for _ in range(3):
         rig.mono.s += 0.25

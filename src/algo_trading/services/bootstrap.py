@@ -118,6 +118,8 @@ class Plugins:
       manager (engine/risk*.py) goes here.
     - `periodic`: (every_s, fn(now_ns)) hooks the loop calls on its thread (a lease keeper's
       renewals, continuous risk checks).
+    - `on_close`: called when the service closes, after the drain and before the database
+      and the broker's connections go (a lease keeper releases its leases here).
     - `commands(service)`: builds the command processor (services/commands.py) once the
       service exists; it gets `poll_once()` calls from the loop.
     - `owns` and `fence`: the lease keeper's answers (services/lease_keeper.py): whether this
@@ -132,6 +134,7 @@ class Plugins:
     risk: RiskCheck | None = None
     risk_factory: Callable[[TradeConfig, Clock], RiskCheck] | None = None
     periodic: list[tuple[float, Callable[[int], object]]] = field(default_factory=list)
+    on_close: list[Callable[[], object]] = field(default_factory=list)
     commands: Callable[[TradingService], CommandProcessor] | None = None
     owns: Callable[[str], bool] | None = None
     fence: Callable[[StrategyId], LeaseToken | None] | None = None
@@ -434,7 +437,7 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
             p.startup or startup_reconciliation(db, broker, account), db, config, clock, stack
         ),
         warm_up=_warm_up(AngelOneMarketData(session), clock) if settings.warm_up else None,
-        on_close=[stack.close],
+        on_close=[*p.on_close, stack.close],
         instance_id=instance_id,
         monotonic=p.monotonic,
     )

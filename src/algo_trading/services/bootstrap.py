@@ -66,6 +66,7 @@ from algo_trading.services.settings import Settings
 from algo_trading.services.simulator_thread import SimulatorThread
 from algo_trading.services.trade_config import TradeConfig
 from algo_trading.services.trading.feed import FeedSource, MarketFeed
+from algo_trading.services.trading.gate import ServiceGate
 from algo_trading.services.trading.metered import MeteredTradeLog
 from algo_trading.services.trading.service import (
     CommandProcessor,
@@ -366,7 +367,8 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
     if not settings.market_always_open:
         cutoffs = _lead_cutoffs(broker_cutoffs(instruments), settings.squareoff_lead_s)
     squareoff = IntradaySquareOff(cutoffs, clock)
-    checks: list[RiskCheck] = [NoDeliveryShort(), squareoff]
+    gate = ServiceGate()
+    checks: list[RiskCheck] = [gate, NoDeliveryShort(), squareoff]
     if p.risk is not None:
         checks.append(p.risk)
     if p.risk_factory is not None:
@@ -441,6 +443,7 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         instance_id=instance_id,
         monotonic=p.monotonic,
     )
+    gate.bind(stale=lambda: service.feed_stale, draining=lambda: service.draining)
     if p.commands is not None:
         service.commands = p.commands(service)
     for every_s, fn in p.periodic:

@@ -328,6 +328,10 @@ class TradingService:
     def draining(self) -> bool:
         return self._draining
 
+    @property
+    def feed_stale(self) -> bool:
+        return self._feed_state.stale
+
     def drain(self, *, cancel_open: bool | None = None, timeout_s: float | None = None) -> bool:
         """No new orders from here on; open orders cancelled when asked (or by the options);
         wait until every action handed to the sender went out and its answers are applied.

@@ -85,7 +85,7 @@ def run_service(settings: object, config: object) -> int:
     """Build and run the service on this thread; SIGINT and SIGTERM stop it cleanly. The exit
     code: 0 after a clean stop, 2 when it could not start (one `error:` line)."""
     from algo_trading.adapters.logs import install_logging
-    from algo_trading.services.bootstrap import build_trading_service
+    from algo_trading.services.bootstrap import build_trading_service, default_plugins
     from algo_trading.services.settings import Settings
     from algo_trading.services.trade_config import TradeConfig
 
@@ -98,7 +98,7 @@ def run_service(settings: object, config: object) -> int:
         stream = path.open("a", encoding="utf-8")
     install_logging(as_json=settings.log_format == "json", stream=stream)
     try:
-        service = build_trading_service(settings, config)
+        service = build_trading_service(settings, config, default_plugins(settings, config))
     except AlgoTradingError as exc:
         click.echo(f"error: {exc}", err=True)
         return 2

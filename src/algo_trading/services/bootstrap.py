@@ -87,6 +87,7 @@ __all__ = [
     "Plugins",
     "RunIds",
     "build_trading_service",
+    "default_plugins",
     "market_hours",
     "simulator_endpoints",
 ]
@@ -149,6 +150,15 @@ class Plugins:
     notifier: Notifier | None = None
     observe: bool = True
     paused: set[str] = field(default_factory=set)
+
+
+def default_plugins(settings: Settings, config: TradeConfig) -> Plugins:
+    """What `algo-trading trade` and `algo-trading run` plug in. The merge of the risk manager,
+    the command processor and the lease keeper wires them here (risk_factory, commands, owns,
+    fence, leases_ready, periodic, on_close, startup); until then: the market rules only, no
+    commands, one instance owning every strategy."""
+    del settings, config  # each part reads what it needs when it is wired in
+    return Plugins()
 
 
 def simulator_endpoints(url: str) -> AngelOneConfig:

@@ -372,6 +372,7 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
 
     broker = AngelOneBroker(session, instrument, clock)
     sender = ThreadedSender(broker, clock)
+    stack.callback(sender.close)  # closed by the service too; this covers a failed build
 
     cutoffs: CutoffFn | None = None
     if not settings.market_always_open:
@@ -420,6 +421,7 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         ang.order_ws_url, session, broker.on_order_update, SocketOptions(), on_connect=broker.poll
     )
     stream.start()
+    stack.callback(stream.close)
 
     options = ServiceOptions(
         feed_stale_s=settings.feed_stale_s,

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from algo_trading.adapters.logs import log_context
@@ -148,8 +148,6 @@ class _Counters:
     ticks: int = 0
     squareoffs: int = 0
     reconciliations: int = 0
-    alerts_seen: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class TradingService:

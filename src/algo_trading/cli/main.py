@@ -28,6 +28,7 @@ from algo_trading.cli.research import (
     walk_forward_command,
 )
 from algo_trading.cli.simulator import simulator_command
+from algo_trading.cli.stack import run_command
 from algo_trading.cli.trade import trade_command
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.money import rupees_to_paise
@@ -444,6 +445,7 @@ cli.add_command(data_group)
 cli.add_command(data_service_command)
 cli.add_command(db_group)
 cli.add_command(simulator_command)
+cli.add_command(run_command)
 cli.add_command(trade_command)
 cli.add_command(optimize_command)
 cli.add_command(walk_forward_command)

@@ -212,6 +212,57 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_./#:-]{1,255}$",
         description="the CloudWatch namespace of those metrics (one per environment)",
     )
+    account: str = Field(
+        default="default",
+        pattern=r"^[A-Za-z0-9_-]{1,32}$",
+        description="the trading account's name on every order, trade and position row",
+    )
+    market_always_open: bool = Field(
+        default=False,
+        description="trade at any hour, without the calendar's sessions or an intraday "
+        "square-off (a simulator started with --always-open: demos, `algo-trading run`)",
+    )
+    squareoff_lead_s: float = Field(
+        default=300.0,
+        ge=0,
+        le=3600,
+        description="the service squares intraday positions off this many seconds before the "
+        "broker's cut-off, so the broker never does it (and never charges for it)",
+    )
+    order_poll_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="order-book poll period while the order-status WebSocket is down",
+    )
+    reconcile_every_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="reconciliation with the broker's books this often (and at start)",
+    )
+    drain_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="on SIGTERM, wait this long for the orders already handed to the broker",
+    )
+    drain_cancel_open: bool = Field(
+        default=False,
+        description="on SIGTERM, cancel the open orders (default: keep them working)",
+    )
+    warm_up: bool = Field(
+        default=True,
+        description="feed the previous session's candles to the indicators at start",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="the trading service's log lines"
+    )
+    log_file: str = Field(
+        default="",
+        description="append the service's log here instead of stderr (`algo-trading run` "
+        "sets var/logs/trading.log)",
+    )
     secrets_backend: Literal["env", "aws"] = Field(
         default="env",
         description="where credentials live: env (ALGO_ANGELONE_* variables) or aws "

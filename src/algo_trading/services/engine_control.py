@@ -212,7 +212,3 @@ class EngineControl:
     def reset_kill(self, by: str) -> Outcome:
         self.engine.reset_kill_switch(by)
         return Outcome.done("KILL_SWITCH_RESET", f"by {by}")
-
-
-def _said(answer: object, default: str) -> str:
-    return default if answer is None or answer is True else f"{default}: {answer}"

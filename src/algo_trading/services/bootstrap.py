@@ -53,7 +53,7 @@ from algo_trading.domain.ids import ClientOrderId, StrategyId
 from algo_trading.domain.instruments import Exchange, Instrument, Segment
 from algo_trading.engine.engine import TradingEngine
 from algo_trading.engine.ports import Clock, LeaseToken, Notifier, SecretStore
-from algo_trading.engine.risk import NoDeliveryShort, RiskChain, RiskCheck
+from algo_trading.engine.risk import NoDeliveryShort, RiskChain, RiskCheck, RiskManager
 from algo_trading.engine.squareoff import CutoffFn, IntradaySquareOff, broker_cutoffs
 from algo_trading.market import BROKERS
 from algo_trading.market.calendar import calendar_for
@@ -62,6 +62,7 @@ from algo_trading.services.alerts import WallClock, build_notifier
 from algo_trading.services.health import CheckResult, ReadinessCheck, probe
 from algo_trading.services.live_gate import secret_store_for
 from algo_trading.services.observability import Observability
+from algo_trading.services.risk_setup import build_risk_manager
 from algo_trading.services.settings import Settings
 from algo_trading.services.simulator_thread import SimulatorThread
 from algo_trading.services.trade_config import TradeConfig
@@ -135,6 +136,7 @@ class Plugins:
 
     risk: RiskCheck | None = None
     risk_factory: Callable[[TradeConfig, Clock], RiskCheck] | None = None
+    risk_manager: Callable[[TradeConfig], RiskManager] | None = None
     periodic: list[tuple[float, Callable[[int], object]]] = field(default_factory=list)
     on_close: list[Callable[[], object]] = field(default_factory=list)
     commands: Callable[[TradingService], CommandProcessor] | None = None
@@ -153,12 +155,12 @@ class Plugins:
 
 
 def default_plugins(settings: Settings, config: TradeConfig) -> Plugins:
-    """What `algo-trading trade` and `algo-trading run` plug in. The merge of the risk manager,
-    the command processor and the lease keeper wires them here (risk_factory, commands, owns,
-    fence, leases_ready, periodic, on_close, startup); until then: the market rules only, no
-    commands, one instance owning every strategy."""
-    del settings, config  # each part reads what it needs when it is wired in
-    return Plugins()
+    """What `algo-trading trade` and `algo-trading run` plug in: the risk manager built from
+    the config's `[risk]` and `[strategies.risk]` limits (pre-trade and continuous, with the
+    kill switch), on top of the market rules."""
+    del config  # each part reads the config when the service is built
+    account = settings.account
+    return Plugins(risk_manager=lambda cfg: build_risk_manager(cfg, account=account))
 
 
 def simulator_endpoints(url: str) -> AngelOneConfig:
@@ -409,6 +411,8 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         audit=SqlOrderAuditLog(db),
         sender=sender,
         account=account,
+        risk_manager=p.risk_manager(config) if p.risk_manager is not None else None,
+        notifier=notifier,
     )
     sender.connect(engine.report)
     plans = _strategies(config, engine)

@@ -56,3 +56,51 @@ def test_an_inprocess_broker_is_a_simulator_in_this_process_started_and_stopped_
         service.drain(timeout_s=5)
         service.close()
     assert service.stopped.is_set()
+
+
+def test_the_default_plugins_put_the_configs_limits_in_front_of_every_order(
+    tmp_path: Path,
+) -> None:
+    """`algo-trading trade` builds the risk manager from `[risk]`: an order above the account's
+    maximum quantity is refused with its code before anything reaches the broker."""
+    from algo_trading.domain.orders import OrderIntent, OrderSide, OrderType, ProductType, Validity
+    from algo_trading.services.bootstrap import default_plugins
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        health_port=0,
+        market_always_open=True,
+        warm_up=False,
+    )
+    config = parse_trade_config(
+        CONFIG + "[risk]\nmax_order_quantity = 5\n",
+        source="inproc.toml",
+        base_dir=tmp_path,
+        today=dt.date(2025, 11, 4),
+        settings=settings,
+    )
+    plugins = default_plugins(settings, config)
+    plugins.notifier = RecordingNotifier()
+    service = build_trading_service(settings, config, plugins)
+    service.start()
+    try:
+        engine = service.engine
+        assert engine.risk_manager is not None
+        big = OrderIntent(
+            "sma-inproc",
+            "SBIN-EQ",
+            OrderSide.BUY,
+            6,
+            OrderType.MARKET,
+            None,
+            None,
+            ProductType.INTRADAY,
+            Validity.DAY,
+        )
+        coid = engine.submit(big)
+        order = engine.orders.orders[coid]
+        assert order.status.value == "REJECTED"
+        assert order.reason.startswith("MAX_ORDER_QUANTITY")
+    finally:
+        service.drain(timeout_s=5)
+        service.close()

@@ -161,7 +161,11 @@ class Victim:
                 args.instance,
                 self.strategies,
                 self.clock,
-                config=LeaseConfig(ttl_s=args.lease_ttl_s, renew_every_s=args.lease_ttl_s / 5),
+                config=LeaseConfig(
+                    ttl_s=args.lease_ttl_s,
+                    renew_every_s=args.lease_ttl_s / 5,
+                    max_owned=args.max_owned or None,
+                ),
                 on_gained=self._gained,
                 on_lost=self._lost,
             )
@@ -279,6 +283,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--leases", action="store_true")
     p.add_argument("--lease-ttl-s", type=float, default=10.0)
     p.add_argument("--positions", action="store_true")
+    p.add_argument("--max-owned", type=int, default=0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--order-every-s", type=float, default=0.01)
     p.add_argument("--reconcile-every-s", type=float, default=2.0)

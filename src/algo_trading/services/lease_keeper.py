@@ -47,6 +47,12 @@ class LeaseConfig:
     # `owns()` says no this long before the lease's end by our clock: the fence's margin for
     # the time between the check and the intent's commit.
     safety_margin_s: float = 1.0
+    # A fair share: beyond `max_owned` strategies an instance takes one only once it has
+    # been free for `overflow_grace_s`, so instances under their share take it first and
+    # several instances spread the strategies, while a survivor still takes everything
+    # when the others are gone. None: take whatever is free.
+    max_owned: int | None = None
+    overflow_grace_s: float = 3.0
 
     def __post_init__(self) -> None:
         if self.renew_every_s <= 0 or self.ttl_s <= 0:
@@ -56,6 +62,10 @@ class LeaseConfig:
                 f"lease: renew_every_s={self.renew_every_s} must be at most half of "
                 f"ttl_s={self.ttl_s}, or one slow renewal loses the lease"
             )
+        if self.max_owned is not None and self.max_owned < 1:
+            raise ConfigError(f"lease: max_owned={self.max_owned} must be at least 1")
+        if self.overflow_grace_s < 0:
+            raise ConfigError("lease: overflow_grace_s must be >= 0")
         if not 0 <= self.safety_margin_s < self.ttl_s - self.renew_every_s:
             raise ConfigError(
                 f"lease: safety_margin_s={self.safety_margin_s} must be below "
@@ -64,8 +74,10 @@ class LeaseConfig:
 
     @property
     def takeover_s(self) -> float:
-        """The longest a dead instance's strategy waits for a new owner."""
-        return self.ttl_s + self.renew_every_s
+        """The longest a dead instance's strategy waits for a new owner (an instance over
+        its share waits the grace besides, and its next pass)."""
+        extra = 0.0 if self.max_owned is None else self.overflow_grace_s + self.renew_every_s
+        return self.ttl_s + self.renew_every_s + extra
 
 
 GainedCallback = Callable[[str, LeaseToken], None]
@@ -105,6 +117,8 @@ class LeaseKeeper:
         self._thread: threading.Thread | None = None
         self._ttl_ns = int(self.config.ttl_s * NS)
         self._margin_ns = int(self.config.safety_margin_s * NS)
+        self._grace_ns = int(self.config.overflow_grace_s * NS)
+        self._started_ns = clock.now_ns()
 
     # --- what the service asks --------------------------------------------------------------
     def owns(self, strategy_id: str) -> bool:
@@ -154,7 +168,22 @@ class LeaseKeeper:
         else:
             self._held[strategy_id] = renewed
 
+    def _over_share(self, strategy_id: str, now: int) -> bool:
+        """Whether this instance holds its share already and the strategy has not been free
+        long enough for an instance over its share to take it."""
+        cap = self.config.max_owned
+        if cap is None or len(self._held) < cap:
+            return False
+        lease = self._leases.get(strategy_id)
+        if lease is not None and lease.owner is not None and lease.expires_ns > now:
+            return True  # held: acquire would say no anyway
+        # free since it expired or was released; never leased: since this keeper started
+        free_since = self._started_ns if lease is None else lease.expires_ns
+        return now - free_since < self._grace_ns
+
     def _acquire(self, strategy_id: str) -> None:
+        if self._over_share(strategy_id, self._clock.now_ns()):
+            return
         lease = self._leases.acquire(strategy_id, self.owner, self._ttl_ns, self._clock.now_ns())
         if lease is None:
             return  # another instance holds it

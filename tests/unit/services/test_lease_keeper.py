@@ -148,3 +148,24 @@ def test_a_renewal_period_that_could_lose_the_lease_is_refused(
 ) -> None:
     with pytest.raises(ConfigError, match="lease"):
         LeaseConfig(ttl_s=ttl_s, renew_every_s=renew_s)
+
+
+def test_with_a_share_three_instances_spread_the_strategies_and_a_survivor_takes_all() -> None:
+    leases, clock = MemoryLeases(), SimulatedClock(100 * S)
+    six = tuple(f"s{i}" for i in range(6))
+    config = LeaseConfig(max_owned=2)
+    a, b, c = (LeaseKeeper(leases, o, six, clock, config=config) for o in "abc")
+    for keeper in (a, b, c):
+        keeper.tick()
+    assert (len(a.owned()), len(b.owned()), len(c.owned())) == (2, 2, 2)
+    for _ in range(5):  # past the grace: nothing is free, nothing moves
+        clock.ts_ns += 2 * S
+        for keeper in (a, b, c):
+            keeper.tick()
+    assert (len(a.owned()), len(b.owned()), len(c.owned())) == (2, 2, 2)
+    died_at = clock.ts_ns
+    while len(c.owned()) < 6:  # a and b die: c, over its share, takes theirs after the grace
+        clock.ts_ns += 2 * S
+        c.tick()
+    assert clock.ts_ns - died_at <= int(config.takeover_s * S)
+    assert clock.ts_ns - died_at < 30 * S

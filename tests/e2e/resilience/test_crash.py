@@ -14,50 +14,20 @@ first 1.5 s (start-up, its own recovery, its first orders).
 
 from __future__ import annotations
 
-import os
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from algo_trading.adapters.storage.sql import Database, upgrade
-from algo_trading.simulator.config import SimulatorConfig
+from algo_trading.adapters.storage.sql import Database
 from algo_trading.simulator.server import SimulatorServer
-from algo_trading.simulator.testing import running_simulator
-from tests.support.storage import find_postgres, fresh_schema
 from tests.support.victims import broker_account, run_to_end, truth, zygote
 
 pytestmark = pytest.mark.slow
 
 KILLS = 50
 ACCOUNT = "crash"
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    base, why = find_postgres()
-    if base is None:
-        message = f"PostgreSQL at 127.0.0.1:5432 (database test) is unreachable: {why}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with fresh_schema(base) as url:
-        db = Database(url)
-        try:
-            upgrade(db)
-        finally:
-            db.dispose()
-        yield url
-
-
-@pytest.fixture
-def simulator() -> Iterator[SimulatorServer]:
-    # ticks every 50 ms: MARKET orders fill on the next one, so fills arrive after the answer
-    config = SimulatorConfig(port=0, always_open=True, tick_interval_s=0.05, rate_limits=False)
-    with running_simulator(config) as server:
-        yield server
 
 
 @pytest.fixture

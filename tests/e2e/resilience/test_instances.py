@@ -16,7 +16,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,44 +25,23 @@ from algo_trading.adapters.storage.sql import (
     Database,
     SqlLeases,
     intents_outside_their_term,
-    upgrade,
 )
-from algo_trading.simulator.config import SimulatorConfig
 from algo_trading.simulator.server import SimulatorServer
-from algo_trading.simulator.testing import running_simulator
-from tests.support.storage import find_postgres, fresh_schema
-from tests.support.victims import Lines, broker_account, run_to_end, truth, victim_argv, victim_env
+from tests.support.victims import (
+    Lines,
+    broker_account,
+    run_to_end,
+    truth,
+    victim_argv,
+    victim_env,
+)
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 ACCOUNT = "inst"
 STRATEGIES = [f"s{i}" for i in range(1, 7)]
 MOVE_LIMIT_S = 30.0
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    base, why = find_postgres()
-    if base is None:
-        message = f"PostgreSQL at 127.0.0.1:5432 (database test) is unreachable: {why}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with fresh_schema(base) as url:
-        db = Database(url)
-        try:
-            upgrade(db)
-        finally:
-            db.dispose()
-        yield url
-
-
-@pytest.fixture
-def simulator() -> Iterator[SimulatorServer]:
-    config = SimulatorConfig(port=0, always_open=True, tick_interval_s=0.05, rate_limits=False)
-    with running_simulator(config) as server:
-        yield server
 
 
 class Instance:

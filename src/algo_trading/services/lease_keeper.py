@@ -119,6 +119,7 @@ class LeaseKeeper:
         self._margin_ns = int(self.config.safety_margin_s * NS)
         self._grace_ns = int(self.config.overflow_grace_s * NS)
         self._started_ns = clock.now_ns()
+        self.last_ok_ns: int | None = None  # the end of the last pass without a database error
 
     # --- what the service asks --------------------------------------------------------------
     def owns(self, strategy_id: str) -> bool:
@@ -136,6 +137,11 @@ class LeaseKeeper:
         token = self.token(strategy_id)
         return None if token is None else token.epoch
 
+    def healthy(self) -> bool:
+        """Whether a pass reached the database within two renewal periods."""
+        window = 2 * int(self.config.renew_every_s * NS)
+        return self.last_ok_ns is not None and self._clock.now_ns() - self.last_ok_ns <= window
+
     def owned(self) -> list[str]:
         """The strategies this instance may trade now."""
         return [s for s in self.strategies if self.owns(s)]
@@ -146,6 +152,7 @@ class LeaseKeeper:
         that cannot be reached leaves the leases to run out by our clock (`owns()` says no
         then), never raises."""
         with self._lock:
+            failed = False
             for strategy_id in self.strategies:
                 if self._stop.is_set() and self._thread is not None:
                     return
@@ -159,6 +166,9 @@ class LeaseKeeper:
                         "lease of %s: %s", strategy_id, exc, extra={"strategy": strategy_id}
                     )
                     self._expire_if_past(strategy_id)
+                    failed = True
+            if not failed:
+                self.last_ok_ns = self._clock.now_ns()
 
     def _renew(self, strategy_id: str) -> None:
         lease = self._held[strategy_id]

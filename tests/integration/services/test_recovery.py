@@ -3,7 +3,7 @@ the test writes: each kind of order a crash leaves behind, duplicates, position 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,70 +14,25 @@ from algo_trading.domain.orders import (
     Order,
     OrderEvent,
     OrderSide,
-    OrderSnapshot,
     OrderStatus,
     ProductType,
 )
 from algo_trading.engine.clock import SimulatedClock
 from algo_trading.engine.engine import TradingEngine
-from algo_trading.engine.ports import Alert, AlertCode, ReportSink
+from algo_trading.engine.ports import AlertCode
 from algo_trading.engine.reconciliation import (
     BrokerOrder,
     BrokerTrade,
-    CancelAction,
     ReconcileConfig,
     Verdict,
 )
 from algo_trading.services.recovery import UNATTRIBUTED, Recovery
+from tests.support.recovery import Alerts, BookBroker
 
 S = 1_000_000_000
 T0 = 1_800_000_000 * S
 ACCOUNT = "acct"
 SYMBOL = "SBIN-EQ"
-
-
-class BookBroker:
-    """A broker whose order book, trade book and positions the test sets."""
-
-    def __init__(self) -> None:
-        self.orders: list[BrokerOrder] = []
-        self.trades: list[BrokerTrade] = []
-        self.positions: dict[tuple[str, ProductType], tuple[int, int]] = {}
-        self.followed: dict[str, tuple[OrderStatus, int, frozenset[str]]] = {}
-        self.cancelled: list[str] = []
-        self.submitted: list[str] = []
-
-    def connect(self, sink: ReportSink) -> None:
-        self.sink = sink
-
-    def submit(self, order: OrderSnapshot) -> None:
-        self.submitted.append(order.client_order_id)
-
-    def cancel(self, client_order_id: ClientOrderId) -> None:
-        return None
-
-    def books(self) -> tuple[list[BrokerOrder], list[BrokerTrade]]:
-        return list(self.orders), list(self.trades)
-
-    def follow(self, order: OrderSnapshot, *, sent_ns: int, trade_ids: Iterable[str] = ()) -> None:
-        self.followed[order.client_order_id] = (order.status, sent_ns, frozenset(trade_ids))
-
-    def execute(self, actions: Sequence[CancelAction]) -> None:
-        self.cancelled.extend(a.broker_order_id for a in actions)
-
-    def read_positions(self) -> Mapping[tuple[str, ProductType], tuple[int, int]]:
-        return dict(self.positions)
-
-
-class Alerts:
-    def __init__(self) -> None:
-        self.items: list[Alert] = []
-
-    def notify(self, alert: Alert) -> None:
-        self.items.append(alert)
-
-    def codes(self) -> list[str]:
-        return [a.code for a in self.items]
 
 
 @pytest.fixture

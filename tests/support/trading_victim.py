@@ -50,6 +50,7 @@ from algo_trading.market.instruments import InstrumentMaster
 from algo_trading.market.throttle import RateLimit
 from algo_trading.services.lease_keeper import LeaseConfig, LeaseKeeper
 from algo_trading.services.recovery import Recovery, RecoveryReport, angelone_positions
+from algo_trading.services.shutdown import EngineDrain, ShutdownSignal, drain
 from algo_trading.simulator.config import (
     DEMO_API_KEY,
     DEMO_CLIENT_CODE,
@@ -171,6 +172,7 @@ class Victim:
                     ttl_s=args.lease_ttl_s,
                     renew_every_s=args.lease_ttl_s / 5,
                     max_owned=args.max_owned or None,
+                    overflow_grace_s=args.overflow_grace_s,
                 ),
                 on_gained=self._gained,
                 on_lost=self._lost,
@@ -222,10 +224,10 @@ class Victim:
             self.keeper.start()  # recovers each strategy as it is gained
             say("READY", "{}")
 
-    def run(self) -> None:
+    def run(self, shutdown: ShutdownSignal | None = None) -> int:
         rng = random.Random(self.args.seed)
         last_reconcile = last_poll = time.monotonic()
-        while True:
+        while shutdown is None or not shutdown.requested.is_set():
             with self.lock:
                 owned = sorted(self.trading)
                 for strategy in owned:
@@ -242,6 +244,31 @@ class Victim:
                     self._reconcile(owned)
                     last_reconcile = now
             time.sleep(self.args.order_every_s)
+        assert shutdown is not None
+        return self._drain(shutdown)
+
+    def _drain(self, shutdown: ShutdownSignal) -> int:
+        """SIGTERM: no new orders (the loop above has stopped), open orders kept or
+        cancelled, leases released, exit 0 within the stop timeout."""
+        keeper = self.keeper
+
+        def release() -> list[str]:
+            return [] if keeper is None else keeper.stop(release=True)
+
+        with self.lock:
+            report = drain(
+                EngineDrain(self.engine, self.broker.poll),
+                cancel_open=self.args.drain_cancel_open,
+                deadline_monotonic=shutdown.deadline(),
+                release_leases=release,
+            )
+        say(
+            "DRAINED",
+            json.dumps(
+                {"released": list(report.leases_released), "still_open": list(report.still_open)}
+            ),
+        )
+        return 0
 
     def _order(self, strategy: str, rng: random.Random) -> None:
         symbol = rng.choice(SYMBOLS)
@@ -290,6 +317,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--lease-ttl-s", type=float, default=10.0)
     p.add_argument("--positions", action="store_true")
     p.add_argument("--max-owned", type=int, default=0)
+    p.add_argument("--overflow-grace-s", type=float, default=3.0)
+    p.add_argument("--drain-cancel-open", action="store_true")
+    p.add_argument("--stop-timeout-s", type=float, default=30.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--order-every-s", type=float, default=0.01)
     p.add_argument("--reconcile-every-s", type=float, default=2.0)
@@ -305,9 +335,10 @@ def main(argv: list[str]) -> int:
     if args.mode == "settle":
         victim.recovery.recover(None)
         return victim.settle(30.0)
+    shutdown = ShutdownSignal(stop_timeout_s=args.stop_timeout_s)
+    shutdown.install()
     victim.start()
-    victim.run()
-    return 4  # never: run() ends only when the process is killed
+    return victim.run(shutdown)  # returns only after SIGTERM/SIGINT and the drain
 
 
 def positions_of(rows: list[Mapping[str, Any]]) -> dict[str, int]:

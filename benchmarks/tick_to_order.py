@@ -29,6 +29,7 @@ Exits 1 when a figure misses its target, 2 when PostgreSQL is unreachable.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -253,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         schema.__exit__(None, None, None)
     out = print  # the figures are this script's output
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    out(f"machine: {os.cpu_count()} cores, load average {load} (the figures depend on it)")
     out(f"tick -> broker call, durable intent on PostgreSQL ({args.orders} orders):")
     out(f"  p50 {p50:.3f} ms   p99 {p99:.3f} ms   (target p99 < {P99_TARGET_MS} ms)")
     out(f"  peer: same path, in-memory trade log: p50 {m50:.3f} ms   p99 {m99:.3f} ms")

@@ -99,9 +99,9 @@ def test_three_instances_hand_over_a_killed_and_a_paused_ones_strategies_without
     pg_url: str, simulator: SimulatorServer
 ) -> None:
     base = ["--db", pg_url, "--sim", simulator.base_url, "--account", ACCOUNT, "--leases"]
-    base += ["--strategies", ",".join(STRATEGIES), "--max-owned", "2", "--lease-ttl-s", "10"]
+    base += ["--strategies", ",".join(STRATEGIES), "--max-owned", "2", "--lease-ttl-s", "6"]
     # a slow machine starts the three seconds apart: the grace keeps the first from taking
-    # all six before the others are up (takeover: 10 + 2 + 8 + 2 = 22 s at most)
+    # all six before the others are up (takeover: 6 + 1.2 + 8 + 1.2 = 16.4 s at most)
     base += ["--overflow-grace-s", "8"]
     base += ["--order-every-s", "0.05", "--confirm-window-s", "2", "--reconcile-every-s", "1"]
     db = Database(pg_url)

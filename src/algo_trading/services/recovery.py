@@ -165,7 +165,12 @@ class Recovery:
         account: str = "default",
         positions: BrokerPositions | None = None,
         config: ReconcileConfig | None = None,
+        cash_from_books: bool = True,
     ) -> None:
+        """`cash_from_books`: the engine's starting cash is the day's opening cash, so the
+        loaded books' realized P&L and open cost move it; False when the service seeded it
+        from the broker's live funds, which already include them."""
+        self._cash_from_books = cash_from_books
         self._db = database
         self._broker = broker
         self._engine = engine
@@ -468,10 +473,10 @@ class Recovery:
         for stored in stored_positions(self._db, self._account, strategies):
             if stored.strategy_id == UNATTRIBUTED:
                 continue  # not a strategy's: it stays in the database for a person
-            _load_book(portfolio, self._account, stored)
+            _load_book(portfolio, self._account, stored, cash=self._cash_from_books)
 
 
-def _load_book(portfolio: Portfolio, account: str, stored: StoredPosition) -> None:
+def _load_book(portfolio: Portfolio, account: str, stored: StoredPosition, *, cash: bool) -> None:
     key = BookKey(account, stored.strategy_id, stored.symbol, stored.exchange, stored.product)
     old = portfolio.books.get(key)
     pos = Position(stored.symbol)
@@ -481,7 +486,8 @@ def _load_book(portfolio: Portfolio, account: str, stored: StoredPosition) -> No
     marks = portfolio.by_symbol.setdefault(stored.symbol, [])
     if old is not None:
         pos.last_price_paise = old.last_price_paise
-        portfolio.cash -= old.realized_pnl_paise - old.cost_paise
+        if cash:
+            portfolio.cash -= old.realized_pnl_paise - old.cost_paise
         net = portfolio.net_of(stored.strategy_id)
         net[stored.symbol] = net.get(stored.symbol, 0) - old.quantity
         marks[:] = [pos if m is old else m for m in marks]  # in place: handlers hold the list
@@ -490,7 +496,8 @@ def _load_book(portfolio: Portfolio, account: str, stored: StoredPosition) -> No
             pos.last_price_paise = marks[0].last_price_paise
         marks.append(pos)
     portfolio.books[key] = pos
-    portfolio.cash += stored.realized_pnl_paise - pos.cost_paise
+    if cash:
+        portfolio.cash += stored.realized_pnl_paise - pos.cost_paise
     net = portfolio.net_of(stored.strategy_id)
     net[stored.symbol] = net.get(stored.symbol, 0) + pos.quantity
 

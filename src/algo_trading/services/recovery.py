@@ -182,6 +182,8 @@ class Recovery:
         self._config = config or ReconcileConfig()
         self._followed: set[ClientOrderId] = set()
         self._last_diffs: frozenset[PositionDiff] = frozenset()
+        self._busy: set[str] = set()  # symbols with an order working, at this pass
+        self._busy_before: set[str] = set()  # and at the one before
 
     # --- the two entry points ---------------------------------------------------------------
     def recover(self, strategies: Collection[str] | None = None) -> RecoveryReport:
@@ -327,6 +329,7 @@ class Recovery:
         manager = self._engine.orders
         with SqlUnitOfWork(self._db, read_only=True) as uow:
             stored = uow.orders.unresolved(self._account)
+        self._busy = {o.symbol for o in stored} | {o.symbol for o in manager.working.values()}
         wanted = None if strategies is None else set(strategies)
         pending: list[Order] = []
         loaded: set[ClientOrderId] = set()
@@ -426,9 +429,11 @@ class Recovery:
             if ours[(sym, prod)] != theirs.get((sym, prod), (0, 0))[0]
         )
         seen_before, self._last_diffs = self._last_diffs, frozenset(diffs)
+        busy, self._busy_before = self._busy | self._busy_before, self._busy
         # A fill in flight (ours, or another instance's) shows as a difference for a moment:
-        # only one that two passes in a row agree on is repaired; the first is alerted.
-        to_repair = tuple(d for d in diffs if d in seen_before)
+        # only one that two passes in a row agree on, with no order of the account's working
+        # in that symbol at either pass, is repaired; the others are alerted.
+        to_repair = tuple(d for d in diffs if d in seen_before and d.symbol not in busy)
         repaired = tuple(d for d in to_repair if self._repair(d, theirs, now))
         return diffs, repaired
 

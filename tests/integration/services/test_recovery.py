@@ -196,3 +196,23 @@ def test_a_takeover_recovers_only_the_strategies_named(database: Database) -> No
     assert report.kind == "takeover"
     assert report.verdicts == {Verdict.NEVER_SENT.value: 1}
     assert "Z1" not in engine.orders.orders
+
+
+def test_a_position_difference_in_a_symbol_with_an_order_working_is_never_repaired(
+    database: Database,
+) -> None:
+    _intent(database, "W1", T0)
+    broker = BookBroker()
+    broker.orders = [BrokerOrder("sma-W1", "BRK-5", OrderStatus.OPEN, 10, 0)]
+    broker.positions = {(SYMBOL, ProductType.INTRADAY): (5, 250_00)}  # a fill in flight?
+    recovery, _, alerts = _recovery(database, broker, T0 + 5 * S)
+    recovery.recover()
+    second = recovery.reconcile_once()
+    assert len(second.position_diffs) == 1
+    assert second.positions_repaired == ()  # W1 may explain it: a person or the next pass
+    with SqlUnitOfWork(database, read_only=True) as uow:
+        assert (
+            uow.positions.get(ACCOUNT, StrategyId(UNATTRIBUTED), SYMBOL, ProductType.INTRADAY)
+            is None
+        )
+    assert AlertCode.RECONCILIATION_DIFF in alerts.codes()

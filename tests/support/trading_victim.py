@@ -177,7 +177,13 @@ class Victim:
                 on_gained=self._gained,
                 on_lost=self._lost,
             )
+        # --stale-fence: a process that never learns it lost a lease (its clock check broken):
+        # its intents carry the last token it was given, and only the database's fence
+        # (migration 0005) stands between it and the broker.
+        self.tokens: dict[str, LeaseToken] = {}
         fence = None if self.keeper is None else self.keeper.token
+        if self.keeper is not None and args.stale_fence:
+            fence = self.tokens.get
         self.log = SqlTradeLog(self.db, account=args.account, fence=fence)
         self.engine = TradingEngine(
             self.clock,
@@ -206,12 +212,14 @@ class Victim:
     def _gained(self, strategy_id: str, token: LeaseToken) -> None:
         with self.lock:
             report = self.recovery.recover([strategy_id])  # before trading it
+            self.tokens[strategy_id] = token
             self.trading.add(strategy_id)
         say("GAINED", strategy_id, token.epoch, _report_json(report))
 
     def _lost(self, strategy_id: str, why: str) -> None:
         with self.lock:
-            self.trading.discard(strategy_id)
+            if not self.args.stale_fence:
+                self.trading.discard(strategy_id)
         say("LOST", strategy_id, why.replace(" ", "_"))
 
     # --- the life -------------------------------------------------------------------------
@@ -231,7 +239,8 @@ class Victim:
             with self.lock:
                 owned = sorted(self.trading)
                 for strategy in owned:
-                    if self.keeper is not None and not self.keeper.owns(strategy):
+                    stale_ok = self.args.stale_fence
+                    if self.keeper is not None and not stale_ok and not self.keeper.owns(strategy):
                         continue
                     self._order(strategy, rng)
                 self.engine.drain()
@@ -319,6 +328,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--max-owned", type=int, default=0)
     p.add_argument("--overflow-grace-s", type=float, default=3.0)
     p.add_argument("--drain-cancel-open", action="store_true")
+    p.add_argument("--stale-fence", action="store_true")
     p.add_argument("--stop-timeout-s", type=float, default=30.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--order-every-s", type=float, default=0.01)

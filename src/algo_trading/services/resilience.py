@@ -1,10 +1,12 @@
 """Start-up recovery, the periodic reconciliation pass and the lease keeper, as the hooks the
 trading service's composition root plugs in (issue #10, items 4 and 10).
 
-    res = build_resilience(db, broker, account=..., instance_id=..., strategies=[...],
-                           leases=SqlLeases(db) if several instances else None)
+    res = build_resilience(db, account=..., instance_id=..., strategies=[...],
+                           leases=SqlLeases(db) if several instances else None, clock=clock)
     Plugins(startup=res.startup, owns=res.owns, fence=res.fence, periodic=res.periodic(),
-            leases_ready=...)           # and res.close() when the service drains
+            leases_ready=res.readiness, on_close=[res.close])
+
+(`broker` may be left out: `startup` takes the service's own, the Angel One adapter.)
 
 `startup(service)` runs on the loop's thread before any strategy: it builds the `Recovery`
 over the service's engine, notifier, clock and instance id; without leases it recovers every
@@ -19,10 +21,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from algo_trading.adapters.storage.sql.database import Database
-from algo_trading.domain.errors import AlgoTradingError
+from algo_trading.domain.errors import AlgoTradingError, ConfigError
 from algo_trading.domain.ids import StrategyId
 from algo_trading.engine.engine import TradingEngine
 from algo_trading.engine.ports import (
@@ -34,6 +36,7 @@ from algo_trading.engine.ports import (
     Notifier,
 )
 from algo_trading.engine.reconciliation import ReconcileConfig
+from algo_trading.services.health import CheckResult
 from algo_trading.services.lease_keeper import LeaseConfig, LeaseKeeper
 from algo_trading.services.recovery import (
     BrokerPositions,
@@ -51,12 +54,15 @@ RECONCILE_EVERY_S = 60.0
 
 
 class ServiceLike(Protocol):
-    """What the hooks read of the trading service (services/trading/service.py)."""
+    """What the hooks read of the trading service (services/trading/service.py): its
+    engine, notifier, clock and instance id, and its broker (the Angel One adapter, when the
+    hooks were built without one: `Plugins` exist before the broker does)."""
 
     engine: TradingEngine
     notifier: Notifier
     clock: Clock
     instance_id: str
+    broker: Any
 
 
 class Resilience:
@@ -65,7 +71,7 @@ class Resilience:
     def __init__(
         self,
         database: Database,
-        broker: RecoveryBroker,
+        broker: RecoveryBroker | None,
         *,
         account: str,
         instance_id: str,
@@ -107,9 +113,16 @@ class Resilience:
         """Before any strategy runs: recover (every strategy, or each one as its lease is
         taken). Raises when the broker's books cannot be read: the service must not start."""
         self._service = service
+        broker = self._broker if self._broker is not None else service.broker
+        missing = [m for m in ("books", "follow", "execute") if not hasattr(broker, m)]
+        if missing:
+            raise ConfigError(
+                f"start-up recovery: the broker {type(broker).__name__} cannot "
+                f"{', '.join(missing)} (the Angel One adapter can)"
+            )
         self.recovery = Recovery(
             self._db,
-            self._broker,
+            broker,
             service.engine,
             service.notifier,
             service.clock,
@@ -149,6 +162,15 @@ class Resilience:
         database (it holds its leases, or stands by able to take them: a standby instance
         holding none is ready too)."""
         return self.keeper is None or self.keeper.healthy()
+
+    def readiness(self) -> CheckResult:
+        """`/readyz`'s "this instance's leases held" (Plugins.leases_ready)."""
+        if self.keeper is None:
+            return CheckResult.passed("one instance: no leases")
+        owned = self.keeper.owned()
+        if not self.keeper.healthy():
+            return CheckResult.failed("the lease keeper has not reached the database lately")
+        return CheckResult.passed(f"{len(owned)} of {len(self._strategies)} strategies held")
 
     def close(self) -> list[str]:
         """On drain: release every lease so another instance takes the strategies at once."""
@@ -204,7 +226,7 @@ class Resilience:
 
 def build_resilience(
     database: Database,
-    broker: RecoveryBroker,
+    broker: RecoveryBroker | None = None,
     *,
     account: str,
     instance_id: str,

@@ -31,6 +31,7 @@ class FakeService:
         self.clock = clock
         self.notifier = Alerts()
         self.instance_id = "me"
+        self.broker = broker
         self.engine = TradingEngine(
             clock,
             broker,
@@ -67,7 +68,8 @@ def test_one_instance_recovers_everything_at_start_and_owns_every_strategy(
 ) -> None:
     _left_by_a_dead_instance(database, "X1", "sma")
     broker, clock = BookBroker(), SimulatedClock(T0 + 120 * S)
-    res = build_resilience(database, broker, account=ACCOUNT, instance_id="me", strategies=["sma"])
+    # no broker given: Plugins are built before it; start-up takes the service's own
+    res = build_resilience(database, account=ACCOUNT, instance_id="me", strategies=["sma"])
     service = FakeService(database, broker, clock)
     report = res.startup(service)
     assert report is not None
@@ -75,6 +77,7 @@ def test_one_instance_recovers_everything_at_start_and_owns_every_strategy(
     assert res.owns("sma")
     assert res.fence(StrategyId("sma")) is None  # no leases: the trade log is not fenced
     assert [every for every, _ in res.periodic()] == [60.0]
+    assert res.readiness().ok
 
 
 def test_with_leases_each_strategy_is_recovered_when_gained_and_stopped_when_lost(
@@ -103,6 +106,7 @@ def test_with_leases_each_strategy_is_recovered_when_gained_and_stopped_when_los
     assert _status(database, "Y1") is OrderStatus.CANCELLED  # reconciled before trading it
     assert [r.kind for r in res.reports] == ["takeover", "takeover"]
     assert res.leases_held()
+    assert res.readiness().ok
 
     # another instance takes "rsi" over while we are paused: the next pass finds it lost
     clock.ts_ns += 11 * S

@@ -48,6 +48,7 @@ from algo_trading.engine.ports import Alert, LeaseToken
 from algo_trading.engine.reconciliation import ReconcileConfig
 from algo_trading.market.instruments import InstrumentMaster
 from algo_trading.market.throttle import RateLimit
+from algo_trading.services.fenced_broker import FencedBroker
 from algo_trading.services.lease_keeper import LeaseConfig, LeaseKeeper
 from algo_trading.services.recovery import Recovery, RecoveryReport, angelone_positions
 from algo_trading.services.shutdown import EngineDrain, ShutdownSignal, drain
@@ -185,9 +186,15 @@ class Victim:
         if self.keeper is not None and args.stale_fence:
             fence = self.tokens.get
         self.log = SqlTradeLog(self.db, account=args.account, fence=fence)
+        engine_broker: Any = self.broker
+        if self.keeper is not None and not args.stale_fence:
+            # the lease checked once more at the broker's door (services/fenced_broker.py)
+            engine_broker = FencedBroker(
+                self.broker, self.keeper.owns, self.clock, self._strategy_of
+            )
         self.engine = TradingEngine(
             self.clock,
-            self.broker,
+            engine_broker,
             starting_cash_paise=10_00_000_00,
             trade_log=self.log,
             ids=Ids(args.instance),
@@ -207,6 +214,10 @@ class Victim:
         )
         self.lock = threading.RLock()  # the engine is single-threaded: the keeper's callbacks wait
         self.trading: set[str] = set()
+
+    def _strategy_of(self, client_order_id: ClientOrderId) -> str | None:
+        order = self.engine.orders.orders.get(client_order_id)
+        return None if order is None else order.strategy_id
 
     # --- leases ---------------------------------------------------------------------------
     def _gained(self, strategy_id: str, token: LeaseToken) -> None:

@@ -1,0 +1,252 @@
+"""Start-up recovery, the periodic reconciliation pass and the lease keeper, as the hooks the
+trading service's composition root plugs in (issue #10, items 4 and 10).
+
+    res = build_resilience(db, account=..., instance_id=..., strategies=[...],
+                           leases=SqlLeases(db) if several instances else None, clock=clock)
+    Plugins(startup=res.startup, owns=res.owns, fence=res.fence, periodic=res.periodic(),
+            leases_ready=res.readiness, on_close=[res.close])
+
+(`broker` may be left out: `startup` takes the service's own, the Angel One adapter.)
+
+`startup(service)` runs on the loop's thread before any strategy: it builds the `Recovery`
+over the service's engine, notifier, clock and instance id; without leases it recovers every
+strategy; with them it takes what leases it can, each gained strategy recovered before it is
+traded (`on_gained`). `periodic()` gives the loop its cadences: the lease keeper's pass every
+renewal period and the reconciliation pass every minute (on the loop's thread, so the engine
+is never touched from two threads). A lost lease stops the strategy at once: `owns` says no
+from then on and the loop's gate stops calling it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from algo_trading.adapters.storage.sql.database import Database
+from algo_trading.domain.errors import AlgoTradingError, ConfigError
+from algo_trading.domain.ids import StrategyId
+from algo_trading.engine.engine import TradingEngine
+from algo_trading.engine.ports import (
+    Alert,
+    AlertSeverity,
+    Clock,
+    Leases,
+    LeaseToken,
+    Notifier,
+)
+from algo_trading.engine.reconciliation import ReconcileConfig
+from algo_trading.services.health import CheckResult
+from algo_trading.services.lease_keeper import LeaseConfig, LeaseKeeper
+from algo_trading.services.recovery import (
+    BrokerPositions,
+    Recovery,
+    RecoveryBroker,
+    RecoveryReport,
+)
+
+__all__ = ["LEASE_LOST", "Resilience", "ServiceLike", "build_resilience"]
+
+log = logging.getLogger(__name__)
+
+LEASE_LOST = "LEASE_LOST"
+RECONCILE_EVERY_S = 60.0
+
+
+class ServiceLike(Protocol):
+    """What the hooks read of the trading service (services/trading/service.py): its
+    engine, notifier, clock and instance id, and its broker (the Angel One adapter, when the
+    hooks were built without one: `Plugins` exist before the broker does)."""
+
+    engine: TradingEngine
+    notifier: Notifier
+    clock: Clock
+    instance_id: str
+    broker: Any
+
+
+class Resilience:
+    """The hooks; `recovery` exists once `startup` has run."""
+
+    def __init__(
+        self,
+        database: Database,
+        broker: RecoveryBroker | None,
+        *,
+        account: str,
+        instance_id: str,
+        strategies: Sequence[str],
+        leases: Leases | None = None,
+        lease_config: LeaseConfig | None = None,
+        positions: BrokerPositions | None = None,
+        reconcile_config: ReconcileConfig | None = None,
+        reconcile_every_s: float = RECONCILE_EVERY_S,
+        clock: Clock | None = None,
+    ) -> None:
+        self._db = database
+        self._broker = broker
+        self._account = account
+        self._instance = instance_id
+        self._strategies = tuple(strategies)
+        self._positions = positions
+        self._reconcile_config = reconcile_config
+        self.reconcile_every_s = reconcile_every_s
+        self.recovery: Recovery | None = None
+        self.reports: list[RecoveryReport] = []
+        self._service: ServiceLike | None = None
+        self.keeper: LeaseKeeper | None = None
+        if leases is not None:
+            if clock is None:
+                raise ValueError("a lease keeper needs the service's clock")
+            self.keeper = LeaseKeeper(
+                leases,
+                instance_id,
+                self._strategies,
+                clock,
+                config=lease_config,
+                on_gained=self._gained,
+                on_lost=self._lost,
+            )
+
+    # --- the hooks --------------------------------------------------------------------------
+    def startup(self, service: ServiceLike) -> RecoveryReport | None:
+        """Before any strategy runs: recover (every strategy, or each one as its lease is
+        taken). Raises when the broker's books cannot be read: the service must not start."""
+        self._service = service
+        broker = self._broker if self._broker is not None else service.broker
+        missing = [m for m in ("books", "follow", "execute") if not hasattr(broker, m)]
+        if missing:
+            raise ConfigError(
+                f"start-up recovery: the broker {type(broker).__name__} cannot "
+                f"{', '.join(missing)} (the Angel One adapter can)"
+            )
+        self.recovery = Recovery(
+            self._db,
+            broker,
+            service.engine,
+            service.notifier,
+            service.clock,
+            self._instance,
+            account=self._account,
+            positions=self._positions,
+            config=self._reconcile_config,
+        )
+        if self.keeper is None:
+            report = self.recovery.recover(None)
+            self.reports.append(report)
+            return report
+        self.keeper.tick()  # takes what it can; `_gained` recovers each before it trades
+        return None
+
+    def owns(self, strategy_id: str) -> bool:
+        return self.keeper is None or self.keeper.owns(strategy_id)
+
+    def fence(self, strategy_id: StrategyId) -> LeaseToken | None:
+        """The trade log's fence; None when there are no leases (one instance)."""
+        return None if self.keeper is None else self.keeper.token(strategy_id)
+
+    @property
+    def fenced(self) -> bool:
+        return self.keeper is not None
+
+    def periodic(self) -> list[tuple[float, Callable[[int], object]]]:
+        """(every_s, fn(now_ns)) for the loop: lease renewals, then reconciliation."""
+        hooks: list[tuple[float, Callable[[int], object]]] = []
+        if self.keeper is not None:
+            hooks.append((self.keeper.config.renew_every_s, self._renew))
+        hooks.append((self.reconcile_every_s, self._reconcile))
+        return hooks
+
+    def leases_held(self) -> bool:
+        """Readiness: without leases always; with them, when the keeper's passes reach the
+        database (it holds its leases, or stands by able to take them: a standby instance
+        holding none is ready too)."""
+        return self.keeper is None or self.keeper.healthy()
+
+    def readiness(self) -> CheckResult:
+        """`/readyz`'s "this instance's leases held" (Plugins.leases_ready)."""
+        if self.keeper is None:
+            return CheckResult.passed("one instance: no leases")
+        owned = self.keeper.owned()
+        if not self.keeper.healthy():
+            return CheckResult.failed("the lease keeper has not reached the database lately")
+        return CheckResult.passed(f"{len(owned)} of {len(self._strategies)} strategies held")
+
+    def close(self) -> list[str]:
+        """On drain: release every lease so another instance takes the strategies at once."""
+        return [] if self.keeper is None else self.keeper.stop(release=True)
+
+    # --- inside ---------------------------------------------------------------------------------
+    def _renew(self, _now_ns: int) -> None:
+        if self.keeper is not None:
+            self.keeper.tick()
+
+    def _reconcile(self, _now_ns: int) -> RecoveryReport | None:
+        if self.recovery is None:
+            return None
+        owned = None if self.keeper is None else self.keeper.owned()
+        if owned == []:
+            return None  # nothing of ours to reconcile
+        try:
+            report = self.recovery.reconcile_once(owned)
+        except AlgoTradingError as exc:  # the books could not be read: the next pass tries
+            log.warning("reconciliation pass failed: %s", exc)
+            return None
+        self.reports.append(report)
+        return report
+
+    def _gained(self, strategy_id: str, token: LeaseToken) -> None:
+        if self.recovery is None:
+            raise RuntimeError("a lease was gained before start-up: call startup() first")
+        report = self.recovery.recover([strategy_id])  # raises: the keeper releases the lease
+        self.reports.append(report)
+        log.info(
+            "strategy %s taken with lease epoch %d and reconciled",
+            strategy_id,
+            token.epoch,
+            extra={"strategy": strategy_id},
+        )
+
+    def _lost(self, strategy_id: str, why: str) -> None:
+        if self._service is None:
+            return
+        service = self._service
+        service.notifier.notify(
+            Alert(
+                LEASE_LOST,
+                AlertSeverity.WARNING,
+                f"this instance lost the lease of {strategy_id} ({why}); it stopped trading it",
+                service.clock.now_ns(),
+                strategy=strategy_id,
+                instance=self._instance,
+                account=self._account,
+            )
+        )
+
+
+def build_resilience(
+    database: Database,
+    broker: RecoveryBroker | None = None,
+    *,
+    account: str,
+    instance_id: str,
+    strategies: Sequence[str],
+    leases: Leases | None = None,
+    clock: Clock | None = None,
+    lease_config: LeaseConfig | None = None,
+    positions: BrokerPositions | None = None,
+    reconcile_config: ReconcileConfig | None = None,
+) -> Resilience:
+    """The hooks for one trading process (see the module's docstring)."""
+    return Resilience(
+        database,
+        broker,
+        account=account,
+        instance_id=instance_id,
+        strategies=strategies,
+        leases=leases,
+        lease_config=lease_config,
+        positions=positions,
+        reconcile_config=reconcile_config,
+        clock=clock,
+    )

@@ -36,7 +36,7 @@ from algo_trading.domain.ids import ClientOrderId, StrategyId, TradeId
 from algo_trading.domain.orders import OrderSide, ProductType
 from algo_trading.market import BROKERS
 from algo_trading.market.throttle import RateLimit
-from algo_trading.services.bootstrap import Plugins, build_trading_service
+from algo_trading.services.bootstrap import build_trading_service, default_plugins
 from algo_trading.services.settings import Settings
 from algo_trading.services.simulator_thread import SimulatorThread
 from algo_trading.services.trade_config import parse_trade_config
@@ -142,6 +142,9 @@ def _run_day(url: str, clock: ReplayClock, server: SimulatorServer, folder: Path
         # 30 simulated minutes are under 3 real seconds at this speed: room for the closing
         # orders' round trips on a loaded machine before the broker's own cut-off.
         squareoff_lead_s=1800.0,
+        # A lease's time to live is seconds of the clock: at 640 times real speed no renewal
+        # keeps up. One instance needs none (tests/e2e/resilience covers several).
+        leases="off",
     )
     config = parse_trade_config(
         CONFIG.replace("URL", server.base_url),
@@ -153,9 +156,11 @@ def _run_day(url: str, clock: ReplayClock, server: SimulatorServer, folder: Path
     notifier = RecordingNotifier()
     # The simulator takes requests as fast as they come; the client's budgets follow suit.
     fast = {group: (RateLimit(10_000, NS),) for group in ROUTE_LIMITS}
-    service = build_trading_service(
-        settings, config, Plugins(clock=clock, rate_limits=fast, notifier=notifier)
-    )
+    # What `algo-trading trade` plugs in (the risk manager, recovery, leases on PostgreSQL),
+    # with the replay's clock and the test's notifier
+    plugins = default_plugins(settings, config)
+    plugins.clock, plugins.rate_limits, plugins.notifier = clock, fast, notifier
+    service = build_trading_service(settings, config, plugins)
     runner = threading.Thread(target=service.run, name="trading-day")
     runner.start()
     try:

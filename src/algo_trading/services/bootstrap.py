@@ -46,6 +46,7 @@ from algo_trading.adapters.storage.sql import (
     SqlUnitOfWork,
     prepare,
 )
+from algo_trading.adapters.storage.sql.leases import SqlLeases
 from algo_trading.backtest.charges import RoundTripCharges
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import IST, ns_to_ist
@@ -62,6 +63,8 @@ from algo_trading.services.alerts import WallClock, build_notifier
 from algo_trading.services.health import CheckResult, ReadinessCheck, probe
 from algo_trading.services.live_gate import secret_store_for
 from algo_trading.services.observability import Observability
+from algo_trading.services.recovery import angelone_positions
+from algo_trading.services.resilience import Resilience, build_resilience
 from algo_trading.services.risk_setup import build_risk_manager
 from algo_trading.services.settings import Settings
 from algo_trading.services.simulator_thread import SimulatorThread
@@ -137,6 +140,10 @@ class Plugins:
     risk: RiskCheck | None = None
     risk_factory: Callable[[TradeConfig, Clock], RiskCheck] | None = None
     risk_manager: Callable[[TradeConfig], RiskManager] | None = None
+    # Start-up recovery, the minute's reconciliation of positions too, and (with several
+    # instances) the lease keeper: services/resilience.py. Replaces `startup`, `owns`,
+    # `fence` and `leases_ready` when on.
+    resilience: bool = False
     periodic: list[tuple[float, Callable[[int], object]]] = field(default_factory=list)
     on_close: list[Callable[[], object]] = field(default_factory=list)
     commands: Callable[[TradingService], CommandProcessor] | None = None
@@ -157,10 +164,14 @@ class Plugins:
 def default_plugins(settings: Settings, config: TradeConfig) -> Plugins:
     """What `algo-trading trade` and `algo-trading run` plug in: the risk manager built from
     the config's `[risk]` and `[strategies.risk]` limits (pre-trade and continuous, with the
-    kill switch), on top of the market rules."""
+    kill switch), on top of the market rules; start-up recovery and the reconciliation of
+    orders, fills and positions; leases per strategy when several instances share the
+    database (ALGO_LEASES)."""
     del config  # each part reads the config when the service is built
     account = settings.account
-    return Plugins(risk_manager=lambda cfg: build_risk_manager(cfg, account=account))
+    return Plugins(
+        risk_manager=lambda cfg: build_risk_manager(cfg, account=account), resilience=True
+    )
 
 
 def simulator_endpoints(url: str) -> AngelOneConfig:
@@ -391,7 +402,21 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         inst = instruments.get(symbol)
         return inst.exchange.value if inst is not None else "NSE"
 
-    sql_log = SqlTradeLog(db, account=account, exchange_of=exchange_of, fence=p.fence)
+    res: Resilience | None = None
+    if p.resilience:
+        several = settings.leases == "on" or (settings.leases == "auto" and not settings.is_sqlite)
+        res = build_resilience(
+            db,
+            account=account,
+            instance_id=instance_id,
+            strategies=[sc.id for sc in config.strategies],
+            leases=SqlLeases(db) if several else None,
+            clock=clock,
+            positions=angelone_positions(AngelOneAccount(session)),
+            cash_from_books=False,  # the engine's cash is the broker's live funds already
+        )
+    fence = res.fence if res is not None and res.fenced else p.fence
+    sql_log = SqlTradeLog(db, account=account, exchange_of=exchange_of, fence=fence)
     trade_log = MeteredTradeLog(sql_log, obs.metrics) if obs is not None else sql_log
     try:
         cash = AngelOneAccount(session).funds().available_cash_paise
@@ -449,24 +474,31 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         sender=sender,
         observability=obs,
         options=options,
-        owns=p.owns or (lambda _sid: True),
+        owns=res.owns if res is not None else (p.owns or (lambda _sid: True)),
         paused=p.paused,
-        startup=_recording_runs(
-            p.startup or startup_reconciliation(db, broker, account), db, config, clock, stack
-        ),
+        startup=_recording_runs(_startup(p, res, db, broker, account), db, config, clock, stack),
         warm_up=_warm_up(AngelOneMarketData(session), clock) if settings.warm_up else None,
-        on_close=[*p.on_close, stack.close],
+        on_close=[*p.on_close, *([res.close] if res is not None else []), stack.close],
         instance_id=instance_id,
         monotonic=p.monotonic,
     )
     gate.bind(stale=lambda: service.feed_stale, draining=lambda: service.draining)
     if p.commands is not None:
         service.commands = p.commands(service)
-    for every_s, fn in p.periodic:
+    for every_s, fn in [*p.periodic, *(res.periodic() if res is not None else [])]:
         service.add_periodic(every_s, fn)
+    leases_ready = res.readiness if res is not None and res.fenced else p.leases_ready
     if obs is not None:
-        _readiness(obs, service, session, db, p.leases_ready, settings.feed_stale_s)
+        _readiness(obs, service, session, db, leases_ready, settings.feed_stale_s)
     return service
+
+
+def _startup(
+    p: Plugins, res: Resilience | None, db: Database, broker: AngelOneBroker, account: str
+) -> Callable[[TradingService], object]:
+    if res is not None:
+        return res.startup
+    return p.startup or startup_reconciliation(db, broker, account)
 
 
 def _recording_runs(

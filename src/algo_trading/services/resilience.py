@@ -82,7 +82,9 @@ class Resilience:
         reconcile_config: ReconcileConfig | None = None,
         reconcile_every_s: float = RECONCILE_EVERY_S,
         clock: Clock | None = None,
+        cash_from_books: bool = True,
     ) -> None:
+        self._cash_from_books = cash_from_books
         self._db = database
         self._broker = broker
         self._account = account
@@ -130,6 +132,7 @@ class Resilience:
             account=self._account,
             positions=self._positions,
             config=self._reconcile_config,
+            cash_from_books=self._cash_from_books,
         )
         if self.keeper is None:
             report = self.recovery.recover(None)
@@ -236,6 +239,7 @@ def build_resilience(
     lease_config: LeaseConfig | None = None,
     positions: BrokerPositions | None = None,
     reconcile_config: ReconcileConfig | None = None,
+    cash_from_books: bool = True,
 ) -> Resilience:
     """The hooks for one trading process (see the module's docstring)."""
     return Resilience(
@@ -249,4 +253,5 @@ def build_resilience(
         positions=positions,
         reconcile_config=reconcile_config,
         clock=clock,
+        cash_from_books=cash_from_books,
     )

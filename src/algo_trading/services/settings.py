@@ -247,6 +247,11 @@ class Settings(BaseSettings):
         le=600,
         description="on SIGTERM, wait this long for the orders already handed to the broker",
     )
+    leases: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="one lease per strategy in the database, so several instances never run "
+        "one strategy twice: on, off, or auto (on with PostgreSQL, off with SQLite)",
+    )
     drain_cancel_open: bool = Field(
         default=False,
         description="on SIGTERM, cancel the open orders (default: keep them working)",

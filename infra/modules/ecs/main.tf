@@ -1,7 +1,8 @@
 # The three services on ECS Fargate in the private subnets: the trading service (2 to 5 copies in
 # prod, sharing strategies through leases in PostgreSQL), the data service (one copy: it owns the
 # live capture) and the dashboard (behind the ALB on 8501). Secrets are injected from Secrets
-# Manager as single JSON keys; logs go to one CloudWatch log group per service.
+# Manager as single JSON keys (the trading service reads the dashboard's users too: they are who
+# may act through the commands table); logs go to one CloudWatch log group per service.
 
 data "aws_region" "current" {}
 
@@ -12,15 +13,16 @@ locals {
     dashboard = ["CMD", "python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=3).status != 200)"]
   }
   common_environment = {
-    ALGO_PROFILE                = var.environment == "prod" ? "prod" : (var.environment == "staging" ? "staging" : "dev")
-    ALGO_DATABASE_URL           = "postgresql://${var.database_username}@${var.database_address}:5432/${var.database_name}"
-    ALGO_S3_BUCKET              = var.bucket
-    ALGO_METRICS_NAMESPACE      = var.metrics_namespace
-    ALGO_METRICS_EMF            = "true"
-    ALGO_HEALTH_HOST            = "0.0.0.0"
-    ALGO_ALERT_SNS_TOPIC_ARN    = var.alerts_topic_arn
-    AWS_REGION                  = data.aws_region.current.name
+    ALGO_PROFILE                   = var.environment == "prod" ? "prod" : (var.environment == "staging" ? "staging" : "dev")
+    ALGO_DATABASE_URL              = "postgresql://${var.database_username}@${var.database_address}:5432/${var.database_name}"
+    ALGO_S3_BUCKET                 = var.bucket
+    ALGO_METRICS_NAMESPACE         = var.metrics_namespace
+    ALGO_METRICS_EMF               = "true"
+    ALGO_HEALTH_HOST               = "0.0.0.0"
+    ALGO_ALERT_SNS_TOPIC_ARN       = var.alerts_topic_arn
+    AWS_REGION                     = data.aws_region.current.name
     ALGO_DATABASE_MIGRATE_ON_START = "false"
+    ALGO_BROKER_KIND               = "angelone"
   }
   common_secrets = {
     ALGO_DATABASE_PASSWORD = "${var.database_secret_arn}:password::"
@@ -37,6 +39,7 @@ locals {
         ALGO_ANGELONE_CLIENT_CODE = "${var.angelone_secret_arn}:angelone_client_code::"
         ALGO_ANGELONE_MPIN        = "${var.angelone_secret_arn}:angelone_mpin::"
         ALGO_ANGELONE_TOTP_SECRET = "${var.angelone_secret_arn}:angelone_totp_secret::"
+        ALGO_DASHBOARD_USERS      = "${var.dashboard_secret_arn}:dashboard_users::"
       }
     }
     data = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from algo_trading.adapters.brokers.simulated.funds import BuyingPower
-from algo_trading.domain.events import Bar, ExecutionReport
+from algo_trading.domain.events import Bar, ExecutionReport, execution_report
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.instruments import Instrument
 from algo_trading.domain.orders import OrderEvent, OrderSnapshot, OrderType
@@ -26,6 +26,10 @@ _FILL_EVENT = OrderEvent.FILL
 
 
 class SimulatedBroker:
+    # This venue never reads `OrderSnapshot.tag` (it names orders by client order id): the
+    # engine may send snapshots without one and skip working it out.
+    reads_order_tags = False
+
     def __init__(
         self,
         clock: Clock,
@@ -77,12 +81,12 @@ class SimulatedBroker:
         if sink is None:
             raise RuntimeError("simulated broker used before connect()")
         if reason:
-            sink(ExecutionReport(coid, OrderEvent.REJECT, now, reason=reason))
+            sink(execution_report(coid, OrderEvent.REJECT, now, reason=reason))
             return
         self._n += 1
         kind = order.order_type
         sink(
-            ExecutionReport(
+            execution_report(
                 coid,
                 _ACCEPT_TRIGGER_PENDING if kind in _STOPS else _ACCEPT,
                 now,
@@ -166,7 +170,7 @@ class SimulatedBroker:
                     if coid not in resting:
                         funds.done(coid)
                 sink(
-                    ExecutionReport(
+                    execution_report(
                         coid,
                         _FILL_EVENT,
                         ts,

@@ -420,11 +420,12 @@ class Order:
     def apply_fill(self, quantity: int, price_paise: int, ts_ns: int) -> OrderStatus:
         """Record an execution; FILL or PARTIAL_FILL is chosen by what remains. An overfill
         or a non-positive quantity is refused before anything changes."""
-        if quantity <= 0 or quantity > self.remaining:
+        remaining = self.quantity - self.filled_quantity
+        if quantity <= 0 or quantity > remaining:
             raise OrderError(
-                f"order {self.client_order_id}: fill of {quantity} with {self.remaining} remaining"
+                f"order {self.client_order_id}: fill of {quantity} with {remaining} remaining"
             )
-        event = OrderEvent.FILL if quantity == self.remaining else OrderEvent.PARTIAL_FILL
+        event = OrderEvent.FILL if quantity == remaining else OrderEvent.PARTIAL_FILL
         status = self.apply(event, ts_ns)
         self.filled_quantity += quantity
         self.fill_value_paise += quantity * price_paise

@@ -79,7 +79,7 @@ class MemoryTradeLog:
             )
         self._order_ids.add(coid)
         self.order_events.append(
-            (coid, _VALUE[event], _VALUE[o.status], o.updated_ns)  # type: ignore[attr-defined,index]
+            (coid, _VALUE[event], _VALUE[o.status], o.updated_ns)  # type: ignore[attr-defined]
         )
 
     def record_fill(self, fill: Fill) -> None:

@@ -295,7 +295,9 @@ class OrderManager:
         return self._throttle.next_slot(now) if self._throttle is not None else now
 
     def _send_when_allowed(self, order: Order, now: int) -> None:
-        if self.held or not self._may_send(now):  # never overtake an action already waiting
+        throttle = self._throttle  # `_may_send` inlined: this runs for every order
+        # never overtake an action already waiting
+        if self.held or (throttle is not None and not throttle.admit_now(now)):
             self._hold(order, _SUBMIT, now)
             return
         self._submit(order, now)

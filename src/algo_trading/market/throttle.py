@@ -114,8 +114,12 @@ class OrderThrottle:
     def admit_now(self, now_ns: int) -> bool:
         """Reserve `now_ns` and answer True when it is free; else reserve nothing and answer
         False (the caller holds the action). `next_slot` and `admit` in one pass."""
-        if self.next_slot(now_ns) > now_ns:
+        last = self._last_slot
+        if last is not None and last > now_ns:
             return False
+        for count, window_ns, recent in self._windows:  # next_slot(now_ns) > now_ns, inlined
+            if len(recent) == count and recent[0] + window_ns > now_ns:
+                return False
         for recent in self._recent:
             recent.append(now_ns)
         self._last_slot = now_ns

@@ -123,13 +123,22 @@ class SimulatedBroker:
         trigger_price_paise: int | None = None,
     ) -> None:
         """Change a resting order in place: MODIFY, or MODIFY_REJECT when it is gone (filled
-        or cancelled meanwhile) or the new terms do not fit it."""
+        or cancelled meanwhile), the new terms do not fit it, or (with `buying_power`) the
+        account cannot carry them: INSUFFICIENT_FUNDS, as a placement would be refused."""
         now = self._clock.now_ns()
         resting = self.matcher.get(client_order_id)
         filled = 0
         if resting is not None:
             filled = self._quantity.get(client_order_id, resting.remaining) - resting.remaining
         reason = _modify_refusal(resting, filled, quantity, price_paise, trigger_price_paise)
+        if resting is not None and not reason and self.buying_power is not None:
+            reason = self.buying_power.change_refusal(
+                client_order_id,
+                resting.order_type,
+                resting.remaining if quantity is None else quantity - filled,
+                resting.limit_paise if price_paise is None else price_paise,
+                resting.trigger_paise if trigger_price_paise is None else trigger_price_paise,
+            )
         if resting is None or reason:
             self._send(
                 ExecutionReport(client_order_id, OrderEvent.MODIFY_REJECT, now, reason=reason)

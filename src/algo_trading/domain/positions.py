@@ -120,8 +120,13 @@ class Position:
             raise OrderError(f"position {self.symbol}: a fill of zero quantity")
         if price_paise <= 0:
             raise OrderError(f"position {self.symbol}: fill price {price_paise} paise <= 0")
-        if self.quantity == 0:
-            self._reset_trip(ts_ns)
+        if self.quantity == 0:  # a new round trip: _reset_trip(ts_ns), inlined
+            self._trip_entry_ns = ts_ns
+            self._trip_entry_value = 0
+            self._trip_exit_value = 0
+            self._trip_max_qty = 0
+            self._trip_realized = 0
+            self._trip_charges = 0
         realized = 0
         remaining = signed_qty
         lots = self._lots

@@ -72,6 +72,8 @@ _ENDED_BY = {
     OrderStatus.REJECTED: OrderEvent.REJECT,
     OrderStatus.EXPIRED: OrderEvent.EXPIRE,
 }
+# Answers to a change we asked for: they settle it (`_settle_change`) before they apply.
+_SETTLES = frozenset({OrderEvent.MODIFY, OrderEvent.MODIFY_REJECT})
 _SUBMIT, _CANCEL, _MODIFY = "submit", "cancel", "modify"
 _MODIFIABLE = frozenset(
     {
@@ -455,9 +457,10 @@ class OrderManager:
                 if booked is None:
                     return None  # a replayed trade: booked once
                 fill, event = booked
-            else:
-                if not self._apply_event(order, report):
-                    return None
+            elif (order.status, event) in TRANSITIONS and event not in _SETTLES:
+                order.apply(event, report.ts_ns, report.reason)  # _apply_event's common case
+            elif not self._apply_event(order, report):
+                return None
         except Exception as exc:  # a report the books cannot take: quarantine, never raise
             self._quarantine(order, report, "REFUSED_REPORT", f"{type(exc).__name__}: {exc}")
             return None

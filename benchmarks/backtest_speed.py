@@ -14,7 +14,15 @@ Prints, each with its target (issues #2 and #9):
   figure behaves. Backtrader's default `runonce=True` computes indicators over the whole
   preloaded array first (not event-driven); its rate and ratio are printed as context;
 * peak memory and wall time of the whole command `algo-trading backtest ... --json` on the
-  --bars CSV, loading included, each run in a child process (best of --repeat).
+  --bars CSV, loading included, each run in a child process (best of --repeat). The command
+  runs with its defaults (Angel One's charges and buying power) and `--cash` of CLI_CASH
+  rupees: with the default ten lakh the account goes broke after a few thousand trades and
+  stops trading, which would time a different, smaller run. Its fills must equal the
+  engine's, or the script stops.
+
+Every rate is printed beside the fills it did: the engine's on all bars, backtrader's and
+the engine's own on backtrader's first --bt-bars (the same strategy on the same bars must
+trade the same number of times, or the script stops).
 
 Peak memory is the child's peak resident set size (the kernel's ru_maxrss), read with
 os.wait4 for that one child by a small launcher process (see `_LAUNCHER` for why). RSS rather
@@ -51,6 +59,7 @@ TARGET_RATE = 500_000  # bars/s, this engine with a Python strategy
 TARGET_RATIO = 50  # times backtrader's event-driven rate in the same run, on the medians
 TARGET_PEAK_MB = 500
 TARGET_CLI_S = 4.0
+CLI_CASH = "1000000000"  # rupees (100 crore): enough that every signal of the run trades
 PEERS = (  # bars/s measured on 1,000,000 bars (issue #2), quoted for scale only
     ("backtrader", 7_900),
     ("NautilusTrader (Python strategy)", 15_000),
@@ -118,6 +127,7 @@ def _time(fn: Callable[[], object], repeat: int) -> Timing:
 
 
 def _ours(series: BarSeries) -> int:
+    """Run the engine over `series`; its number of fills."""
     strategy = build_strategy(
         BUILTIN_STRATEGIES["sma_crossover"],
         {"fast": str(FAST), "slow": str(SLOW)},
@@ -157,6 +167,11 @@ class _BtSmaCross(bt.Strategy):  # type: ignore[misc]
         slow = bt.indicators.SMA(self.data.close, period=SLOW)
         self.cross = bt.indicators.CrossOver(fast, slow)
         self.orders = 0
+        self.fills = 0
+
+    def notify_order(self, order: bt.Order) -> None:
+        if order.status == order.Completed:
+            self.fills += 1
 
     def next(self) -> None:
         if self.cross[0] > 0 and not self.position:
@@ -174,7 +189,8 @@ def _bt_rows(s: BarSeries) -> list[tuple[float, ...]]:
     return list(zip(*(c.tolist() for c in cols), strict=True))
 
 
-def _backtrader(rows: list[tuple[float, ...]], *, runonce: bool) -> int:
+def _backtrader(rows: list[tuple[float, ...]], *, runonce: bool) -> tuple[int, int]:
+    """Run backtrader over `rows`; its orders and its fills."""
     # stdstats=False drops the default observers: backtrader at its fastest, so the ratio
     # is not flattered.
     cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
@@ -182,7 +198,7 @@ def _backtrader(rows: list[tuple[float, ...]], *, runonce: bool) -> int:
     cerebro.addstrategy(_BtSmaCross)
     cerebro.broker.setcash(1_000_000.0)
     (strat,) = cerebro.run()
-    return int(strat.orders)
+    return int(strat.orders), int(strat.fills)
 
 
 # --- the whole command in a child process ---------------------------------------------------
@@ -269,9 +285,18 @@ def main(argv: list[str] | None = None) -> int:
             series.volume[:bt_bars],
         )
         rows = _bt_rows(head)
-        bt_orders = _backtrader(rows, runonce=False)
+        bt_orders, bt_fills = _backtrader(rows, runonce=False)
+        head_fills = _ours(head)
+        print(
+            f"on the first {bt_bars:,} bars: backtrader {bt_orders:,} orders, {bt_fills:,} "
+            f"fills; this engine {head_fills:,} fills"
+        )
+        # Backtrader averages in floats, this engine exactly in paise: a near tie of the two
+        # averages can cross a bar apart (a handful of fills in thousands), never more.
+        if abs(bt_fills - head_fills) > max(2, head_fills // 200):
+            raise SystemExit("backtrader and this engine traded differently: not comparable")
         theirs = _time(lambda: _backtrader(rows, runonce=False), args.repeat)
-        print(f"backtrader event-driven: {bt_orders:,} orders per run; runs {_fmt_runs(theirs)}")
+        print(f"backtrader event-driven: runs {_fmt_runs(theirs)}")
         theirs_vec = _time(lambda: _backtrader(rows, runonce=True), args.repeat)
         print(f"backtrader runonce: runs {_fmt_runs(theirs_vec)}")
 
@@ -284,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
             str(csv_path),
             "--quantity",
             str(QUANTITY),
+            "--cash",
+            CLI_CASH,
             "--json",
         ]
         cli = [_child(cmd, workdir) for _ in range(args.repeat)]
@@ -291,8 +318,13 @@ def main(argv: list[str] | None = None) -> int:
         if result["bars"] != args.bars:
             raise SystemExit(f"the command saw {result['bars']} bars, not {args.bars}")
         print(
-            f"command: {result['trades']:,} trades; runs {_fmt_runs(Timing([c[0] for c in cli]))}"
+            f"command (Angel One charges, --cash {int(CLI_CASH):,}): {result['fills']:,} fills, "
+            f"{result['trades']:,} trades; runs {_fmt_runs(Timing([c[0] for c in cli]))}"
         )
+        if result["fills"] != fills:
+            raise SystemExit(
+                f"the command made {result['fills']} fills, the engine {fills}: not comparable"
+            )
         baseline_rss = _child(
             [sys.executable, "-c", "import algo_trading.cli.main, algo_trading.backtest"],
             workdir,
@@ -311,8 +343,10 @@ def main(argv: list[str] | None = None) -> int:
              f">= {TARGET_RATE:,}", rate_best >= TARGET_RATE),
         _row("this engine, median", f"{rate_median:,.0f} bars/s",
              f">= {TARGET_RATE:,}", rate_median >= TARGET_RATE),
+        _row("  its fills per run", f"{fills:,}", "", None),
         _row(f"{bt_head}, event-driven, best", f"{bt_rate:,.0f} bars/s", "", None),
         _row(f"{bt_head}, event-driven, median", f"{bt_rate_median:,.0f} bars/s", "", None),
+        _row("  its fills per run (this engine's)", f"{bt_fills:,} ({head_fills:,})", "", None),
         _row("ratio to it (median / median)", f"{ratio:,.1f} x",
              f">= {TARGET_RATIO}", ratio >= TARGET_RATIO),
         _row("ratio to it (best / best)", f"{rate_best / bt_rate:,.1f} x", "(context)", None),
@@ -323,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         _row("  interpreter and imports alone", f"{baseline_rss / 2**20:,.0f} MB", "", None),
         _row("command wall time, best", f"{cli_best:.2f} s",
              f"< {TARGET_CLI_S:g}", cli_best < TARGET_CLI_S),
+        _row("  its fills", f"{result['fills']:,}", "", None),
         _row("command wall time, median", f"{cli_median:.2f} s", "(context)", None),
     ]  # fmt: skip
     print()

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from algo_trading.domain.errors import ConfigError
-from algo_trading.domain.events import ns_to_ist
+from algo_trading.domain.events import ist_day, ns_to_ist
 from algo_trading.domain.fills import Fill
 from algo_trading.domain.instruments import Exchange, Instrument, InstrumentType
 from algo_trading.domain.orders import Order, OrderSide, ProductType
@@ -108,8 +108,15 @@ class _Trip:
     )
 
 
+_DATES: dict[int, dt.date] = {}  # IST day number -> its date: a run closes many trips a day
+
+
 def _ist_date(ts_ns: int) -> dt.date:
-    return ns_to_ist(ts_ns).date()
+    day = ist_day(ts_ns)
+    date = _DATES.get(day)
+    if date is None:
+        date = _DATES[day] = ns_to_ist(ts_ns).date()
+    return date
 
 
 class RoundTripCharges:

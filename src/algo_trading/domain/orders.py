@@ -6,9 +6,11 @@ a broker report we did not expect is a thing to reconcile, never to swallow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from algo_trading.domain._build import twin
 from algo_trading.domain.errors import IllegalTransitionError, OrderError
 from algo_trading.domain.ids import BrokerOrderId, ClientOrderId, StrategyId
 
@@ -251,10 +253,15 @@ class OrderSnapshot:
         return self.quantity - self.filled_quantity
 
 
+_SnapshotTwin = twin(OrderSnapshot)
+
+
 class Order:
     """The engine's live order. Only `apply` changes its status, through TRANSITIONS."""
 
     __slots__ = (
+        "_tag",
+        "_tagger",
         "broker_order_id",
         "client_order_id",
         "created_ns",
@@ -270,7 +277,6 @@ class Order:
         "status",
         "strategy_id",
         "symbol",
-        "tag",
         "trigger_price_paise",
         "updated_ns",
         "validity",
@@ -324,7 +330,29 @@ class Order:
         self.created_ns = created_ns
         self.updated_ns = created_ns
         self.reason = ""
-        self.tag = ""  # what the broker is told (strategy and client order id, < 20 chars)
+        self._tag: str | None = ""
+        self._tagger: Callable[[str, str], str] | None = None
+
+    @property
+    def tag(self) -> str:
+        """What the broker is told (strategy and client order id, < 20 chars); "" for none.
+        With `tag_with`, worked out on the first read."""
+        tag = self._tag
+        if tag is None:
+            tagger = self._tagger
+            tag = self._tag = tagger(self.strategy_id, self.client_order_id) if tagger else ""
+        return tag
+
+    @tag.setter
+    def tag(self, value: str) -> None:
+        self._tag = value
+
+    def tag_with(self, tagger: Callable[[str, str], str]) -> None:
+        """Tag the order `tagger(strategy id, client order id)`, worked out when `tag` is
+        first read: a venue that never reads it (the backtest's) never pays for it. The
+        caller makes sure `tagger` cannot fail for this order (it is not called here)."""
+        self._tag = None
+        self._tagger = tagger
 
     @property
     def remaining(self) -> int:
@@ -392,37 +420,44 @@ class Order:
     def apply_fill(self, quantity: int, price_paise: int, ts_ns: int) -> OrderStatus:
         """Record an execution; FILL or PARTIAL_FILL is chosen by what remains. An overfill
         or a non-positive quantity is refused before anything changes."""
-        if quantity <= 0 or quantity > self.remaining:
+        remaining = self.quantity - self.filled_quantity
+        if quantity <= 0 or quantity > remaining:
             raise OrderError(
-                f"order {self.client_order_id}: fill of {quantity} with {self.remaining} remaining"
+                f"order {self.client_order_id}: fill of {quantity} with {remaining} remaining"
             )
-        event = OrderEvent.FILL if quantity == self.remaining else OrderEvent.PARTIAL_FILL
+        event = OrderEvent.FILL if quantity == remaining else OrderEvent.PARTIAL_FILL
         status = self.apply(event, ts_ns)
         self.filled_quantity += quantity
         self.fill_value_paise += quantity * price_paise
         return status
 
-    def snapshot(self) -> OrderSnapshot:
-        return OrderSnapshot(
-            client_order_id=self.client_order_id,
-            broker_order_id=self.broker_order_id,
-            strategy_id=self.strategy_id,
-            symbol=self.symbol,
-            side=self.side,
-            order_type=self.order_type,
-            quantity=self.quantity,
-            price_paise=self.price_paise,
-            trigger_price_paise=self.trigger_price_paise,
-            product=self.product,
-            validity=self.validity,
-            status=self.status,
-            filled_quantity=self.filled_quantity,
-            fill_value_paise=self.fill_value_paise,
-            created_ns=self.created_ns,
-            updated_ns=self.updated_ns,
-            reason=self.reason,
-            tag=self.tag,
-        )
+    def snapshot(self, with_tag: bool = True) -> OrderSnapshot:
+        """A frozen copy. `with_tag=False` leaves its tag "" without working it out: for a
+        venue that never reads it (the backtest's simulated broker)."""
+        s = _SnapshotTwin()
+        s.client_order_id = self.client_order_id
+        s.broker_order_id = self.broker_order_id
+        s.strategy_id = self.strategy_id
+        s.symbol = self.symbol
+        s.side = self.side
+        s.order_type = self.order_type
+        s.quantity = self.quantity
+        s.price_paise = self.price_paise
+        s.trigger_price_paise = self.trigger_price_paise
+        s.product = self.product
+        s.validity = self.validity
+        s.status = self.status
+        s.filled_quantity = self.filled_quantity
+        s.fill_value_paise = self.fill_value_paise
+        s.created_ns = self.created_ns
+        s.updated_ns = self.updated_ns
+        s.reason = self.reason
+        s.tag = self.tag if with_tag else ""
+        # Built on a twin and turned into an OrderSnapshot (see domain._build): a third of
+        # the frozen constructor's cost, and this runs for every order.
+        s.__class__ = OrderSnapshot
+        snap: OrderSnapshot = s
+        return snap
 
     def __repr__(self) -> str:
         return (

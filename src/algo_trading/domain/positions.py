@@ -11,6 +11,7 @@ from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 
+from algo_trading.domain._build import twin
 from algo_trading.domain.errors import OrderError
 
 __all__ = ["Position", "PositionSnapshot", "RoundTrip"]
@@ -53,6 +54,9 @@ class PositionSnapshot:
         if self.quantity == 0:
             return Decimal(0)
         return (Decimal(self.cost_paise) / Decimal(self.quantity) / 100).quantize(Decimal("0.0001"))
+
+
+_RoundTripTwin = twin(RoundTrip)
 
 
 class Position:
@@ -116,8 +120,13 @@ class Position:
             raise OrderError(f"position {self.symbol}: a fill of zero quantity")
         if price_paise <= 0:
             raise OrderError(f"position {self.symbol}: fill price {price_paise} paise <= 0")
-        if self.quantity == 0:
-            self._reset_trip(ts_ns)
+        if self.quantity == 0:  # a new round trip: _reset_trip(ts_ns), inlined
+            self._trip_entry_ns = ts_ns
+            self._trip_entry_value = 0
+            self._trip_exit_value = 0
+            self._trip_max_qty = 0
+            self._trip_realized = 0
+            self._trip_charges = 0
         realized = 0
         remaining = signed_qty
         lots = self._lots
@@ -153,19 +162,19 @@ class Position:
         return realized
 
     def _close_trip(self, direction: int, ts_ns: int) -> None:
-        self.round_trips.append(
-            RoundTrip(
-                symbol=self.symbol,
-                direction=direction,
-                quantity=self._trip_max_qty,
-                entry_ns=self._trip_entry_ns,
-                exit_ns=ts_ns,
-                entry_value_paise=self._trip_entry_value,
-                exit_value_paise=self._trip_exit_value,
-                pnl_paise=self._trip_realized,
-                charges_paise=self._trip_charges,
-            )
-        )
+        # Built on a twin (see domain._build): a round trip closes every other fill.
+        t = _RoundTripTwin()
+        t.symbol = self.symbol
+        t.direction = direction
+        t.quantity = self._trip_max_qty
+        t.entry_ns = self._trip_entry_ns
+        t.exit_ns = ts_ns
+        t.entry_value_paise = self._trip_entry_value
+        t.exit_value_paise = self._trip_exit_value
+        t.pnl_paise = self._trip_realized
+        t.charges_paise = self._trip_charges
+        t.__class__ = RoundTrip
+        self.round_trips.append(t)
 
     def snapshot(self) -> PositionSnapshot:
         return PositionSnapshot(

@@ -26,6 +26,7 @@ from algo_trading.domain.orders import (
     OrderIntent,
     OrderSide,
     OrderSnapshot,
+    OrderStatus,
     OrderType,
     ProductType,
 )
@@ -53,6 +54,15 @@ from algo_trading.strategy.base import Strategy
 
 __all__ = ["MemoryAuditLog", "MemoryTradeLog", "TradingEngine"]
 
+# The base class's hooks do nothing: a strategy that keeps them is not called (nor is a
+# snapshot made for it) on each report, which is most of a backtest's reports.
+_NO_ON_FILL = Strategy.on_fill
+_NO_ON_ORDER_UPDATE = Strategy.on_order_update
+
+
+# Each event's and status's text, read from a dict: an enum's `.value` is a slow property.
+_VALUE: dict[object, str] = {e: e.value for e in (*OrderEvent, *OrderStatus)}
+
 
 class MemoryTradeLog:
     """Keeps order events and fills in lists (a backtest's log), with the TradeLog port's
@@ -74,7 +84,7 @@ class MemoryTradeLog:
             )
         self._order_ids.add(coid)
         self.order_events.append(
-            (coid, event.value, o.status.value, o.updated_ns)  # type: ignore[attr-defined]
+            (coid, _VALUE[event], _VALUE[o.status], o.updated_ns)  # type: ignore[attr-defined]
         )
 
     def record_fill(self, fill: Fill) -> None:
@@ -298,14 +308,20 @@ class TradingEngine:
             if fill is not None:
                 sym = order.symbol
                 self.portfolio.apply_fill(fill, exchanges.get(sym) or self._exchange_of(sym))
-                if strategy is not None:
+                if (
+                    strategy is not None
+                    and getattr(strategy.on_fill, "__func__", None) is not _NO_ON_FILL
+                ):
                     seen = (
                         fill
                         if parent is None
                         else replace(fill, client_order_id=parent.client_order_id)
                     )
                     self._call(strategy, "on_fill", strategy.on_fill, seen)
-            if strategy is not None:
+            if (
+                strategy is not None
+                and getattr(strategy.on_order_update, "__func__", None) is not _NO_ON_ORDER_UPDATE
+            ):
                 snap = order.snapshot() if parent is None else parent.snapshot()
                 self._call(
                     strategy, "on_order_update", lambda s=strategy, o=snap: s.on_order_update(o)
@@ -372,9 +388,12 @@ class TradingEngine:
     def pending_quantity(
         self, strategy_id: str, symbol: str, side: OrderSide, product: ProductType
     ) -> int:
+        orders = self.orders
+        if not orders.working and not orders.held:
+            return 0  # the common case when an order is checked: nothing else is open
         return sum(
             o.remaining
-            for o in self.orders.open_orders()
+            for o in orders.open_orders()
             if o.strategy_id == strategy_id
             and o.symbol == symbol
             and o.side is side

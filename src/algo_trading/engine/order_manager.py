@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from algo_trading.domain.errors import OrderError
 from algo_trading.domain.events import ExecutionReport
-from algo_trading.domain.fills import Fill
+from algo_trading.domain.fills import Fill, new_fill
 from algo_trading.domain.ids import (
     BrokerOrderId,
     ClientOrderId,
@@ -72,6 +72,8 @@ _ENDED_BY = {
     OrderStatus.REJECTED: OrderEvent.REJECT,
     OrderStatus.EXPIRED: OrderEvent.EXPIRE,
 }
+# Answers to a change we asked for: they settle it (`_settle_change`) before they apply.
+_SETTLES = frozenset({OrderEvent.MODIFY, OrderEvent.MODIFY_REJECT})
 _SUBMIT, _CANCEL, _MODIFY = "submit", "cancel", "modify"
 _MODIFIABLE = frozenset(
     {
@@ -133,6 +135,8 @@ class OrderManager:
         "_risk",
         "_seen_trades",
         "_sender",
+        "_tag_broker",
+        "_tagged_strategies",
         "_throttle",
         "_trade_n",
         "blocked",
@@ -158,6 +162,12 @@ class OrderManager:
         audit: OrderAuditLog | None = None,
     ) -> None:
         self._sender = sender
+        # Whether the broker reads an order's tag: a venue that says it does not (the
+        # backtest's) gets snapshots without one, and the tag is worked out only if read.
+        self._tag_broker: bool = getattr(sender, "reads_order_tags", True)
+        # Strategy ids `order_tag` has accepted once: it can fail only on the strategy id
+        # (the client order id is checked before), so later orders may be tagged lazily.
+        self._tagged_strategies: set[str] = set()
         self._throttle = throttle
         self._audit_log = audit
         # (client order id, action, the change for a modify) waiting for the throttle
@@ -231,7 +241,8 @@ class OrderManager:
                 self._log.record_order(order, OrderEvent.REJECT)
                 self._audit(order, AuditStage.RISK, decision.code, now, detail=decision.detail)
             else:
-                self._audit(order, AuditStage.RISK, decision.code, now)
+                if self._audit_log is not None:
+                    self._audit(order, AuditStage.RISK, decision.code, now)
                 self._send_when_allowed(order, now)
             made.append(order)
         return (made[0].client_order_id if parent is None else parent.client_order_id), made
@@ -256,21 +267,23 @@ class OrderManager:
             intent.validity,
             now,
         )
-        order.tag = order_tag(intent.strategy_id, coid)
+        sid = intent.strategy_id
+        if sid in self._tagged_strategies:
+            order.tag_with(order_tag)  # cannot fail now; worked out when first read
+        else:
+            order.tag = order_tag(sid, coid)  # refuses a strategy id with no tag prefix
+            self._tagged_strategies.add(sid)
         self.orders[coid] = order
-        self._audit(order, AuditStage.INTENT, "ORDER_REQUESTED", now)
+        if self._audit_log is not None:
+            self._audit(order, AuditStage.INTENT, "ORDER_REQUESTED", now)
         return order
 
     # --- the throttle ----------------------------------------------------------------------
     def _may_send(self, now: int) -> bool:
         """Whether one more order action may go now; it is counted if so. Counted at the
         real send time, so a late wake-up can never bunch sends into one window."""
-        if self._throttle is None:
-            return True
-        if self._throttle.next_slot(now) > now:
-            return False
-        self._throttle.admit(now)
-        return True
+        throttle = self._throttle
+        return throttle is None or throttle.admit_now(now)
 
     def _hold(self, order: Order, action: str, now: int, change: OrderChange | None = None) -> None:
         self.held.append((order.client_order_id, action, change))
@@ -284,7 +297,9 @@ class OrderManager:
         return self._throttle.next_slot(now) if self._throttle is not None else now
 
     def _send_when_allowed(self, order: Order, now: int) -> None:
-        if self.held or not self._may_send(now):  # never overtake an action already waiting
+        throttle = self._throttle  # `_may_send` inlined: this runs for every order
+        # never overtake an action already waiting
+        if self.held or (throttle is not None and not throttle.admit_now(now)):
             self._hold(order, _SUBMIT, now)
             return
         self._submit(order, now)
@@ -292,9 +307,10 @@ class OrderManager:
     def _submit(self, order: Order, now: int) -> None:
         order.apply(OrderEvent.SUBMIT, now)
         self._log.record_order(order, OrderEvent.SUBMIT)  # intent before action
-        self._audit(order, AuditStage.SUBMIT, "SENT", now)
+        if self._audit_log is not None:
+            self._audit(order, AuditStage.SUBMIT, "SENT", now)
         self.working[order.client_order_id] = order
-        self._sender.place(order.snapshot())
+        self._sender.place(order.snapshot(self._tag_broker))
 
     def release(self, now: int) -> None:
         """Send held orders, cancels and changes, oldest first, as far as the throttle
@@ -441,9 +457,10 @@ class OrderManager:
                 if booked is None:
                     return None  # a replayed trade: booked once
                 fill, event = booked
-            else:
-                if not self._apply_event(order, report):
-                    return None
+            elif (order.status, event) in TRANSITIONS and event not in _SETTLES:
+                order.apply(event, report.ts_ns, report.reason)  # _apply_event's common case
+            elif not self._apply_event(order, report):
+                return None
         except Exception as exc:  # a report the books cannot take: quarantine, never raise
             self._quarantine(order, report, "REFUSED_REPORT", f"{type(exc).__name__}: {exc}")
             return None
@@ -485,16 +502,16 @@ class OrderManager:
         if (order.status, event) not in TRANSITIONS:  # no pending answer is a fill
             order.apply(event, report.ts_ns)  # raises IllegalTransitionError, naming both
         self._trade_n += 1
-        raw = Fill(
-            trade_id=TradeId(trade_id or f"{order.client_order_id}-{self._trade_n}"),
-            client_order_id=order.client_order_id,
-            strategy_id=order.strategy_id,
-            symbol=order.symbol,
-            side=order.side,
-            quantity=quantity,
-            price_paise=price,
-            ts_ns=report.ts_ns,
-            product=order.product,
+        raw = new_fill(
+            TradeId(trade_id or f"{order.client_order_id}-{self._trade_n}"),
+            order.client_order_id,
+            order.strategy_id,
+            order.symbol,
+            order.side,
+            quantity,
+            price,
+            report.ts_ns,
+            order.product,
         )
         charges = self._charges.charges_paise(raw, order)
         fill = raw if charges == 0 else _with_charges(raw, charges)
@@ -547,7 +564,7 @@ def _refused(text: str) -> RiskDecision:
 
 
 def _with_charges(fill: Fill, charges_paise: int) -> Fill:
-    return Fill(
+    return new_fill(
         fill.trade_id,
         fill.client_order_id,
         fill.strategy_id,

@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from algo_trading.domain.fills import Fill
-from algo_trading.domain.orders import ProductType
+from algo_trading.domain.orders import OrderSide, ProductType
 from algo_trading.domain.positions import Position, RoundTrip
 
 __all__ = ["BookKey", "Portfolio"]
+
+_BUY = OrderSide.BUY
 
 
 class BookKey(NamedTuple):
@@ -84,7 +86,7 @@ class Portfolio:
 
     def apply_fill(self, fill: Fill, exchange: str = "NSE") -> int:
         """Book a fill on its book; returns the P&L it realized."""
-        signed = fill.signed_quantity
+        signed = fill.quantity if fill.side is _BUY else -fill.quantity  # signed_quantity
         sid, symbol = fill.strategy_id, fill.symbol
         pos = self.by_tuple.get((self.account, sid, symbol, exchange, fill.product))
         if pos is None:

@@ -17,10 +17,12 @@ __all__ = ["InlineSender"]
 class InlineSender:
     """Implements `OrderSender` by calling the broker directly."""
 
-    __slots__ = ("_broker", "cancel", "place")
+    __slots__ = ("_broker", "cancel", "place", "reads_order_tags")
 
     def __init__(self, broker: Broker) -> None:
         self._broker = broker
+        # Passed on from the broker: False lets the engine skip working out order tags.
+        self.reads_order_tags: bool = getattr(broker, "reads_order_tags", True)
         self.place = broker.submit
         self.cancel = broker.cancel
 

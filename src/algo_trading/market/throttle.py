@@ -83,16 +83,24 @@ class OrderThrottle:
         )
         # The last `count` slots handed out, per limit: enough to know when the window frees up.
         self._recent: tuple[deque[int], ...] = tuple(deque(maxlen=lim.count) for lim in self.limits)
+        # (count, window, its recent slots) per limit: what `next_slot` walks, built once
+        self._windows = tuple(
+            (lim.count, lim.window_ns, recent)
+            for lim, recent in zip(self.limits, self._recent, strict=True)
+        )
         self._last_slot: int | None = None
 
     def next_slot(self, now_ns: int) -> int:
         """The slot `admit(now_ns)` would return, without reserving it."""
-        slot = now_ns if self._last_slot is None else max(now_ns, self._last_slot)
-        for limit, recent in zip(self.limits, self._recent, strict=True):
-            if len(recent) == limit.count:
+        last = self._last_slot
+        slot = now_ns if last is None or last < now_ns else last
+        for count, window_ns, recent in self._windows:
+            if len(recent) == count:
                 # The (count+1)-th action may go once the oldest of the last `count` has left
                 # the window: windows are half-open, [t, t + window).
-                slot = max(slot, recent[0] + limit.window_ns)
+                free = recent[0] + window_ns
+                if free > slot:
+                    slot = free
         return slot
 
     def admit(self, now_ns: int) -> int:
@@ -102,6 +110,20 @@ class OrderThrottle:
             recent.append(slot)
         self._last_slot = slot
         return slot
+
+    def admit_now(self, now_ns: int) -> bool:
+        """Reserve `now_ns` and answer True when it is free; else reserve nothing and answer
+        False (the caller holds the action). `next_slot` and `admit` in one pass."""
+        last = self._last_slot
+        if last is not None and last > now_ns:
+            return False
+        for count, window_ns, recent in self._windows:  # next_slot(now_ns) > now_ns, inlined
+            if len(recent) == count and recent[0] + window_ns > now_ns:
+                return False
+        for recent in self._recent:
+            recent.append(now_ns)
+        self._last_slot = now_ns
+        return True
 
 
 T = TypeVar("T")

@@ -171,7 +171,8 @@ class BarMatcher:
                     matches.append(Match(MatchKind.FILL, order.client_order_id, symbol, qty, price))
                     order.remaining -= qty
                     if order.remaining == 0:
-                        self.remove(order.client_order_id)
+                        del self.by_id[order.client_order_id]  # remove(), inlined
+                        orders.remove(order)
                         continue
             if order.is_ioc:
                 self._expire(order, matches)

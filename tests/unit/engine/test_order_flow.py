@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from algo_trading.domain import (
     OrderStatus,
     ProductType,
 )
+from algo_trading.domain.errors import OrderError
 from algo_trading.engine import MemoryAuditLog, SimulatedClock, TradingEngine
 from algo_trading.market.audit import ORDER_TAG_MAX_LEN, AuditStage, order_tag
 from algo_trading.market.throttle import OrderThrottle
@@ -173,3 +175,30 @@ def test_an_allowed_order_leaves_intent_risk_and_submit_records() -> None:
     records = [r for r in audit.records if r.client_order_id == coid]
     assert [r.stage for r in records] == [AuditStage.INTENT, AuditStage.RISK, AuditStage.SUBMIT]
     assert Counter(r.order_tag for r in records) == {order_tag("orb1", coid): 3}
+
+
+def test_a_venue_that_reads_no_tags_gets_none_and_the_order_still_has_its_own() -> None:
+    # The backtest's venue says it never reads tags: it is sent none, and each order's tag is
+    # worked out when someone reads it, the same as it would have been.
+    engine, broker, _, _, strategy = engine_with(per_second=None)
+    engine.orders._tag_broker = False  # what InlineSender passes on from SimulatedBroker
+    first, second = strategy.buy(10, "SBIN-EQ"), strategy.buy(10, "SBIN-EQ")
+    assert [o.tag for o in broker.submitted] == ["", ""]
+    assert [engine.orders.orders[c].tag for c in (first, second)] == [
+        order_tag("orb1", first),
+        order_tag("orb1", second),
+    ]
+
+
+def test_a_strategy_id_no_tag_can_be_made_of_is_refused_before_anything_is_sent() -> None:
+    broker = FakeBroker()
+    engine = TradingEngine(
+        SimulatedClock(ist_ns("2025-01-06", "09:30")), broker, starting_cash_paise=10**9
+    )
+    bad = RecordingStrategy(symbols=("SBIN-EQ",), strategy_id="--")
+    engine.add_strategy(bad)
+    engine.start()
+    for _ in range(2):  # refused on every order, not only the first
+        with pytest.raises(OrderError, match="no letters or digits"):
+            bad.buy(10, "SBIN-EQ")
+    assert broker.submitted == []

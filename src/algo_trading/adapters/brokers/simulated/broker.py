@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from algo_trading.adapters.brokers.simulated.funds import BuyingPower
-from algo_trading.domain.events import Bar, ExecutionReport
+from algo_trading.domain.events import Bar, ExecutionReport, execution_report
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.instruments import Instrument
 from algo_trading.domain.orders import OrderEvent, OrderSnapshot, OrderType
@@ -26,6 +26,10 @@ _FILL_EVENT = OrderEvent.FILL
 
 
 class SimulatedBroker:
+    # This venue never reads `OrderSnapshot.tag` (it names orders by client order id): the
+    # engine may send snapshots without one and skip working it out.
+    reads_order_tags = False
+
     def __init__(
         self,
         clock: Clock,
@@ -77,12 +81,12 @@ class SimulatedBroker:
         if sink is None:
             raise RuntimeError("simulated broker used before connect()")
         if reason:
-            sink(ExecutionReport(coid, OrderEvent.REJECT, now, reason=reason))
+            sink(execution_report(coid, OrderEvent.REJECT, now, reason=reason))
             return
         self._n += 1
         kind = order.order_type
         sink(
-            ExecutionReport(
+            execution_report(
                 coid,
                 _ACCEPT_TRIGGER_PENDING if kind in _STOPS else _ACCEPT,
                 now,
@@ -119,13 +123,22 @@ class SimulatedBroker:
         trigger_price_paise: int | None = None,
     ) -> None:
         """Change a resting order in place: MODIFY, or MODIFY_REJECT when it is gone (filled
-        or cancelled meanwhile) or the new terms do not fit it."""
+        or cancelled meanwhile), the new terms do not fit it, or (with `buying_power`) the
+        account cannot carry them: INSUFFICIENT_FUNDS, as a placement would be refused."""
         now = self._clock.now_ns()
         resting = self.matcher.get(client_order_id)
         filled = 0
         if resting is not None:
             filled = self._quantity.get(client_order_id, resting.remaining) - resting.remaining
         reason = _modify_refusal(resting, filled, quantity, price_paise, trigger_price_paise)
+        if resting is not None and not reason and self.buying_power is not None:
+            reason = self.buying_power.change_refusal(
+                client_order_id,
+                resting.order_type,
+                resting.remaining if quantity is None else quantity - filled,
+                resting.limit_paise if price_paise is None else price_paise,
+                resting.trigger_paise if trigger_price_paise is None else trigger_price_paise,
+            )
         if resting is None or reason:
             self._send(
                 ExecutionReport(client_order_id, OrderEvent.MODIFY_REJECT, now, reason=reason)
@@ -166,7 +179,7 @@ class SimulatedBroker:
                     if coid not in resting:
                         funds.done(coid)
                 sink(
-                    ExecutionReport(
+                    execution_report(
                         coid,
                         _FILL_EVENT,
                         ts,

@@ -173,6 +173,51 @@ class BuyingPower:
         self._orders[order.client_order_id] = _Working(book, is_buy, pct, opening, per_unit)
         return ""
 
+    def change_refusal(
+        self,
+        client_order_id: ClientOrderId,
+        order_type: OrderType,
+        remaining: int,
+        price_paise: int | None,
+        trigger_price_paise: int | None,
+    ) -> str:
+        """A working order's new terms judged as a placement would judge them: '' when the
+        account can carry them (its block then follows them), else the INSUFFICIENT_FUNDS
+        reason, and the old terms and block stand. `remaining` is what would be left to fill,
+        the prices the order's limit and trigger after the change. Only what the change adds
+        to the order's block must fit in the funds: a change that blocks no more (a lower
+        quantity or price) is never refused, as the broker's RMS asks no new margin for it."""
+        working = self._orders.get(client_order_id)
+        if working is None:
+            return ""  # not counted (placed before funds were followed): nothing to judge
+        book, is_buy = working.book, working.is_buy
+        held = book.quantity
+        opening = max(remaining - abs(held), 0) if held and (held > 0) != is_buy else remaining
+        if order_type is OrderType.MARKET:
+            price = self._marks.get(book.symbol)
+        elif order_type is OrderType.STOPLOSS_MARKET:
+            price = trigger_price_paise
+        else:
+            price = price_paise
+        if opening == 0 or price is None or (book.sell_free and not is_buy):
+            working.units, working.per_unit = 0, 0
+            return ""
+        if not is_buy and book.short_strike:
+            price = book.short_strike
+        per_unit = price * working.pct
+        need = -(-opening * per_unit // 100)
+        extra = need - working.blocked()
+        if extra > 0:
+            free = self.free_paise()
+            if extra > free:
+                side = "BUY" if is_buy else "SELL"
+                return (
+                    f"{INSUFFICIENT_FUNDS}: {side} {remaining} {book.symbol} as changed needs "
+                    f"{need} paise, {max(free + working.blocked(), 0)} paise available"
+                )
+        working.units, working.per_unit = opening, per_unit
+        return ""
+
     def filled(self, client_order_id: ClientOrderId, quantity: int, price_paise: int) -> None:
         working = self._orders.get(client_order_id)
         if working is None:

@@ -4,6 +4,7 @@ one line on stderr and exit code 2. Only a bug shows a traceback."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import logging
 import sys
@@ -16,20 +17,7 @@ import click
 
 from algo_trading import __version__
 from algo_trading.adapters.logs import install_logging
-from algo_trading.cli.charges import charges_command
-from algo_trading.cli.data import data_group
-from algo_trading.cli.data_service import data_service_command
-from algo_trading.cli.db import db_group
 from algo_trading.cli.errors import user_errors
-from algo_trading.cli.research import (
-    optimize_command,
-    report_command,
-    tearsheet_command,
-    walk_forward_command,
-)
-from algo_trading.cli.simulator import simulator_command
-from algo_trading.cli.stack import run_command
-from algo_trading.cli.trade import trade_command
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.money import rupees_to_paise
 
@@ -52,7 +40,45 @@ def _params(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """Subcommands imported when asked for (or listed by --help): `algo-trading backtest` does
+    not pay for the simulator's aiohttp, the dashboard's Streamlit or the research stack."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self._lazy.get(cmd_name)
+        if target is not None and cmd_name not in self.commands:
+            module, _, attr = target.partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+_SUBCOMMANDS = {
+    "charges": "algo_trading.cli.charges:charges_command",
+    "data": "algo_trading.cli.data:data_group",
+    "data-service": "algo_trading.cli.data_service:data_service_command",
+    "db": "algo_trading.cli.db:db_group",
+    "simulator": "algo_trading.cli.simulator:simulator_command",
+    "run": "algo_trading.cli.stack:run_command",
+    "trade": "algo_trading.cli.trade:trade_command",
+    "optimize": "algo_trading.cli.research:optimize_command",
+    "walk-forward": "algo_trading.cli.research:walk_forward_command",
+    "tearsheet": "algo_trading.cli.research:tearsheet_command",
+    "report": "algo_trading.cli.research:report_command",
+}
+
+
+@click.group(
+    cls=_LazyGroup,
+    lazy=_SUBCOMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="algo-trading")
 def cli() -> None:
     """Backtest, paper-trade and run trading strategies on NSE and BSE."""
@@ -438,19 +464,6 @@ def demo(bars: int, work_dir: str) -> None:
     write_outputs(run, m, folder / "results", labels)
     click.echo(render_text(run, m, labels))
     click.echo(f"\ntrades, orders, fills and the equity curve are in {folder / 'results'}")
-
-
-cli.add_command(charges_command)
-cli.add_command(data_group)
-cli.add_command(data_service_command)
-cli.add_command(db_group)
-cli.add_command(simulator_command)
-cli.add_command(run_command)
-cli.add_command(trade_command)
-cli.add_command(optimize_command)
-cli.add_command(walk_forward_command)
-cli.add_command(tearsheet_command)
-cli.add_command(report_command)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import click
 from algo_trading import __version__
 from algo_trading.adapters.logs import install_logging
 from algo_trading.cli.charges import charges_command
+from algo_trading.cli.dashboard import dashboard_group
 from algo_trading.cli.db import db_group
 from algo_trading.cli.errors import user_errors
 from algo_trading.cli.simulator import simulator_command
@@ -306,6 +307,7 @@ def demo(bars: int, work_dir: str) -> None:
 
 
 cli.add_command(charges_command)
+cli.add_command(dashboard_group)
 cli.add_command(db_group)
 cli.add_command(simulator_command)
 cli.add_command(trade_command)

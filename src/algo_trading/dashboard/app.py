@@ -1,0 +1,57 @@
+"""The dashboard's entry script (`algo-trading dashboard` runs it with `streamlit run`).
+
+Every run: build (once) the context, check the session, and register only the pages this user
+may see (a visitor: the login alone; a viewer: no Controls), then run the chosen page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from algo_trading.dashboard.auth import current_session, login_page, logout
+from algo_trading.dashboard.context import get_context
+from algo_trading.domain.errors import AlgoTradingError
+from algo_trading.services.users import TRADER
+
+__all__ = ["PAGES", "main"]
+
+_HERE = Path(__file__).resolve().parent
+# (file under pages/, title, icon, trader only)
+PAGES = (
+    ("portfolio.py", "Portfolio", ":material/account_balance_wallet:", False),
+    ("orders.py", "Orders and trades", ":material/receipt_long:", False),
+    ("performance.py", "Performance", ":material/monitoring:", False),
+    ("charts.py", "Charts", ":material/candlestick_chart:", False),
+    ("backtests.py", "Backtests", ":material/science:", False),
+    ("health.py", "System health", ":material/health_and_safety:", False),
+    ("controls.py", "Controls", ":material/tune:", True),
+)
+
+
+def main() -> None:
+    st.set_page_config(page_title="algo-trading", page_icon=":material/show_chart:", layout="wide")
+    try:
+        ctx = get_context()
+    except AlgoTradingError as exc:
+        st.error(f"The dashboard cannot start: {exc}")
+        st.stop()
+    session = current_session(ctx)
+    if session is None:
+        st.navigation([st.Page(lambda: login_page(ctx), title="Log in", url_path="login")]).run()
+        return
+    pages = [
+        st.Page(str(_HERE / "pages" / file), title=title, icon=icon)
+        for file, title, icon, trader_only in PAGES
+        if session.role == TRADER or not trader_only
+    ]
+    with st.sidebar:
+        st.caption(f"Logged in as **{session.user}** ({session.role})")
+        if st.button("Log out", key="logout"):
+            logout(ctx, session)
+    st.navigation(pages).run()
+
+
+if __name__ == "__main__":
+    main()

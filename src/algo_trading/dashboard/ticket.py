@@ -1,0 +1,204 @@
+"""The order ticket's checks (issue #12, Controls): before anything is written, a manual order
+must name a known, tradable symbol, whole lots, prices on the tick and inside the band, and
+stay within the ticket's value limit; its Angel One charges are estimated for the trader to see.
+
+Pure: the instrument master, a reference price and the limits are passed in. The trading
+service checks the order again (its risk manager, its throttle) when it executes the command.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from algo_trading.dashboard.commands import build_payload
+from algo_trading.domain.errors import AlgoTradingError, InvalidInputError
+from algo_trading.domain.instruments import Instrument, InstrumentType
+from algo_trading.domain.money import format_rupees, rupees_to_paise
+from algo_trading.market import ANGEL_ONE, ChargeSegment
+from algo_trading.market.charges import ChargeBreakdown, round_trip_charges
+from algo_trading.market.instruments import InstrumentMaster
+from algo_trading.market.prices import PriceBand, band_around, check_on_tick
+
+__all__ = [
+    "BAND_PERCENT",
+    "CheckedTicket",
+    "TicketInput",
+    "TicketLimits",
+    "TicketRefusedError",
+    "band_for",
+    "check_ticket",
+]
+
+# The paper venue's band (simulator/market.py): 10 % around the reference price; options get
+# a wide band of their own. A live exchange publishes each scrip's band daily.
+BAND_PERCENT = 10
+_STRATEGY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class TicketRefusedError(InvalidInputError):
+    """One field of the ticket is wrong; the message names it and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketInput:
+    """What the trader typed, as text (lots and prices are parsed here, never from floats)."""
+
+    strategy_id: str
+    symbol: str
+    exchange: str
+    side: str
+    lots: str
+    order_type: str
+    product: str
+    price: str = ""
+    trigger: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketLimits:
+    max_order_value_paise: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedTicket:
+    payload: dict[str, str]
+    instrument: Instrument
+    quantity: int
+    value_paise: int
+    reference_paise: int | None
+    band: PriceBand | None
+    charges: ChargeBreakdown
+
+    def summary(self) -> str:
+        return (
+            f"{self.payload['side']} {self.quantity} {self.instrument.symbol} "
+            f"({self.payload['order_type']}, {self.payload['product']}), value about "
+            f"{format_rupees(self.value_paise)}, charges about "
+            f"{format_rupees(self.charges.total_paise)}"
+        )
+
+
+def band_for(instrument: Instrument, reference_paise: int) -> PriceBand | None:
+    tick = instrument.tick_size_paise
+    if instrument.instrument_type is InstrumentType.OPTION:
+        return PriceBand(tick, max(reference_paise * 10, 1_000_00) // tick * tick)
+    if instrument.instrument_type is InstrumentType.INDEX:
+        return None
+    return band_around(reference_paise, BAND_PERCENT, tick)
+
+
+def check_ticket(
+    ticket: TicketInput,
+    master: InstrumentMaster,
+    reference: Callable[[str], int | None],
+    limits: TicketLimits,
+    *,
+    today: dt.date | None = None,
+) -> CheckedTicket:
+    """The checked ticket, or TicketRefusedError naming the first field at fault."""
+    try:
+        return _check(ticket, master, reference, limits, today)
+    except TicketRefusedError:
+        raise
+    except AlgoTradingError as exc:
+        raise TicketRefusedError(str(exc)) from None
+
+
+def _check(
+    t: TicketInput,
+    master: InstrumentMaster,
+    reference: Callable[[str], int | None],
+    limits: TicketLimits,
+    today: dt.date | None,
+) -> CheckedTicket:
+    if not _STRATEGY.match(t.strategy_id.strip()):
+        raise TicketRefusedError("strategy: use 1-64 letters, digits, _ or -")
+    symbol = t.symbol.strip().upper()
+    if not symbol:
+        raise TicketRefusedError("symbol: enter a trading symbol, e.g. SBIN-EQ")
+    try:
+        inst = master.by_symbol(symbol, t.exchange)
+    except AlgoTradingError:
+        raise TicketRefusedError(
+            f"symbol: {symbol} is not in the instrument master on {t.exchange}"
+        ) from None
+    if inst.instrument_type is InstrumentType.INDEX:
+        raise TicketRefusedError(f"symbol: {symbol} is an index; it cannot be traded")
+    quantity = _lots(t.lots) * inst.lot_size
+    if inst.freeze_quantity is not None and quantity > inst.freeze_quantity:
+        raise TicketRefusedError(
+            f"lots: {quantity} units is above {symbol}'s freeze quantity {inst.freeze_quantity}"
+        )
+    price = _price("price", t.price, t.order_type in ("LIMIT", "SL"), inst)
+    trigger = _price("trigger", t.trigger, t.order_type in ("SL", "SL-M"), inst)
+    ref = reference(symbol)
+    band = band_for(inst, ref) if ref is not None else None
+    for name, value in (("price", price), ("trigger", trigger)):
+        if value is not None and band is not None:
+            band.check(value, where=name)
+    unit = price if price is not None else trigger if trigger is not None else ref
+    if unit is None:
+        raise TicketRefusedError(
+            f"price: no price is known for {symbol} yet, so a market order's value cannot be "
+            "checked; place a LIMIT order"
+        )
+    value = unit * quantity
+    if value > limits.max_order_value_paise:
+        raise TicketRefusedError(
+            f"ORDER_VALUE: value {format_rupees(value)} is above the ticket's limit "
+            f"{format_rupees(limits.max_order_value_paise)}"
+        )
+    payload = build_payload(
+        "place",
+        strategy_id=t.strategy_id.strip(),
+        symbol=symbol,
+        exchange=t.exchange,
+        side=t.side,
+        quantity=quantity,
+        order_type=t.order_type,
+        product=t.product,
+        price_paise=price,
+        trigger_paise=trigger,
+    )
+    segment = _segment(inst, t.product)
+    buy, sell = (value, 0) if t.side == "BUY" else (0, value)
+    charges = round_trip_charges(
+        segment, buy, sell, exchange=inst.exchange, broker=ANGEL_ONE, trade_date=today
+    )
+    return CheckedTicket(payload, inst, quantity, value, ref, band, charges)
+
+
+def _lots(text: str) -> int:
+    raw = text.strip()
+    if not re.fullmatch(r"[0-9]{1,9}", raw):
+        raise TicketRefusedError(f"lots: {raw!r} is not a whole number of lots")
+    lots = int(raw)
+    if lots <= 0:
+        raise TicketRefusedError("lots: at least one lot")
+    return lots
+
+
+def _price(name: str, text: str, needed: bool, inst: Instrument) -> int | None:
+    raw = text.strip()
+    if not raw:
+        if needed:
+            raise TicketRefusedError(f"{name}: this order type needs a {name} (rupees)")
+        return None
+    if not needed:
+        raise TicketRefusedError(f"{name}: this order type takes no {name}; leave it empty")
+    paise = rupees_to_paise(raw, what=name)
+    check_on_tick(paise, inst.tick_size_paise, where=name)
+    return paise
+
+
+def _segment(inst: Instrument, product: str) -> ChargeSegment:
+    if inst.instrument_type is InstrumentType.FUTURE:
+        return ChargeSegment.FUTURES
+    if inst.instrument_type is InstrumentType.OPTION:
+        return ChargeSegment.OPTIONS
+    if product == "DELIVERY":
+        return ChargeSegment.EQUITY_DELIVERY
+    return ChargeSegment.EQUITY_INTRADAY

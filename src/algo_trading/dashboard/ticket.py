@@ -116,15 +116,11 @@ def _check(
 ) -> CheckedTicket:
     if not _STRATEGY.match(t.strategy_id.strip()):
         raise TicketRefusedError("strategy: use 1-64 letters, digits, _ or -")
-    symbol = t.symbol.strip().upper()
-    if not symbol:
+    typed = t.symbol.strip()
+    if not typed:
         raise TicketRefusedError("symbol: enter a trading symbol, e.g. SBIN-EQ")
-    try:
-        inst = master.by_symbol(symbol, t.exchange)
-    except AlgoTradingError:
-        raise TicketRefusedError(
-            f"symbol: {symbol} is not in the instrument master on {t.exchange}"
-        ) from None
+    inst = _lookup(master, typed, t.exchange)
+    symbol = inst.symbol
     if inst.instrument_type is InstrumentType.INDEX:
         raise TicketRefusedError(f"symbol: {symbol} is an index; it cannot be traded")
     quantity = _lots(t.lots) * inst.lot_size
@@ -169,6 +165,16 @@ def _check(
         segment, buy, sell, exchange=inst.exchange, broker=ANGEL_ONE, trade_date=today
     )
     return CheckedTicket(payload, inst, quantity, value, ref, band, charges)
+
+
+def _lookup(master: InstrumentMaster, typed: str, exchange: str) -> Instrument:
+    """The symbol as typed, else in capitals (sbin-eq is SBIN-EQ)."""
+    for candidate in (typed, typed.upper()):
+        try:
+            return master.by_symbol(candidate, exchange)
+        except AlgoTradingError:
+            continue
+    raise TicketRefusedError(f"symbol: {typed} is not in the instrument master on {exchange}")
 
 
 def _lots(text: str) -> int:

@@ -13,6 +13,7 @@ Times are epoch nanoseconds from a clock passed in, so tests drive lockouts and 
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -21,12 +22,14 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.profiles import CHEAPEST
 
 from algo_trading.domain.errors import ConfigError
 from algo_trading.engine.ports import SecretStore
 from algo_trading.services.settings import DEFAULT_PASSWORDS, Settings, env_name
 
 __all__ = [
+    "CHEAP_HASHER",
     "DEMO_PASSWORD",
     "DEMO_USERS",
     "ROLES",
@@ -56,15 +59,23 @@ _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _NS = 1_000_000_000
 
 _hasher = PasswordHasher()
-# Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("no such user")
+# The demo password is published, so its hash need not be costly; verifying reads the
+# parameters from each hash, so real users keep the full cost.
+CHEAP_HASHER = PasswordHasher.from_parameters(CHEAPEST)
 
 
-def hash_password(password: str) -> str:
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so a wrong name costs as long as a wrong
+    password (made on first use, not at import)."""
+    return _hasher.hash("no such user")
+
+
+def hash_password(password: str, *, hasher: PasswordHasher | None = None) -> str:
     """An argon2id hash (argon2-cffi's defaults, RFC 9106's second recommendation)."""
     if not password:
         raise ConfigError("the password is empty")
-    return _hasher.hash(password)
+    return (hasher or _hasher).hash(password)
 
 
 def user_line(name: str, role: str, password: str) -> str:
@@ -121,7 +132,7 @@ class UserStore:
         """The user when the password matches; None otherwise (unknown names take as long)."""
         user = self._users.get(name)
         try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
         return user
@@ -163,7 +174,7 @@ def parse_users(text: str, *, source: str) -> UserStore:
 
 def demo_store() -> UserStore:
     """The demo logins of `make run`: `demo` (trader) and `viewer`, password DEMO_PASSWORD."""
-    hashed = hash_password(DEMO_PASSWORD)
+    hashed = hash_password(DEMO_PASSWORD, hasher=CHEAP_HASHER)
     return UserStore(
         [User(name, role, hashed) for name, role in DEMO_USERS.items()], source="demo logins"
     )

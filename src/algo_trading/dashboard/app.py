@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from algo_trading.dashboard.auth import current_session, login_page, logout
+from algo_trading.dashboard.auth import current_session, login_page
 from algo_trading.dashboard.context import get_context
 from algo_trading.domain.errors import AlgoTradingError
 from algo_trading.services.users import TRADER
@@ -46,10 +46,8 @@ def main() -> None:
         for file, title, icon, trader_only in PAGES
         if session.role == TRADER or not trader_only
     ]
-    with st.sidebar:
-        st.caption(f"Logged in as **{session.user}** ({session.role})")
-        if st.button("Log out", key="logout"):
-            logout(ctx, session)
+    # Each page draws the sidebar's user and logout (page_support.page_context): elements the
+    # entry script draws around the navigation are lost on reruns under AppTest.
     st.navigation(pages).run()
 
 

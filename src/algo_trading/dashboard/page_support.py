@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import pandas as pd
 import streamlit as st
 
-from algo_trading.dashboard.auth import current_session
+from algo_trading.dashboard.auth import current_session, login_page, logout
 from algo_trading.dashboard.context import AppContext, get_context
 from algo_trading.dashboard.format import ist_text, rupees
 from algo_trading.services.users import Session
@@ -19,9 +19,13 @@ __all__ = ["empty_state", "page_context", "show_money", "show_times"]
 def page_context() -> tuple[AppContext, Session]:
     ctx = get_context()
     session = current_session(ctx)
-    if session is None:
-        st.warning("Your session has ended: log in again.")
+    if session is None:  # expired, logged out, or a page reached without the entry script
+        login_page(ctx)
         st.stop()
+    with st.sidebar:
+        st.caption(f"Logged in as **{session.user}** ({session.role})")
+        if st.button("Log out", key="logout"):
+            logout(ctx, session)
     return ctx, session
 
 

@@ -159,25 +159,27 @@ def _ticket(at: AppTest, **fields: str) -> AppTest:
     return at.run()
 
 
-@pytest.mark.parametrize(
-    ("fields", "reason"),
-    [
-        ({"t_lots": "0"}, "lots: at least one lot"),
-        ({"t_lots": "1.5"}, "is not a whole number of lots"),
-        ({"t_price": "1010.55"}, "is not on the 0.10 tick"),
-        ({"t_symbol": "NOSUCH-EQ"}, "NOSUCH-EQ is not in the instrument master"),
-        ({"t_price": "5000.00"}, "outside the band"),
-    ],
+BAD_TICKETS = (
+    ({"t_lots": "0"}, "lots: at least one lot"),
+    ({"t_lots": "1.5"}, "is not a whole number of lots"),
+    ({"t_price": "1010.55"}, "is not on the 0.10 tick"),
+    ({"t_symbol": "NOSUCH-EQ"}, "NOSUCH-EQ is not in the instrument master"),
+    ({"t_price": "5000.00"}, "outside the band"),
 )
+
+
 def test_a_bad_ticket_is_refused_in_the_form_and_nothing_is_written(
-    app_env: Callable[..., AppTest], database: Database, fields: dict[str, str], reason: str
+    app_env: Callable[..., AppTest], database: Database
 ) -> None:
+    """Zero or fractional lots, an off-tick price, an unknown symbol and a price outside the
+    band, one after another in one session: each refused with its reason, nothing written."""
     at = _controls(app_env)
     before = count(database, "commands")
-    at = _ticket(at, **fields)
-    _no_exception(at)
-    assert reason in _texts(at)
-    assert not [b for b in at.button if b.label == "Send order"]
+    for fields, reason in BAD_TICKETS:
+        at = _ticket(at, **fields)
+        _no_exception(at)
+        assert reason in _texts(at), fields
+        assert not [b for b in at.button if b.label == "Send order"], fields
     assert count(database, "commands") == before
 
 
@@ -205,53 +207,50 @@ def test_a_valid_order_is_written_and_its_outcome_shown_once_answered(
     assert f"MANUAL_ORDER {command_id}: DONE PLACED order m-1" in _texts(at)
 
 
-@pytest.mark.parametrize(
-    ("setup", "key", "kind", "payload"),
-    [
-        ({"cancel_order": "DOPEN0001"}, "cancel", "CANCEL", {"client_order_id": "DOPEN0001"}),
-        ({}, "square_off", "SQUARE_OFF", {}),
-        (
-            {"sq_strategy": "rsi_reversion"},
-            "square_off",
-            "SQUARE_OFF",
-            {"strategy_id": "rsi_reversion"},
-        ),
-        ({"pr_strategy": "sma_crossover"}, "pause", "PAUSE", {"strategy_id": "sma_crossover"}),
-        ({"pr_strategy": "sma_crossover"}, "resume", "RESUME", {"strategy_id": "sma_crossover"}),
-        ({"kill_reason": "market halt"}, "kill", "KILL_SWITCH", {"reason": "market halt"}),
-        ({}, "reset_kill", "KILL_SWITCH", {}),
-    ],
+CONTROLS = (
+    ({"cancel_order": "DOPEN0001"}, "cancel", "CANCEL", {"client_order_id": "DOPEN0001"}),
+    ({}, "square_off", "SQUARE_OFF", {}),
+    (
+        {"sq_strategy": "rsi_reversion"},
+        "square_off",
+        "SQUARE_OFF",
+        {"strategy_id": "rsi_reversion"},
+    ),
+    ({"pr_strategy": "sma_crossover"}, "pause", "PAUSE", {"strategy_id": "sma_crossover"}),
+    ({"pr_strategy": "sma_crossover"}, "resume", "RESUME", {"strategy_id": "sma_crossover"}),
+    ({"kill_reason": "market halt"}, "kill", "KILL_SWITCH", {"reason": "market halt"}),
+    ({}, "reset_kill", "KILL_SWITCH", {}),
 )
-def test_every_control_writes_its_command_after_confirmation(
-    app_env: Callable[..., AppTest],
-    database: Database,
-    setup: dict[str, str],
-    key: str,
-    kind: str,
-    payload: dict[str, str],
+
+
+def test_every_control_writes_its_command_only_after_confirmation(
+    app_env: Callable[..., AppTest], database: Database
 ) -> None:
+    """Cancel, square off (all, one strategy), pause, resume, kill and reset, in one session:
+    without the confirmation nothing is written; with it, the command row and its audit line."""
     at = _controls(app_env)
-    for widget, value in setup.items():
-        if widget == "kill_reason":
-            at.text_input(key=widget).input(value)
-        else:
-            at.selectbox(key=widget).select(value)
-    before = count(database, "commands")
-    at.button(key=key).click().run()  # without the confirmation: nothing
-    assert "Tick the confirmation first." in _texts(at)
-    assert count(database, "commands") == before
-    at.checkbox(key=f"{key}_confirm").check()
-    at.button(key=key).click().run()
-    _no_exception(at)
-    row = _command_row(database, at.session_state["commands_sent"][-1])
-    assert row["kind"] == kind
-    assert row["payload"] == {"action": key, **payload}
-    assert row["requested_by"] == "demo"
-    with database.engine.connect() as conn:
-        audited = conn.execute(
-            select(AUDIT.c.actor, AUDIT.c.action).where(AUDIT.c.subject == row["command_id"])
-        ).one()
-    assert tuple(audited) == ("demo", f"dashboard.{key}")
+    for setup, key, kind, payload in CONTROLS:
+        for widget, value in setup.items():
+            if widget == "kill_reason":
+                at.text_input(key=widget).input(value)
+            else:
+                at.selectbox(key=widget).select(value)
+        at.checkbox(key=f"{key}_confirm").uncheck()
+        before = count(database, "commands")
+        at.button(key=key).click().run()
+        assert "Tick the confirmation first." in _texts(at), key
+        assert count(database, "commands") == before, key
+        at.checkbox(key=f"{key}_confirm").check()
+        at.button(key=key).click().run()
+        _no_exception(at)
+        row = _command_row(database, at.session_state["commands_sent"][-1])
+        assert (row["kind"], row["payload"]) == (kind, {"action": key, **payload}), key
+        assert row["requested_by"] == "demo"
+        with database.engine.connect() as conn:
+            audited = conn.execute(
+                select(AUDIT.c.actor, AUDIT.c.action).where(AUDIT.c.subject == row["command_id"])
+            ).one()
+        assert tuple(audited) == ("demo", f"dashboard.{key}")
 
 
 def test_logging_out_returns_to_the_login(app_env: Callable[..., AppTest]) -> None:

@@ -18,20 +18,21 @@ from algo_trading.services.users import TRADER
 __all__ = ["PAGES", "main"]
 
 _HERE = Path(__file__).resolve().parent
-# (file under pages/, title, icon, trader only)
+# (file under pages/, title, trader only). No icons: a page's icon becomes the favicon, which
+# Streamlit fetches from fonts.gstatic.com, and the dashboard must work without the internet.
 PAGES = (
-    ("portfolio.py", "Portfolio", ":material/account_balance_wallet:", False),
-    ("orders.py", "Orders and trades", ":material/receipt_long:", False),
-    ("performance.py", "Performance", ":material/monitoring:", False),
-    ("charts.py", "Charts", ":material/candlestick_chart:", False),
-    ("backtests.py", "Backtests", ":material/science:", False),
-    ("health.py", "System health", ":material/health_and_safety:", False),
-    ("controls.py", "Controls", ":material/tune:", True),
+    ("portfolio.py", "Portfolio", False),
+    ("orders.py", "Orders and trades", False),
+    ("performance.py", "Performance", False),
+    ("charts.py", "Charts", False),
+    ("backtests.py", "Backtests", False),
+    ("health.py", "System health", False),
+    ("controls.py", "Controls", True),
 )
 
 
 def main() -> None:
-    st.set_page_config(page_title="algo-trading", page_icon=":material/show_chart:", layout="wide")
+    st.set_page_config(page_title="algo-trading", layout="wide")
     try:
         ctx = get_context()
     except AlgoTradingError as exc:
@@ -42,8 +43,8 @@ def main() -> None:
         st.navigation([st.Page(lambda: login_page(ctx), title="Log in", url_path="login")]).run()
         return
     pages = [
-        st.Page(str(_HERE / "pages" / file), title=title, icon=icon)
-        for file, title, icon, trader_only in PAGES
+        st.Page(str(_HERE / "pages" / file), title=title)
+        for file, title, trader_only in PAGES
         if session.role == TRADER or not trader_only
     ]
     # Each page draws the sidebar's user and logout (page_support.page_context): elements the

@@ -84,7 +84,7 @@ def _seed_if_empty(db: Database, profile: str) -> None:
 
 @dashboard_group.command("add-user")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["viewer", "trader"]))
+@click.option("--role", required=True, help="viewer (sees) or trader (also acts).")
 @user_errors
 def add_user(name: str, role: str) -> None:
     """Print NAME:ROLE:ARGON2HASH for ALGO_DASHBOARD_USERS (or its file, or the secret store)."""

@@ -6,7 +6,6 @@ login (the password is read from a hidden prompt or stdin, never echoed or store
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -64,11 +63,9 @@ def dashboard_group(ctx: click.Context, host: str, port: int, demo_data: bool) -
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    try:
-        code = subprocess.call(command)  # noqa: S603 - our own interpreter and script
-    except KeyboardInterrupt:
-        code = 0
-    sys.exit(code)
+    sys.stdout.flush()
+    # Become Streamlit (no parent left behind): a stop signal reaches the server itself.
+    os.execv(sys.executable, command)  # noqa: S606 - our own interpreter and script
 
 
 def _seed_if_empty(db: Database, profile: str) -> None:

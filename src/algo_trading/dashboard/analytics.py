@@ -13,11 +13,13 @@ import pandas as pd
 from algo_trading.backtest.metrics import compute_metrics
 from algo_trading.domain.errors import AlgoTradingError
 from algo_trading.domain.instruments import Exchange, InstrumentType
+from algo_trading.domain.orders import ProductType
 from algo_trading.market import ANGEL_ONE, ChargeSegment
 from algo_trading.market.charges import round_trip_charges
 from algo_trading.market.instruments import InstrumentMaster
+from algo_trading.market.margins import ANGEL_ONE_MARGINS, margin_basis_paise, margin_pct
 
-__all__ = ["charges_by_kind", "equity_curve", "monthly", "strategy_metrics"]
+__all__ = ["charges_by_kind", "equity_curve", "margin_used", "monthly", "strategy_metrics"]
 
 _NS_PER_DAY = 86_400 * 10**9
 
@@ -113,3 +115,23 @@ def charges_by_kind(turnover: pd.DataFrame, master: InstrumentMaster | None) -> 
         for name, paise in lines.items():
             totals[name] = totals.get(name, 0) + paise
     return totals
+
+
+def margin_used(positions: pd.DataFrame, master: InstrumentMaster) -> tuple[int, int]:
+    """(paise, positions not priced) the open positions block at their marks, by Angel One's
+    margin rates (market.margins; F&O rates are placeholders there). A symbol the master does
+    not know is counted as not priced, never guessed."""
+    total = unknown = 0
+    open_rows = positions[positions["quantity"] != 0] if not positions.empty else positions
+    for row in open_rows.itertuples():
+        try:
+            inst = master.by_symbol(str(row.symbol), str(row.exchange))
+            product = ProductType(str(row.product))
+        except (AlgoTradingError, ValueError):
+            unknown += 1
+            continue
+        is_buy = int(row.quantity) > 0
+        basis = margin_basis_paise(inst, is_buy, int(row.mark))
+        pct = margin_pct(ANGEL_ONE_MARGINS, inst, product, is_buy)
+        total += basis * abs(int(row.quantity)) * pct // 100
+    return total, unknown

@@ -29,6 +29,7 @@ __all__ = [
     "TicketLimits",
     "TicketRefusedError",
     "band_for",
+    "check_modify",
     "check_ticket",
 ]
 
@@ -165,6 +166,37 @@ def _check(
         segment, buy, sell, exchange=inst.exchange, broker=ANGEL_ONE, trade_date=today
     )
     return CheckedTicket(payload, inst, quantity, value, ref, band, charges)
+
+
+def check_modify(
+    master: InstrumentMaster, symbol: str, quantity: str, price: str
+) -> dict[str, str]:
+    """The modify payload's changes (quantity in whole lots, price on the tick), or
+    TicketRefusedError; at least one change."""
+    if not quantity.strip() and not price.strip():
+        raise TicketRefusedError("modify: give a new quantity, a new price, or both")
+    try:
+        inst = master.by_symbol(symbol)
+    except AlgoTradingError:
+        raise TicketRefusedError(f"symbol: {symbol} is not in the instrument master") from None
+    changes: dict[str, str] = {}
+    if quantity.strip():
+        units = quantity.strip()
+        if not re.fullmatch(r"[0-9]{1,9}", units) or int(units) <= 0:
+            raise TicketRefusedError(f"quantity: {units!r} is not a whole number of units")
+        if int(units) % inst.lot_size:
+            raise TicketRefusedError(
+                f"quantity: {units} is not a multiple of {symbol}'s lot size {inst.lot_size}"
+            )
+        changes["quantity"] = units
+    if price.strip():
+        try:
+            paise = rupees_to_paise(price, what="price")
+            check_on_tick(paise, inst.tick_size_paise, where="price")
+        except AlgoTradingError as exc:
+            raise TicketRefusedError(str(exc)) from None
+        changes["price_paise"] = str(paise)
+    return changes
 
 
 def _lookup(master: InstrumentMaster, typed: str, exchange: str) -> Instrument:

@@ -226,12 +226,13 @@ CONTROLS = (
 def test_every_control_writes_its_command_only_after_confirmation(
     app_env: Callable[..., AppTest], database: Database
 ) -> None:
-    """Cancel, square off (all, one strategy), pause, resume, kill and reset, in one session:
+    """Cancel, modify, square off (all, one strategy), pause, resume, kill and reset, in one
+    session:
     without the confirmation nothing is written; with it, the command row and its audit line."""
     at = _controls(app_env)
     for setup, key, kind, payload in CONTROLS:
         for widget, value in setup.items():
-            if widget == "kill_reason":
+            if widget in ("kill_reason", "modify_price", "modify_quantity"):
                 at.text_input(key=widget).input(value)
             else:
                 at.selectbox(key=widget).select(value)

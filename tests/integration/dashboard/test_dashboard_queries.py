@@ -98,3 +98,23 @@ def test_filters_narrow_orders_and_trades(database: Database) -> None:
     rejected = queries.orders(database, queries.OrderFilter(statuses=("REJECTED",)))
     assert "DREJ0001" in set(rejected["client_order_id"])
     assert queries.trade_count(database, f) >= len(trades)
+
+
+def test_margin_used_applies_angel_ones_rates_and_names_unknown_symbols() -> None:
+    import pandas as pd
+
+    from algo_trading.dashboard.analytics import margin_used
+    from algo_trading.services.trade_config import default_master
+
+    master = default_master(dt.date(2026, 7, 27))
+    frame = pd.DataFrame(
+        {
+            "symbol": ["SBIN-EQ", "TCS-EQ", "NOSUCH-EQ", "INFY-EQ"],
+            "exchange": ["NSE"] * 4,
+            "product": ["INTRADAY", "DELIVERY", "INTRADAY", "INTRADAY"],
+            "quantity": [10, 2, 5, 0],
+            "mark": [1000_00, 2000_00, 50_00, 1000_00],
+        }
+    )
+    # intraday 20 % of 10 × ₹1,000; delivery 100 % of 2 × ₹2,000; flat INFY blocks nothing
+    assert margin_used(frame, master) == (10 * 1000_00 * 20 // 100 + 2 * 2000_00, 1)

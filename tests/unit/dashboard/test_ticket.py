@@ -13,6 +13,7 @@ from algo_trading.dashboard.ticket import (
     TicketInput,
     TicketLimits,
     TicketRefusedError,
+    check_modify,
     check_ticket,
 )
 from algo_trading.domain.errors import InvalidInputError
@@ -127,3 +128,18 @@ def test_payloads_of_the_wrong_shape_are_refused(
 def test_square_off_and_reset_need_nothing_but_carry_their_action() -> None:
     assert build_payload("square_off") == {"action": "square_off"}
     assert build_payload("reset_kill") == {"action": "reset_kill"}
+
+
+def test_modify_checks_lots_and_tick_and_needs_a_change(master: InstrumentMaster) -> None:
+    assert check_modify(master, "SBIN-EQ", "20", "1001.10") == {
+        "quantity": "20",
+        "price_paise": "100110",
+    }
+    assert check_modify(master, "SBIN-EQ", "", "1001.10") == {"price_paise": "100110"}
+    for quantity, price, fragment in (
+        ("", "", "give a new quantity"),
+        ("1.5", "", "not a whole number"),
+        ("", "1001.15", "not on the 0.10 tick"),
+    ):
+        with pytest.raises(TicketRefusedError, match=fragment):
+            check_modify(master, "SBIN-EQ", quantity, price)

@@ -15,6 +15,7 @@ from algo_trading.dashboard.ticket import (
     CheckedTicket,
     TicketInput,
     TicketRefusedError,
+    check_modify,
     check_ticket,
 )
 from algo_trading.services.users import TRADER, Session
@@ -45,6 +46,7 @@ def render(ctx: AppContext, session: Session) -> None:
         return
     _ticket(ctx, session)
     _cancel(ctx, session)
+    _modify(ctx, session)
     _square_off(ctx, session)
     _pause_resume(ctx, session)
     _kill(ctx, session)
@@ -130,6 +132,32 @@ def _cancel(ctx: AppContext, session: Session) -> None:
     )
     if _confirmed("Cancel order", "cancel"):
         _send(ctx, session, "cancel", {"client_order_id": choice})
+
+
+def _modify(ctx: AppContext, session: Session) -> None:
+    st.subheader("Modify an order")
+    open_orders = queries.orders(ctx.db, queries.OrderFilter(statuses=_OPEN, limit=500))
+    if open_orders.empty:
+        st.caption("No open orders to modify.")
+        return
+    choice = st.selectbox(
+        "Open order",
+        list(open_orders["client_order_id"]),
+        format_func=lambda c: _describe(open_orders, c),
+        key="modify_order",
+    )
+    cols = st.columns(2)
+    quantity = cols[0].text_input("New quantity (units)", key="modify_quantity")
+    price = cols[1].text_input("New price ₹", key="modify_price")
+    if not _confirmed("Modify order", "modify"):
+        return
+    row = open_orders[open_orders["client_order_id"] == choice].iloc[0]
+    try:
+        changes = check_modify(ctx.master, str(row["symbol"]), quantity, price)
+    except TicketRefusedError as exc:
+        st.error(f"Not sent: {exc}")
+        return
+    _send(ctx, session, "modify", {"client_order_id": choice, **changes})
 
 
 def _describe(frame: pd.DataFrame, client_order_id: str) -> str:

@@ -7,7 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from algo_trading.dashboard import queries
+from algo_trading.dashboard import analytics, queries
 from algo_trading.dashboard.context import REFRESH_S, AppContext
 from algo_trading.dashboard.format import ist_text, pnl_text, rupees
 from algo_trading.dashboard.page_support import empty_state, page_context, show_money
@@ -25,12 +25,20 @@ def render_positions(ctx: AppContext) -> None:
         hour=0, minute=0, second=0, microsecond=0
     )
     totals = queries.totals(frame, queries.charges_since(ctx.db, start_of_day))
-    cols = st.columns(5)
+    margin, unpriced = analytics.margin_used(frame, ctx.master)
+    cols = st.columns(3)
     cols[0].metric("Total P&L", pnl_text(totals.total_paise))
     cols[1].metric("Realized", pnl_text(totals.realized_paise))
     cols[2].metric("Unrealized", pnl_text(totals.unrealized_paise))
-    cols[3].metric("Gross exposure", rupees(totals.gross_exposure_paise))
-    cols[4].metric("Charges today", rupees(totals.charges_today_paise))
+    cols = st.columns(3)
+    cols[0].metric("Gross exposure", rupees(totals.gross_exposure_paise))
+    cols[1].metric(
+        "Margin used (estimate)",
+        rupees(margin),
+        help="Angel One's margin rates on the open positions at their marks"
+        + (f"; {unpriced} position(s) not in the instrument master" if unpriced else ""),
+    )
+    cols[2].metric("Charges today", rupees(totals.charges_today_paise))
     st.caption(
         f"{totals.open_positions} open position(s). Updated {ist_text(_now(ctx))}; marks: live "
         "price from the cache where there is one, else the last trade. ▲ blue is a gain, "

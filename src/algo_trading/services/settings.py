@@ -16,7 +16,7 @@ import re
 import socket
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         description="services apply migrations at start (else they refuse an old schema)",
     )
     database_pool_size: int = Field(default=5, ge=1, le=100)
+    database_password: SecretStr = Field(
+        default=SecretStr(""),
+        description="the password for a postgresql:// URL that has none (as ECS injects it from "
+        "Secrets Manager beside a password-less ALGO_DATABASE_URL)",
+    )
     database_app_role: str = Field(
         default="",
         pattern=r"^([a-z_][a-z0-9_]{0,62})?$",
@@ -197,6 +202,16 @@ class Settings(BaseSettings):
         description="yes: confirms live trading as `--live` does (a config saying "
         'mode = "live" still needs one or the other)',
     )
+    # Application metrics for CloudWatch alarms (issue #13 item 4): embedded-metric-format lines
+    # on standard output, which the awslogs driver turns into metrics. Off on a laptop.
+    metrics_emf: bool = Field(
+        default=False, description="write CloudWatch embedded-metric-format lines to stdout"
+    )
+    metrics_namespace: str = Field(
+        default="AlgoTrading/dev",
+        pattern=r"^[A-Za-z0-9_./#:-]{1,255}$",
+        description="the CloudWatch namespace of those metrics (one per environment)",
+    )
     secrets_backend: Literal["env", "aws"] = Field(
         default="env",
         description="where credentials live: env (ALGO_ANGELONE_* variables) or aws "
@@ -255,6 +270,23 @@ class Settings(BaseSettings):
             folder = Path(str(data.get("data_dir") or "var"))
             data["database_url"] = f"sqlite:///{(folder / DEFAULT_DATABASE_FILE).as_posix()}"
         return data
+
+    @model_validator(mode="after")
+    def _fold_database_password(self) -> Settings:
+        password = self.database_password.get_secret_value()
+        if not password:
+            return self
+        url = self.database_url.get_secret_value()
+        scheme, sep, rest = url.partition("://")
+        userinfo, at, host = rest.rpartition("@")
+        if not scheme.startswith("postgresql") or not sep or not at or ":" in userinfo:
+            raise ValueError(
+                "ALGO_DATABASE_PASSWORD: set, but ALGO_DATABASE_URL is not a postgresql:// URL "
+                "with a user and no password"
+            )
+        folded = f"{scheme}://{userinfo}:{quote(password, safe='')}@{host}"
+        object.__setattr__(self, "database_url", SecretStr(folded))
+        return self
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,0 +1,109 @@
+"""A trading report reads the period's trades and risk refusals from the real schema, on SQLite
+and on PostgreSQL, and nothing outside the period."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+
+from algo_trading.adapters.storage.sql.database import Database
+from algo_trading.adapters.storage.sql.models import metadata
+from algo_trading.adapters.storage.sql.schema import upgrade
+from algo_trading.research.reports import build_report, load_rows, period_of
+from tests.support.storage import find_postgres, fresh_schema
+
+UTC = dt.UTC
+DAY = dt.date(2026, 12, 1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'r.sqlite3'}")
+        upgrade(database)
+        yield database
+        database.dispose()
+        return
+    base, why = find_postgres()
+    if base is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL unreachable: {why}")
+        pytest.skip(f"PostgreSQL unreachable: {why}")
+    with fresh_schema(base) as url:
+        database = Database(url)
+        upgrade(database)
+        yield database
+        database.dispose()
+
+
+def _seed(db: Database) -> None:
+    orders, trades, audit = (metadata.tables[n] for n in ("orders", "trades", "order_audit"))
+    at = dt.datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # 10:30 IST on the 1st
+    with db.engine.begin() as conn:
+        conn.execute(
+            insert(orders).values(
+                client_order_id="sma-1",
+                tag="t1",
+                account="default",
+                strategy="sma",
+                symbol="SBIN-EQ",
+                exchange="NSE",
+                product="INTRADAY",
+                side="SELL",
+                order_type="MARKET",
+                validity="DAY",
+                quantity=10,
+                status="FILLED",
+                created_at=at,
+                updated_at=at,
+            )
+        )
+        for i, (when, pnl) in enumerate(
+            [(at, 5_000), (at + dt.timedelta(hours=1), -1_000), (at - dt.timedelta(days=1), 9_999)]
+        ):
+            conn.execute(
+                insert(trades).values(
+                    trade_id=f"T{i}",
+                    client_order_id="sma-1",
+                    account="default",
+                    strategy="sma",
+                    symbol="SBIN-EQ",
+                    exchange="NSE",
+                    product="INTRADAY",
+                    side="SELL",
+                    quantity=10,
+                    price=80_000,
+                    charges=40,
+                    pnl=pnl,
+                    executed_at=when,
+                )
+            )
+        conn.execute(
+            insert(audit).values(
+                occurred_at=at,
+                stage="risk",
+                decision_code="MAX_OPEN_ORDERS",
+                strategy="sma",
+                order_tag="t2",
+                client_order_id="sma-2",
+                symbol="SBIN-EQ",
+                side="BUY",
+                quantity=10,
+                numbers={"open": 3, "limit": 3},
+            )
+        )
+
+
+def test_a_daily_report_reads_only_its_day(db: Database) -> None:
+    _seed(db)
+    period = period_of("daily", DAY)
+    trades, refusals = load_rows(db, period)
+    report = build_report(period, trades, refusals)
+    assert report["executions"] == 2  # the trade of the 30th is not in it
+    assert report["net_paise"] == 5_000 - 1_000 - 80
+    assert report["risk_events"] == {"MAX_OPEN_ORDERS": 1}

@@ -61,6 +61,17 @@ def _tick(paise: int) -> int:
     return max(5, paise - paise % 5)
 
 
+def _weekdays(start_ns: int, days: int) -> list[int]:
+    """The UTC midnights of the Monday-to-Friday days among `days` calendar days from start."""
+    first = start_ns - start_ns % _DAY_NS
+    out = []
+    for n in range(max(days, 1)):
+        midnight = first + n * _DAY_NS
+        if (midnight // _DAY_NS + 3) % 7 < 5:  # 1970-01-01 was a Thursday (weekday 3)
+            out.append(midnight)
+    return out or [first]
+
+
 def _trade_pairs(
     rng: random.Random, count: int, start_ns: int, days: int, symbols: dict[str, int], tag: str
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]]:
@@ -68,12 +79,13 @@ def _trade_pairs(
     symbol, the sell realizing P&L, spread over `days` trading days from `start_ns`."""
     names = list(symbols)
     held: dict[tuple[str, str], tuple[int, int]] = {}
-    per_day = max(1, count // max(days, 1))
+    sessions = _weekdays(start_ns, days)
+    per_day = max(1, -(-count // len(sessions)))
     for i in range(count):
         strategy = _STRATEGIES[i % len(_STRATEGIES)]
         symbol = names[(i // 2) % len(names)]
         day, slot = divmod(i, per_day)
-        ts = start_ns + day * _DAY_NS + _OPEN_OFFSET_NS + (slot * 20_000 // per_day) * _NS_PER_S
+        ts = sessions[day] + _OPEN_OFFSET_NS + (slot * 20_000 // per_day) * _NS_PER_S
         base = symbols[symbol]
         price = _tick(base + int(base * rng.uniform(-0.03, 0.03)))
         key = (strategy, symbol)

@@ -167,7 +167,7 @@ def _settle(page: object) -> None:
     slow: the Portfolio redraws every 2 s on a busy machine)."""
     page.wait_for_function(_RUN, timeout=30_000)  # type: ignore[attr-defined]
     with contextlib.suppress(playwright_sync.TimeoutError):
-        page.wait_for_function(_DRAWN, timeout=10_000)  # type: ignore[attr-defined]
+        page.wait_for_function(_DRAWN, timeout=20_000)  # type: ignore[attr-defined]
 
 
 def _slug(title: str) -> str:

@@ -9,6 +9,7 @@ import logging
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,7 @@ from algo_trading import __version__
 from algo_trading.adapters.logs import install_logging
 from algo_trading.cli.charges import charges_command
 from algo_trading.cli.dashboard import dashboard_group
+from algo_trading.cli.data import data_group
 from algo_trading.cli.db import db_group
 from algo_trading.cli.errors import user_errors
 from algo_trading.cli.research import (
@@ -28,6 +30,10 @@ from algo_trading.cli.simulator import simulator_command
 from algo_trading.cli.trade import trade_command
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.money import rupees_to_paise
+
+if TYPE_CHECKING:
+    from algo_trading.adapters.history import BarSeries
+    from algo_trading.market.calendar import TradingCalendar
 
 __all__ = ["main"]
 
@@ -69,7 +75,25 @@ def cli() -> None:
     "data_files",
     required=True,
     multiple=True,
-    help="CSV or Parquet bars; repeat for more symbols.",
+    help="CSV or Parquet bars, or store:SYM[,SYM...] for bars from the history store "
+    "(with --interval, --from, --to); repeat for more.",
+)
+@click.option(
+    "--interval",
+    default="ONE_MINUTE",
+    show_default=True,
+    help="Interval of store: data (Angel One's name).",
+)
+@click.option("--exchange", default="NSE", show_default=True, help="Exchange of store: data.")
+@click.option("--from", "frm", default=None, help="First day of store: data (YYYY-MM-DD, IST).")
+@click.option("--to", "to", default=None, help="Last day of store: data (inclusive).")
+@click.option("--store", default=None, help="The history store's folder (see `data --help`).")
+@click.option(
+    "--adjust",
+    "adjust_file",
+    default=None,
+    help="Corporate-actions CSV (symbol, ex_date, action split|bonus, ratio A:B): adjust "
+    "prices and volumes before each ex-date. Off by default.",
 )
 @click.option(
     "--symbol",
@@ -136,6 +160,12 @@ def backtest(
     allow_off_session: bool,
     product: str | None,
     as_json: bool,
+    interval: str,
+    exchange: str,
+    frm: str | None,
+    to: str | None,
+    store: str | None,
+    adjust_file: str | None,
 ) -> None:
     """Run a strategy over historical bars and report its results."""
     from algo_trading.adapters.history import load_bars
@@ -171,7 +201,15 @@ def backtest(
     calendar = None if allow_off_session else calendar_for(Exchange.NSE)
     series = []
     for f in data_files:
-        series.extend(load_bars(f, symbol if len(data_files) == 1 else None, calendar=calendar))
+        if f.startswith("store:"):
+            series.extend(_store_bars(f, interval, exchange, frm, to, store, calendar))
+        else:
+            series.extend(load_bars(f, symbol if len(data_files) == 1 else None, calendar=calendar))
+    if adjust_file is not None:
+        from algo_trading.adapters.history.adjust import adjust, load_actions
+
+        actions = load_actions(adjust_file)
+        series = [adjust(s, actions, tick) for s in series]
     strategy = build_strategy(cls, raw, quantity=quantity, product=product_type)
     labels = RunLabels(
         charges=charges_label(charges_name, strategy.product),
@@ -198,6 +236,31 @@ def backtest(
         click.echo(json.dumps(summary(run, m, labels), separators=(",", ":")))
     else:
         click.echo(render_text(run, m, labels))
+
+
+def _store_bars(
+    spec: str,
+    interval: str,
+    exchange: str,
+    frm: str | None,
+    to: str | None,
+    store: str | None,
+    calendar: TradingCalendar | None,
+) -> list[BarSeries]:
+    """`store:SYM[,SYM...]`: each symbol's bars from the history store over [--from, --to]."""
+    from algo_trading.adapters.history.from_store import load_from_store
+    from algo_trading.adapters.history.store import ParquetBarStore
+    from algo_trading.cli.data import store_root
+    from algo_trading.services.history_fetch import check_exchange, check_interval, day_bounds_ns
+
+    names = [n.strip() for n in spec.removeprefix("store:").split(",")]
+    if not all(names):
+        raise ConfigError(f"--data {spec!r}: name the symbols, like store:SBIN-EQ,TCS-EQ")
+    check_interval(interval)
+    ex = check_exchange(exchange)
+    start_ns, end_ns = day_bounds_ns(frm, to)
+    bars = ParquetBarStore(store_root(store))
+    return load_from_store(bars, ex.value, names, interval, start_ns, end_ns, calendar=calendar)
 
 
 def _sessions_checked() -> str:
@@ -314,6 +377,7 @@ def demo(bars: int, work_dir: str) -> None:
 
 cli.add_command(charges_command)
 cli.add_command(dashboard_group)
+cli.add_command(data_group)
 cli.add_command(db_group)
 cli.add_command(simulator_command)
 cli.add_command(trade_command)

@@ -1,4 +1,5 @@
-"""The engine: clock, event queue, order manager, risk hook, portfolio and strategy runner."""
+"""The engine: clock, event queue, order manager, risk manager and kill switch, portfolio and
+strategy runner."""
 
 from algo_trading.engine.clock import SimulatedClock
 from algo_trading.engine.context import StrategyView
@@ -24,10 +25,17 @@ from algo_trading.engine.ports import (
 from algo_trading.engine.risk import (
     ALLOW,
     AllowAll,
+    KillSwitchState,
     NoDeliveryShort,
+    RiskAction,
+    RiskActionKind,
     RiskChain,
     RiskCheck,
+    RiskCode,
     RiskDecision,
+    RiskGate,
+    RiskLimits,
+    RiskManager,
     RiskView,
 )
 from algo_trading.engine.sender import InlineSender
@@ -41,6 +49,7 @@ __all__ = [
     "Clock",
     "IdGenerator",
     "InlineSender",
+    "KillSwitchState",
     "MemoryAuditLog",
     "MemoryTradeLog",
     "NoCharges",
@@ -52,9 +61,15 @@ __all__ = [
     "Portfolio",
     "ReportIncident",
     "ReportSink",
+    "RiskAction",
+    "RiskActionKind",
     "RiskChain",
     "RiskCheck",
+    "RiskCode",
     "RiskDecision",
+    "RiskGate",
+    "RiskLimits",
+    "RiskManager",
     "RiskView",
     "SequentialIds",
     "SimulatedClock",

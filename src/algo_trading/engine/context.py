@@ -77,7 +77,7 @@ class StrategyView:
         if not self._owns(client_order_id):
             return "UNKNOWN_ORDER"
         change = OrderChange(quantity, price_paise, trigger_price_paise)
-        return self._engine.orders.modify(client_order_id, change)
+        return self._engine.modify(client_order_id, change)
 
     def open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
         orders = self._engine.orders

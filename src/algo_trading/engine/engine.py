@@ -12,7 +12,7 @@ throttle holds, so a held order goes when its slot comes even when no market dat
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, ItemsView, Iterable
 from dataclasses import replace
 
 from algo_trading.domain.errors import ConfigError, DuplicateOrderError, StrategyError
@@ -21,6 +21,7 @@ from algo_trading.domain.fills import Fill
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.instruments import Instrument, equity
 from algo_trading.domain.orders import (
+    Order,
     OrderEvent,
     OrderIntent,
     OrderSide,
@@ -28,19 +29,23 @@ from algo_trading.domain.orders import (
     OrderType,
     ProductType,
 )
+from algo_trading.domain.positions import Position
 from algo_trading.engine.context import StrategyView
-from algo_trading.engine.order_manager import NoCharges, OrderManager, SequentialIds
+from algo_trading.engine.order_manager import NoCharges, OrderChange, OrderManager, SequentialIds
 from algo_trading.engine.portfolio import BookKey, Portfolio
 from algo_trading.engine.ports import (
     Broker,
     ChargesModel,
     Clock,
     IdGenerator,
+    Notifier,
     OrderAuditLog,
     OrderSender,
     TradeLog,
 )
-from algo_trading.engine.risk import AllowAll, RiskCheck
+from algo_trading.engine.risk import AllowAll, RiskCheck, RiskGate, RiskManager
+from algo_trading.engine.risk_control import NEVER, RiskControl
+from algo_trading.engine.risk_types import RiskAction
 from algo_trading.engine.sender import InlineSender
 from algo_trading.market.audit import OrderAuditRecord
 from algo_trading.market.throttle import OrderThrottle
@@ -109,16 +114,22 @@ class TradingEngine:
         audit: OrderAuditLog | None = None,
         sender: OrderSender | None = None,
         account: str = "default",
+        risk_manager: RiskManager | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.clock = clock
         self.broker = broker
         self.portfolio = Portfolio(starting_cash_paise, account)
         self.trade_log = trade_log if trade_log is not None else MemoryTradeLog()
+        # the kill switch, then `risk`, then the risk manager (engine/risk.py)
+        self.risk_gate = RiskGate(risk or AllowAll(), risk_manager)
+        self.risk_manager = risk_manager
+        self.last_prices: dict[str, int] = {}  # symbol -> last trade price seen in a tick
         self.orders = OrderManager(
             sender if sender is not None else InlineSender(broker),
             clock,
             ids or SequentialIds(),
-            risk or AllowAll(),
+            self.risk_gate,
             self.trade_log,
             charges or NoCharges(),
             throttle,
@@ -135,6 +146,9 @@ class TradingEngine:
         self._queue: deque[ExecutionReport] = deque()
         self._handlers: dict[str, Callable[[Bar], None]] = {}
         self._started = False
+        self.risk_control = RiskControl(self, self.risk_gate, risk_manager, notifier)
+        if risk_manager is not None:
+            risk_manager.bind(self, clock)
         broker.connect(self.report)
 
     # --- set-up ---------------------------------------------------------------------------
@@ -176,10 +190,17 @@ class TradingEngine:
             self.orders.release(now_ns)
         if self._queue:
             self.drain()
+        if now_ns >= self.risk_control.next_due_ns:
+            self.risk_control.evaluate(now_ns)
 
     def next_timer_ns(self) -> int | None:
-        """When `on_timer` next has work to do (a held order's slot); None when nothing waits."""
-        return self.orders.next_release_ns(self.clock.now_ns())
+        """When `on_timer` next has work to do (a held order's slot, the risk checks' next
+        round); None when nothing waits."""
+        release = self.orders.next_release_ns(self.clock.now_ns())
+        risk = self.risk_control.next_due_ns
+        if risk == NEVER:
+            return release
+        return risk if release is None else min(release, risk)
 
     def on_bar(self, bar: Bar) -> None:
         handler = self._handlers.get(bar.symbol)
@@ -248,6 +269,9 @@ class TradingEngine:
         if self._queue:
             self.drain()
         self.portfolio.mark(tick.symbol, tick.ltp_paise)
+        self.last_prices[tick.symbol] = tick.ltp_paise
+        if tick.ts_ns >= self.risk_control.next_due_ns:
+            self.risk_control.evaluate(tick.ts_ns)
         for s in self._strategies:
             if tick.symbol in s.symbols:
                 self._call(s, "on_tick", s.on_tick, tick)
@@ -261,11 +285,14 @@ class TradingEngine:
         apply = self.orders.apply
         parent_of = self.orders.parent_of
         exchanges = self._exchange
+        manager = self.risk_manager
         while queue:
             result = apply(queue.popleft())
             if result is None:
                 continue
             order, fill = result
+            if manager is not None:
+                manager.on_report(order, fill)
             strategy = self._by_id.get(order.strategy_id)
             parent = parent_of.get(order.client_order_id) if parent_of else None
             if fill is not None:
@@ -283,6 +310,8 @@ class TradingEngine:
                 self._call(
                     strategy, "on_order_update", lambda s=strategy, o=snap: s.on_order_update(o)
                 )
+        if manager is not None and manager.dirty:
+            self.risk_control.evaluate(self.clock.now_ns())
 
     def square_off(self, symbol: str) -> list[ClientOrderId]:
         """The intraday cut-off for `symbol` has come: cancel its working INTRADAY orders and
@@ -363,9 +392,16 @@ class TradingEngine:
         """Check and send an order (sliced above the freeze quantity); the id returned names
         it, the parent's when sliced. A refusal is told to the strategy at once."""
         inst = self.instrument(intent.symbol)
-        coid, made = self.orders.create(
-            intent, self, inst.freeze_quantity, inst.lot_size, square_off=square_off
-        )
+        if square_off:  # the engine's own closing order: past every limit and the kill switch
+            self.risk_gate.exempt = True
+        try:
+            coid, made = self.orders.create(
+                intent, self, inst.freeze_quantity, inst.lot_size, square_off=square_off
+            )
+        finally:
+            self.risk_gate.exempt = False
+        if square_off:
+            self.risk_control.closing.add(coid)
         strategy = self._by_id.get(intent.strategy_id)
         if strategy is not None and made[0].is_terminal:  # refused: tell the strategy now
             parent = self.orders.parents.get(coid)
@@ -395,6 +431,53 @@ class TradingEngine:
     def quarantined(self) -> list[ClientOrderId]:
         """Orders whose reports the books could not take, waiting for reconciliation."""
         return list(self.orders.quarantined)
+
+    # --- risk: the kill switch, scopes, the manager's view (engine/risk_control.py) --------
+    def kill_switch(self, reason: str, by: str) -> None:
+        """Cancel every open order, close every position at market, and refuse every new
+        order with KILL_SWITCH until `reset_kill_switch`. Safe to call again."""
+        self.risk_control.kill(reason, by, self.clock.now_ns())
+
+    def reset_kill_switch(self, by: str) -> None:
+        """A person lifts the kill switch; new orders go through the checks again."""
+        self.risk_control.reset(by, self.clock.now_ns())
+
+    @property
+    def kill_switch_active(self) -> bool:
+        return self.risk_gate.killed is not None
+
+    def cancel_all(self, strategy_id: str | None = None) -> int:
+        """Cancel every open order of one strategy (None: of all); how many were asked."""
+        return self.risk_control.cancel_all(strategy_id)
+
+    def flatten(self, strategy_id: str | None = None) -> list[ClientOrderId]:
+        """Close every position of one strategy (None: all) at market, every product."""
+        return self.risk_control.flatten(strategy_id, self.clock.now_ns(), force=True)
+
+    def modify(self, client_order_id: ClientOrderId, change: OrderChange) -> str:
+        """Ask for new terms on a working order, through the risk checks as the order would
+        be after the change; "" when asked, else the stable code of the refusal."""
+        refusal = self.risk_control.check_change(client_order_id, change)
+        return refusal or self.orders.modify(client_order_id, change)
+
+    def evaluate_risk(self, now_ns: int | None = None) -> list[RiskAction]:
+        """Run the continuous risk checks now and carry out what they ask (the engine does
+        this itself on fills, rejections, ticks and its timer)."""
+        return self.risk_control.evaluate(self.clock.now_ns() if now_ns is None else now_ns)
+
+    def last_price_paise(self, symbol: str) -> int | None:
+        price = self.last_prices.get(symbol)
+        if price is None:
+            books = self.portfolio.by_symbol.get(symbol)
+            if books and books[0].last_price_paise:
+                return books[0].last_price_paise
+        return price
+
+    def working_orders(self) -> list[Order]:
+        return self.orders.open_orders()
+
+    def position_books(self) -> ItemsView[BookKey, Position]:
+        return self.portfolio.books.items()
 
     # --- user code ------------------------------------------------------------------------
     def _call(self, strategy: Strategy, hook: str, fn: Callable[..., None], *args: object) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, TypeVar
 
 from algo_trading.domain.events import ExecutionReport
 from algo_trading.domain.fills import Fill
@@ -151,12 +151,14 @@ class ChargesModel(Protocol):
 class CommandKind(StrEnum):
     """What the dashboard (or an operator) may ask the trading service to do."""
 
-    MANUAL_ORDER = "MANUAL_ORDER"
+    MANUAL_ORDER = "MANUAL_ORDER"  # place an order
+    MODIFY = "MODIFY"
     CANCEL = "CANCEL"
     SQUARE_OFF = "SQUARE_OFF"
     PAUSE = "PAUSE"
     RESUME = "RESUME"
     KILL_SWITCH = "KILL_SWITCH"
+    KILL_RESET = "KILL_RESET"  # a person releases the kill switch (the column holds 16)
 
 
 class CommandStatus(StrEnum):
@@ -184,6 +186,7 @@ class CommandRecord:
     outcome_code: str = ""
     outcome_detail: str = ""
     updated_ns: int = 0
+    result: Mapping[str, str] = field(default_factory=dict)  # what the command made (ids)
 
 
 class OrderRepository(Protocol):
@@ -243,13 +246,48 @@ class CommandRepository(Protocol):
 
     def get(self, command_id: str) -> CommandRecord | None: ...
 
-    def claim_next(self, worker: str, ts_ns: int) -> CommandRecord | None:
-        """Take the oldest pending command; two workers never take the same one."""
+    def claim_next(
+        self,
+        worker: str,
+        ts_ns: int,
+        *,
+        account: str | None = None,
+        strategies: Collection[str] | None = None,
+    ) -> CommandRecord | None:
+        """Take the oldest pending command; two workers never take the same one. With
+        `account`, only that account's; with `strategies`, only commands naming one of them
+        or none (the strategies this instance holds the leases of)."""
         ...
 
     def finish(
-        self, command_id: str, status: CommandStatus, *, code: str, detail: str, ts_ns: int
-    ) -> None: ...
+        self,
+        command_id: str,
+        status: CommandStatus,
+        *,
+        code: str,
+        detail: str,
+        ts_ns: int,
+        result: Mapping[str, str] | None = None,
+        worker: str | None = None,
+    ) -> None:
+        """Write the outcome. With `worker`, only while that worker holds the claim
+        (StorageError otherwise: the claim was given up as abandoned)."""
+        ...
+
+    def abandon_stale(self, claimed_before_ns: int, ts_ns: int) -> list[str]:
+        """Commands claimed before `claimed_before_ns` and never finished (their service
+        died): FAILED as INTERRUPTED, never run again (an order may have gone). Their ids."""
+        ...
+
+    def settled_through(self, kinds: Collection[CommandKind]) -> int:
+        """The largest row id up to which every command of these kinds is finished."""
+        ...
+
+    def done_after(
+        self, kinds: Collection[CommandKind], after_id: int
+    ) -> list[tuple[int, CommandRecord]]:
+        """DONE commands of these kinds above row id `after_id`, oldest first, with ids."""
+        ...
 
 
 class AuditLog(Protocol):
@@ -463,4 +501,71 @@ class Leases(Protocol):
 
     def available(self, now_ns: int) -> list[Lease]:
         """Leases released or expired: strategies waiting for an owner."""
+        ...
+
+
+# --- market-data history: stored candles (issue #11, item 2) --------------------------------
+# Kept in one block at the end (with its own `__all__` line) so that it merges beside the
+# cache and object-store ports of the same issue.
+
+__all__ += ["BarKey", "MarketDataStore", "StoredSeries"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class BarKey:
+    """Which candles: an exchange ("NSE"), a trading symbol ("SBIN-EQ") and one of Angel One's
+    interval names ("ONE_MINUTE", angel-one-smartapi.md §3)."""
+
+    exchange: str
+    symbol: str
+    interval: str
+
+    def __str__(self) -> str:
+        return f"{self.exchange}:{self.symbol}:{self.interval}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSeries:
+    """What the store holds of one key: its bars' first and last start times, how many bars,
+    the years it has files for, and the spans a fetch asked the broker for and stored whole
+    (half-open epoch-ns intervals, merged), which is how a killed fetch knows where to go on."""
+
+    key: BarKey
+    first_ns: int
+    last_ns: int
+    bars: int
+    years: tuple[int, ...]
+    fetched: tuple[tuple[int, int], ...] = ()
+
+
+BarsT = TypeVar("BarsT")
+
+
+class MarketDataStore(Protocol[BarsT]):
+    """Candles by exchange, symbol, interval (and year, inside the adapter), prices in integer
+    paise. `BarsT` is the adapter's bar columns (the history adapter's `BarSeries`: int64 arrays);
+    the core never needs to look inside one.
+
+    Writes are idempotent (a bar already stored at the same start time is stored once; the
+    newer values win) and atomic (a reader sees the old file or the new one, never half)."""
+
+    def write(self, key: BarKey, bars: BarsT) -> int:
+        """Merge `bars` into the key's series; the number of bars not stored before."""
+        ...
+
+    def read(self, key: BarKey, start_ns: int | None = None, end_ns: int | None = None) -> BarsT:
+        """The key's bars with start in [start_ns, end_ns), in time order; DataError when the
+        store has no such series or a file of it is unreadable."""
+        ...
+
+    def series(self) -> list[StoredSeries]:
+        """Every stored key with its coverage, sorted by key."""
+        ...
+
+    def fetched(self, key: BarKey) -> list[tuple[int, int]]:
+        """The spans already fetched whole for `key` (see `StoredSeries.fetched`)."""
+        ...
+
+    def mark_fetched(self, key: BarKey, start_ns: int, end_ns: int) -> None:
+        """Record that [start_ns, end_ns) was fetched and its bars written (call after write)."""
         ...

@@ -1,64 +1,51 @@
-"""The pre-trade risk hook. Refusals are values with a stable code, never exceptions.
+"""The pre-trade risk hook and the kill switch's gate. Refusals are values with a stable code,
+never exceptions.
 
-The full risk manager (limits, daily loss, kill switch) comes with the trading service; the
-engine already asks every order through this hook.
+The values and protocols live in `risk_types.py`, the rules in `risk_rules.py`, the manager
+(limits, daily loss, drawdown, breaker) in `risk_manager.py`; every public name is importable
+from here. The engine always asks orders through a `RiskGate`: the kill switch first, then the
+checks it was given, then its `RiskManager`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from algo_trading.domain.orders import Order, OrderSide, ProductType
+from algo_trading.engine.risk_manager import DEFAULT_KILL_ON, Halt, RiskManager
+from algo_trading.engine.risk_types import (
+    ACCOUNT,
+    ALLOW,
+    ExposureView,
+    RiskAction,
+    RiskActionKind,
+    RiskCheck,
+    RiskCode,
+    RiskDecision,
+    RiskLimits,
+    RiskView,
+)
 
 __all__ = [
+    "ACCOUNT",
     "ALLOW",
+    "DEFAULT_KILL_ON",
     "AllowAll",
+    "ExposureView",
+    "Halt",
+    "KillSwitchState",
     "NoDeliveryShort",
+    "RiskAction",
+    "RiskActionKind",
     "RiskChain",
     "RiskCheck",
+    "RiskCode",
     "RiskDecision",
+    "RiskGate",
+    "RiskLimits",
+    "RiskManager",
     "RiskView",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class RiskDecision:
-    allowed: bool
-    code: str = "OK"
-    detail: str = ""
-
-    def __str__(self) -> str:
-        return self.code if not self.detail else f"{self.code}: {self.detail}"
-
-
-ALLOW = RiskDecision(True)
-
-
-class RiskView(Protocol):
-    """What a risk check may read of the portfolio."""
-
-    def position_quantity(self, symbol: str) -> int:
-        """The account's net quantity in `symbol`, over every strategy and product."""
-        ...
-
-    def book_quantity(self, strategy_id: str, symbol: str, product: ProductType) -> int:
-        """The quantity of one book: this strategy's position in `symbol` under `product`."""
-        ...
-
-    def cash_paise(self) -> int: ...
-
-    def equity_paise(self) -> int: ...
-
-    def pending_quantity(
-        self, strategy_id: str, symbol: str, side: OrderSide, product: ProductType
-    ) -> int:
-        """Units still to fill on this strategy's working orders of that side and product."""
-        ...
-
-
-class RiskCheck(Protocol):
-    def check(self, order: Order, view: RiskView) -> RiskDecision: ...
 
 
 class AllowAll:
@@ -102,3 +89,43 @@ class NoDeliveryShort:
                 f"sell {order.quantity} {order.symbol} as DELIVERY, {max(free, 0)} free to sell",
             )
         return ALLOW
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchState:
+    """Why everything stopped, who stopped it, when."""
+
+    reason: str
+    by: str
+    since_ns: int
+
+
+class RiskGate:
+    """What the engine's order manager asks: refuses everything with KILL_SWITCH while the
+    kill switch holds, then asks `inner` (the checks the engine was given) and `manager`.
+
+    `exempt` is set by the engine around its own closing orders (square-off, flatten): they
+    pass every check, the kill switch included, since they only take risk off."""
+
+    __slots__ = ("exempt", "inner", "killed", "manager")
+
+    def __init__(self, inner: RiskCheck, manager: RiskManager | None = None) -> None:
+        self.inner = inner
+        self.manager = manager
+        self.killed: KillSwitchState | None = None
+        self.exempt = False
+
+    def check(self, order: Order, view: RiskView) -> RiskDecision:
+        if self.exempt:
+            return ALLOW
+        killed = self.killed
+        if killed is not None:
+            return RiskDecision(
+                False,
+                RiskCode.KILL_SWITCH.value,
+                f"since {killed.since_ns} by {killed.by}: {killed.reason}",
+            )
+        decision = self.inner.check(order, view)
+        if decision.allowed and self.manager is not None:
+            return self.manager.check(order, view)
+        return decision

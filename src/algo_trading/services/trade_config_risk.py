@@ -6,34 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
 
 from algo_trading.domain.instruments import Segment
 from algo_trading.domain.money import format_rupees
+from algo_trading.engine.risk import RiskLimits
 from algo_trading.market.calendar_data import TIMETABLES, Window
 from algo_trading.services.trade_config_schema import ConfigProblem, RiskTable
 
 __all__ = ["RiskLimits", "risk_limits"]
-
-
-@dataclass(frozen=True, slots=True)
-class RiskLimits:
-    """One scope's limits (the account, or one strategy); None: no limit. Paise, units, IST."""
-
-    capital_paise: int | None = None
-    max_daily_loss_paise: int | None = None
-    max_drawdown_paise: int | None = None
-    max_order_value_paise: int | None = None
-    max_order_quantity: int | None = None
-    max_position_quantity: int | None = None
-    max_position_value_paise: int | None = None
-    max_gross_exposure_paise: int | None = None
-    max_open_orders: int | None = None
-    max_price_distance_bps: int | None = None
-    trading_start: dt.time | None = None
-    trading_end: dt.time | None = None
-    breaker_rejections: int | None = None
-    breaker_window_minutes: int | None = None
 
 
 def _session(segment: Segment | None, today: dt.date) -> Window:

@@ -39,7 +39,7 @@ from algo_trading.adapters.history.sessions import first_off_session
 from algo_trading.domain.errors import DataError
 from algo_trading.market.calendar import TradingCalendar
 
-__all__ = ["REQUIRED_COLUMNS", "BarSeries", "load_bars"]
+__all__ = ["REQUIRED_COLUMNS", "BarSeries", "load_bars", "series_of_table"]
 
 REQUIRED_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -88,7 +88,14 @@ def load_bars(
 
 
 def _load(p: Path, symbol: str | None, calendar: TradingCalendar | None) -> list[BarSeries]:
-    table = _read_table(p)
+    return series_of_table(p, _read_table(p), symbol, calendar)
+
+
+def series_of_table(
+    p: Path, table: pa.Table, symbol: str | None, calendar: TradingCalendar | None
+) -> list[BarSeries]:
+    """The checks of `load_bars` on a table already read (the CSV importer's normalised one);
+    `p` names the source in messages."""
     _unique_columns(p, table.column_names)
     missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
     if missing:

@@ -23,7 +23,7 @@ from algo_trading.domain.events import ns_to_ist
 from algo_trading.domain.instruments import Segment
 from algo_trading.market.calendar import TradingCalendar
 
-__all__ = ["first_off_session"]
+__all__ = ["first_off_session", "session_window"]
 
 _NS_PER_DAY = 86_400 * 10**9
 _IST_NS = 19_800 * 10**9
@@ -69,6 +69,12 @@ def first_off_session(
         f"{stamp} is outside {calendar.exchange}'s continuous session of that day "
         f"({o:%H:%M} to {c:%H:%M} IST; a bar is stamped with its open time)"
     )
+
+
+def session_window(calendar: TradingCalendar, date: dt.date) -> tuple[int, int] | str:
+    """The continuous cash market of `date` as epoch ns [open, close), or why there is none
+    (a holiday, a weekend, a special session whose hours are not tabled)."""
+    return _window(calendar, date)
 
 
 def _window(calendar: TradingCalendar, date: dt.date) -> tuple[int, int] | str:

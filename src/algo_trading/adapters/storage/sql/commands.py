@@ -3,9 +3,10 @@ backtest runs (their trades in bulk; the large results go to the object store)."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, or_, select, update
 
 from algo_trading.adapters.storage.sql.bulk import write_backtest_trades
 from algo_trading.adapters.storage.sql.models import metadata
@@ -13,7 +14,7 @@ from algo_trading.adapters.storage.sql.rows import check_fits, command_from_row
 from algo_trading.adapters.storage.sql.types import ns_to_datetime
 from algo_trading.domain.errors import StorageError
 from algo_trading.domain.fills import Fill
-from algo_trading.engine.ports import CommandRecord, CommandStatus
+from algo_trading.engine.ports import CommandKind, CommandRecord, CommandStatus
 
 __all__ = ["SqlAuditLog", "SqlCommandRepository", "SqlRunRepository"]
 
@@ -51,46 +52,185 @@ class SqlCommandRepository:
         ).one_or_none()
         return None if row is None else command_from_row(row._mapping)
 
-    def claim_next(self, worker: str, ts_ns: int) -> CommandRecord | None:
+    def claim_next(
+        self,
+        worker: str,
+        ts_ns: int,
+        *,
+        account: str | None = None,
+        strategies: Collection[str] | None = None,
+    ) -> CommandRecord | None:
         """The oldest pending command, locked; others skip it (PostgreSQL SKIP LOCKED; on
-        SQLite the writer already holds the database's write lock)."""
-        row = self._c.execute(
-            select(COMMANDS)
-            .where(COMMANDS.c.status == CommandStatus.PENDING.value)
-            .order_by(COMMANDS.c.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).one_or_none()
-        if row is None:
-            return None
+        SQLite the writer already holds the database's write lock). The update is also
+        conditional on the row still being PENDING, so it is taken once on any database. A
+        row no service can read (an unknown kind, a payload that is not a JSON object) is
+        answered REFUSED here, audited, and the next one is taken: it must never stop the
+        queue."""
+        query = select(COMMANDS).where(COMMANDS.c.status == CommandStatus.PENDING.value)
+        if account is not None:
+            query = query.where(COMMANDS.c.account == account)
+        if strategies is not None:
+            query = query.where(
+                or_(COMMANDS.c.strategy.is_(None), COMMANDS.c.strategy.in_(sorted(strategies)))
+            )
+        query = query.order_by(COMMANDS.c.id).limit(1).with_for_update(skip_locked=True)
         when = ns_to_datetime(ts_ns)
+        while True:
+            row = self._c.execute(query).one_or_none()
+            if row is None:
+                return None
+            taken = self._c.execute(
+                update(COMMANDS)
+                .where(COMMANDS.c.id == row.id, COMMANDS.c.status == CommandStatus.PENDING.value)
+                .values(status=CommandStatus.CLAIMED.value, claimed_by=worker, claimed_at=when)
+            )
+            if taken.rowcount != 1:
+                continue  # another worker took it between our read and our update
+            claimed = dict(row._mapping) | {
+                "status": CommandStatus.CLAIMED.value,
+                "claimed_by": worker,
+                "claimed_at": when,
+            }
+            problem = _unreadable(claimed)
+            if not problem:
+                return command_from_row(claimed)
+            self._refuse_unreadable(claimed, problem, ts_ns)
+
+    def _refuse_unreadable(self, row: Mapping[str, Any], problem: str, ts_ns: int) -> None:
         self._c.execute(
             update(COMMANDS)
-            .where(COMMANDS.c.id == row.id)
-            .values(status=CommandStatus.CLAIMED.value, claimed_by=worker, claimed_at=when)
+            .where(COMMANDS.c.id == row["id"])
+            .values(
+                status=CommandStatus.REFUSED.value,
+                outcome_code="MALFORMED",
+                outcome_detail=problem,
+                finished_at=ns_to_datetime(ts_ns),
+                result={},
+            )
         )
-        claimed = dict(row._mapping) | {
-            "status": CommandStatus.CLAIMED.value,
-            "claimed_by": worker,
-            "claimed_at": when,
-        }
-        return command_from_row(claimed)
+        SqlAuditLog(self._c).append(
+            str(row["requested_by"])[:64],
+            "COMMAND_REFUSED",
+            f"command {row['command_id']}"[:128],
+            f"MALFORMED: {problem}",
+            ts_ns,
+        )
 
     def finish(
-        self, command_id: str, status: CommandStatus, *, code: str, detail: str, ts_ns: int
+        self,
+        command_id: str,
+        status: CommandStatus,
+        *,
+        code: str,
+        detail: str,
+        ts_ns: int,
+        result: Mapping[str, str] | None = None,
+        worker: str | None = None,
     ) -> None:
-        result = self._c.execute(
-            update(COMMANDS)
-            .where(COMMANDS.c.command_id == command_id)
-            .values(
+        query = update(COMMANDS).where(COMMANDS.c.command_id == command_id)
+        if worker is not None:
+            query = query.where(
+                COMMANDS.c.status == CommandStatus.CLAIMED.value,
+                COMMANDS.c.claimed_by == worker,
+            )
+        row = {"outcome_code": code}
+        check_fits(COMMANDS, row)
+        outcome = self._c.execute(
+            query.values(
                 status=status.value,
                 outcome_code=code,
                 outcome_detail=detail,
                 finished_at=ns_to_datetime(ts_ns),
+                result=dict(result or {}),
             )
         )
-        if result.rowcount == 0:
+        if outcome.rowcount == 0:
+            if worker is not None:
+                raise StorageError(
+                    f"command {command_id} is unknown or no longer claimed by {worker}"
+                )
             raise StorageError(f"command {command_id} is unknown")
+
+    def abandon_stale(self, claimed_before_ns: int, ts_ns: int) -> list[str]:
+        stale = (
+            self._c.execute(
+                select(COMMANDS.c.command_id)
+                .where(
+                    COMMANDS.c.status == CommandStatus.CLAIMED.value,
+                    COMMANDS.c.claimed_at < ns_to_datetime(claimed_before_ns),
+                )
+                .with_for_update(skip_locked=True)
+            )
+            .scalars()
+            .all()
+        )
+        if stale:
+            self._c.execute(
+                update(COMMANDS)
+                .where(
+                    COMMANDS.c.command_id.in_(stale),
+                    COMMANDS.c.status == CommandStatus.CLAIMED.value,
+                )
+                .values(
+                    status=CommandStatus.FAILED.value,
+                    outcome_code="INTERRUPTED",
+                    outcome_detail=(
+                        "the service executing it stopped before writing its outcome; it is "
+                        "not run again: check the orders before asking again"
+                    ),
+                    finished_at=ns_to_datetime(ts_ns),
+                )
+            )
+        return list(stale)
+
+    def settled_through(self, kinds: Collection[CommandKind]) -> int:
+        """The largest row id up to which every command of these kinds is finished (none
+        PENDING or CLAIMED at or below it); 0 when there is none."""
+        names = [k.value for k in kinds]
+        unfinished = self._c.execute(
+            select(func.min(COMMANDS.c.id)).where(
+                COMMANDS.c.kind.in_(names),
+                COMMANDS.c.status.in_((CommandStatus.PENDING.value, CommandStatus.CLAIMED.value)),
+            )
+        ).scalar_one()
+        if unfinished is not None:
+            return int(unfinished) - 1
+        newest = self._c.execute(
+            select(func.max(COMMANDS.c.id)).where(COMMANDS.c.kind.in_(names))
+        ).scalar_one()
+        return int(newest or 0)
+
+    def done_after(
+        self, kinds: Collection[CommandKind], after_id: int
+    ) -> list[tuple[int, CommandRecord]]:
+        """DONE commands of these kinds with a row id above `after_id`, oldest first, with
+        their row ids (what every instance must follow: pauses, the kill switch)."""
+        rows = self._c.execute(
+            select(COMMANDS)
+            .where(
+                COMMANDS.c.kind.in_([k.value for k in kinds]),
+                COMMANDS.c.status == CommandStatus.DONE.value,
+                COMMANDS.c.id > after_id,
+                COMMANDS.c.claimed_by.is_not(None),
+            )
+            .order_by(COMMANDS.c.id)
+        ).all()
+        return [
+            (int(r.id), command_from_row(r._mapping))
+            for r in rows
+            if not _unreadable(dict(r._mapping))
+        ]
+
+
+def _unreadable(row: Mapping[str, Any]) -> str:
+    """Why a claimed row cannot become a CommandRecord; "" when it can."""
+    kind = row["kind"]
+    if kind not in {k.value for k in CommandKind}:
+        known = ", ".join(k.value for k in CommandKind)
+        return f"kind {str(kind)[:32]!r} is not a command (known: {known})"
+    if not isinstance(row["payload"], dict):
+        return f"payload is a JSON {type(row['payload']).__name__}, not an object"
+    return ""
 
 
 class SqlAuditLog:

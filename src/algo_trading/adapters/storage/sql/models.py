@@ -210,6 +210,8 @@ class CommandRow(Base):
     finished_at: Mapped[dt.datetime | None]
     outcome_code: Mapped[str] = mapped_column(String(64), default="")
     outcome_detail: Mapped[str] = mapped_column(Text, default="")
+    # --- migration 0006 (commands): what a finished command made; NULL until then ---------
+    result: Mapped[dict[str, Any] | None]
 
 
 class AuditEntry(Base):

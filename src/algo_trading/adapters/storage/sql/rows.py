@@ -154,4 +154,5 @@ def command_from_row(row: Mapping[Any, Any]) -> CommandRecord:
         outcome_code=row["outcome_code"],
         outcome_detail=row["outcome_detail"],
         updated_ns=datetime_to_ns(row["finished_at"] or row["claimed_at"] or row["requested_at"]),
+        result={str(k): str(v) for k, v in (row.get("result") or {}).items()},
     )

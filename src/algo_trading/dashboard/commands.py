@@ -2,23 +2,25 @@
 asked (DESIGN.md: the dashboard asks, the trading service executes through the same checks and
 writes the outcome back on the row).
 
-Every payload shape lives here, in `ACTIONS`, so the service's processor and this module agree
-in one place. Values are text (CommandRecord: a price stays exact), every payload carries its
-`action`, and prices are integer paise:
+The payload shapes are the trading service's own (`services.command_payloads`, issue #10 item
+7): every payload is checked by the same pydantic models before it is written, so the dashboard
+never writes a row the service would refuse for its shape. Values are text; prices are rupees
+("1010.50"); the strategy is the row's `strategy` column, not a payload key:
 
-    place       MANUAL_ORDER {action, strategy_id, symbol, exchange, side BUY|SELL, quantity,
-                  order_type MARKET|LIMIT|SL|SL-M, product, price_paise?, trigger_paise?}
-    modify      MANUAL_ORDER {action, client_order_id, quantity?, price_paise?, trigger_paise?}
-    cancel      CANCEL       {action, client_order_id}
-    square_off  SQUARE_OFF   {action, strategy_id?, symbol?}   (neither: everything)
-    pause       PAUSE        {action, strategy_id}
-    resume      RESUME       {action, strategy_id}
-    kill        KILL_SWITCH  {action, reason}
-    reset_kill  KILL_SWITCH  {action}
+    place       MANUAL_ORDER {symbol, side BUY|SELL, quantity, order_type MARKET|LIMIT|
+                              STOPLOSS_LIMIT|STOPLOSS_MARKET, product, price?, trigger_price?}
+                              strategy: optional (empty: the manual book)
+    modify      MODIFY       {client_order_id, quantity?, price?, trigger_price?}
+    cancel      CANCEL       {client_order_id}
+    square_off  SQUARE_OFF   {symbol?}            strategy: optional (neither: everything)
+    pause       PAUSE        {}                   strategy: required
+    resume      RESUME       {}                   strategy: required
+    kill        KILL_SWITCH  {reason}
+    reset_kill  KILL_RESET   {}
 
 The role is checked here, on the server, for every command (not only by hiding buttons): a
 user the store does not call `trader` is refused, the refusal is audited, and no command row
-is written.
+is written. The trading service checks the role again when it executes the row.
 """
 
 from __future__ import annotations
@@ -27,15 +29,20 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from algo_trading.adapters.storage.sql import Database, SqlUnitOfWork
 from algo_trading.domain.errors import AlgoTradingError, InvalidInputError
+from algo_trading.domain.orders import OrderType
 from algo_trading.engine.ports import CommandKind, CommandRecord
+from algo_trading.services.command_payloads import parse_payload
 from algo_trading.services.users import TRADER, UserStore
 
 __all__ = [
     "ACTIONS",
+    "EXCHANGES",
     "ORDER_TYPES",
+    "ORDER_TYPE_LABELS",
     "PRODUCTS",
     "SIDES",
     "ActionShape",
@@ -46,7 +53,13 @@ __all__ = [
 ]
 
 SIDES = ("BUY", "SELL")
-ORDER_TYPES = ("MARKET", "LIMIT", "SL", "SL-M")
+ORDER_TYPES = tuple(t.value for t in OrderType)
+ORDER_TYPE_LABELS = {
+    "MARKET": "MARKET",
+    "LIMIT": "LIMIT",
+    "STOPLOSS_LIMIT": "SL (stop-loss limit)",
+    "STOPLOSS_MARKET": "SL-M (stop-loss market)",
+}
 PRODUCTS = ("INTRADAY", "DELIVERY", "CARRYFORWARD")
 EXCHANGES = ("NSE", "BSE", "NFO", "BFO")
 
@@ -54,70 +67,40 @@ EXCHANGES = ("NSE", "BSE", "NFO", "BFO")
 @dataclass(frozen=True, slots=True)
 class ActionShape:
     kind: CommandKind
-    required: tuple[str, ...]
-    optional: tuple[str, ...] = ()
-    strategy_key: str | None = None  # the payload key that also fills the row's strategy
+    strategy: Literal["required", "optional", "none"]
 
 
 ACTIONS: Mapping[str, ActionShape] = {
-    "place": ActionShape(
-        CommandKind.MANUAL_ORDER,
-        ("strategy_id", "symbol", "exchange", "side", "quantity", "order_type", "product"),
-        ("price_paise", "trigger_paise"),
-        "strategy_id",
-    ),
-    "modify": ActionShape(
-        CommandKind.MANUAL_ORDER,
-        ("client_order_id",),
-        ("quantity", "price_paise", "trigger_paise"),
-    ),
-    "cancel": ActionShape(CommandKind.CANCEL, ("client_order_id",)),
-    "square_off": ActionShape(CommandKind.SQUARE_OFF, (), ("strategy_id", "symbol"), "strategy_id"),
-    "pause": ActionShape(CommandKind.PAUSE, ("strategy_id",), (), "strategy_id"),
-    "resume": ActionShape(CommandKind.RESUME, ("strategy_id",), (), "strategy_id"),
-    "kill": ActionShape(CommandKind.KILL_SWITCH, ("reason",)),
-    "reset_kill": ActionShape(CommandKind.KILL_SWITCH, ()),
+    "place": ActionShape(CommandKind.MANUAL_ORDER, "optional"),
+    "modify": ActionShape(CommandKind.MODIFY, "none"),
+    "cancel": ActionShape(CommandKind.CANCEL, "none"),
+    "square_off": ActionShape(CommandKind.SQUARE_OFF, "optional"),
+    "pause": ActionShape(CommandKind.PAUSE, "required"),
+    "resume": ActionShape(CommandKind.RESUME, "required"),
+    "kill": ActionShape(CommandKind.KILL_SWITCH, "none"),
+    "reset_kill": ActionShape(CommandKind.KILL_RESET, "none"),
 }
-
-_CHOICES = {"side": SIDES, "order_type": ORDER_TYPES, "product": PRODUCTS, "exchange": EXCHANGES}
-_POSITIVE_INTS = ("quantity", "price_paise", "trigger_paise")
 
 
 class CommandRefusedError(AlgoTradingError):
     """The dashboard would not write this command (role, or a payload of the wrong shape)."""
 
 
-def build_payload(action: str, **fields: object) -> dict[str, str]:
-    """The payload of `action` from keyword fields (None: left out), checked against its shape."""
+def build_payload(action: str, strategy_id: str | None = None, **fields: object) -> dict[str, str]:
+    """The payload of `action` from keyword fields (None or empty: left out), checked by the
+    trading service's own payload model; InvalidInputError naming what is wrong."""
     shape = ACTIONS.get(action)
     if shape is None:
         raise InvalidInputError(f"unknown command {action!r} (known: {', '.join(ACTIONS)})")
+    if shape.strategy == "required" and not strategy_id:
+        raise InvalidInputError(f"{action}: a strategy is required")
+    if shape.strategy == "none" and strategy_id:
+        raise InvalidInputError(f"{action}: acts on the whole account or one order, not a strategy")
     given = {k: str(v) for k, v in fields.items() if v is not None and str(v) != ""}
-    unknown = sorted(set(given) - set(shape.required) - set(shape.optional))
-    if unknown:
-        raise InvalidInputError(f"{action}: unexpected field {', '.join(unknown)}")
-    missing = [k for k in shape.required if k not in given]
-    if missing:
-        raise InvalidInputError(f"{action}: {', '.join(missing)} is required")
-    for key, choices in _CHOICES.items():
-        if key in given and given[key] not in choices:
-            raise InvalidInputError(f"{action}: {key} {given[key]!r} is not one of {choices}")
-    for key in _POSITIVE_INTS:
-        if key in given and not (given[key].isdigit() and int(given[key]) > 0):
-            raise InvalidInputError(f"{action}: {key} {given[key]!r} is not a positive integer")
-    if action == "place":
-        _check_place_prices(given)
-    return {"action": action, **given}
-
-
-def _check_place_prices(given: Mapping[str, str]) -> None:
-    kind = given["order_type"]
-    if kind in ("LIMIT", "SL") and "price_paise" not in given:
-        raise InvalidInputError(f"place: a {kind} order needs price_paise")
-    if kind in ("SL", "SL-M") and "trigger_paise" not in given:
-        raise InvalidInputError(f"place: a {kind} order needs trigger_paise")
-    if kind == "MARKET" and ("price_paise" in given or "trigger_paise" in given):
-        raise InvalidInputError("place: a MARKET order carries no price")
+    checked = parse_payload(shape.kind, given)
+    if isinstance(checked, str):
+        raise InvalidInputError(checked)
+    return given
 
 
 def submit(
@@ -128,6 +111,7 @@ def submit(
     payload: Mapping[str, str],
     *,
     now_ns: int,
+    strategy_id: str | None = None,
     account: str = "default",
     new_id: Callable[[], str] = lambda: f"dash-{uuid.uuid4().hex}",
 ) -> str:
@@ -141,9 +125,8 @@ def submit(
         raise CommandRefusedError(
             f"{user} ({role or 'not a user'}) may not {action}: the trader role is needed"
         )
-    fields = {k: v for k, v in payload.items() if k != "action"}
     try:
-        checked = build_payload(action, **fields)
+        checked = build_payload(action, strategy_id, **payload)
     except InvalidInputError as exc:
         _audit_refusal(db, user, action, str(exc), now_ns)
         raise CommandRefusedError(str(exc)) from None
@@ -156,13 +139,12 @@ def submit(
         requested_ns=now_ns,
         payload=checked,
         account=account,
-        strategy_id=checked.get(shape.strategy_key) if shape.strategy_key else None,
+        strategy_id=strategy_id or None,
     )
     with SqlUnitOfWork(db) as uow:
         uow.commands.add(record)
-        uow.audit.append(
-            user, f"dashboard.{action}", command_id, json.dumps(checked, sort_keys=True), now_ns
-        )
+        detail = json.dumps({"strategy": strategy_id, **checked}, sort_keys=True)
+        uow.audit.append(user, f"dashboard.{action}", command_id, detail, now_ns)
         uow.commit()
     return command_id
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from algo_trading.dashboard.commands import build_payload
 from algo_trading.domain.errors import AlgoTradingError, InvalidInputError
 from algo_trading.domain.instruments import Instrument, InstrumentType
-from algo_trading.domain.money import format_rupees, rupees_to_paise
+from algo_trading.domain.money import format_rupees, paise_to_decimal, rupees_to_paise
 from algo_trading.market import ANGEL_ONE, ChargeSegment
 from algo_trading.market.charges import ChargeBreakdown, round_trip_charges
 from algo_trading.market.instruments import InstrumentMaster
@@ -45,7 +45,8 @@ class TicketRefusedError(InvalidInputError):
 
 @dataclass(frozen=True, slots=True)
 class TicketInput:
-    """What the trader typed, as text (lots and prices are parsed here, never from floats)."""
+    """What the trader typed, as text (lots and prices are parsed here, never from floats).
+    `order_type` is an OrderType value (MARKET, LIMIT, STOPLOSS_LIMIT, STOPLOSS_MARKET)."""
 
     strategy_id: str
     symbol: str
@@ -66,6 +67,7 @@ class TicketLimits:
 @dataclass(frozen=True, slots=True)
 class CheckedTicket:
     payload: dict[str, str]
+    strategy_id: str
     instrument: Instrument
     quantity: int
     value_paise: int
@@ -76,7 +78,8 @@ class CheckedTicket:
     def summary(self) -> str:
         return (
             f"{self.payload['side']} {self.quantity} {self.instrument.symbol} "
-            f"({self.payload['order_type']}, {self.payload['product']}), value about "
+            f"({self.payload['order_type']}, {self.payload['product']}, strategy "
+            f"{self.strategy_id}), value about "
             f"{format_rupees(self.value_paise)}, charges about "
             f"{format_rupees(self.charges.total_paise)}"
         )
@@ -129,8 +132,10 @@ def _check(
         raise TicketRefusedError(
             f"lots: {quantity} units is above {symbol}'s freeze quantity {inst.freeze_quantity}"
         )
-    price = _price("price", t.price, t.order_type in ("LIMIT", "SL"), inst)
-    trigger = _price("trigger", t.trigger, t.order_type in ("SL", "SL-M"), inst)
+    price = _price("price", t.price, t.order_type in ("LIMIT", "STOPLOSS_LIMIT"), inst)
+    trigger = _price(
+        "trigger", t.trigger, t.order_type in ("STOPLOSS_LIMIT", "STOPLOSS_MARKET"), inst
+    )
     ref = reference(symbol)
     band = band_for(inst, ref) if ref is not None else None
     for name, value in (("price", price), ("trigger", trigger)):
@@ -148,24 +153,24 @@ def _check(
             f"ORDER_VALUE: value {format_rupees(value)} is above the ticket's limit "
             f"{format_rupees(limits.max_order_value_paise)}"
         )
+    strategy_id = t.strategy_id.strip()
     payload = build_payload(
         "place",
-        strategy_id=t.strategy_id.strip(),
+        strategy_id,
         symbol=symbol,
-        exchange=t.exchange,
         side=t.side,
         quantity=quantity,
         order_type=t.order_type,
         product=t.product,
-        price_paise=price,
-        trigger_paise=trigger,
+        price=None if price is None else paise_to_decimal(price),
+        trigger_price=None if trigger is None else paise_to_decimal(trigger),
     )
     segment = _segment(inst, t.product)
     buy, sell = (value, 0) if t.side == "BUY" else (0, value)
     charges = round_trip_charges(
         segment, buy, sell, exchange=inst.exchange, broker=ANGEL_ONE, trade_date=today
     )
-    return CheckedTicket(payload, inst, quantity, value, ref, band, charges)
+    return CheckedTicket(payload, strategy_id, inst, quantity, value, ref, band, charges)
 
 
 def check_modify(
@@ -195,7 +200,7 @@ def check_modify(
             check_on_tick(paise, inst.tick_size_paise, where="price")
         except AlgoTradingError as exc:
             raise TicketRefusedError(str(exc)) from None
-        changes["price_paise"] = str(paise)
+        changes["price"] = str(paise_to_decimal(paise))
     return changes
 
 

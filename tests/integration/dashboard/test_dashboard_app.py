@@ -196,7 +196,8 @@ def test_a_valid_order_is_written_and_its_outcome_shown_once_answered(
     assert row["kind"] == "MANUAL_ORDER"
     assert row["status"] == "PENDING"
     assert row["requested_by"] == "demo"
-    assert row["payload"]["price_paise"] == "101050"
+    assert row["payload"]["price"] == "1010.50"
+    assert row["strategy"] == "manual"
     assert f"{command_id}: PENDING: waiting for the trading service" in _texts(at)
     with SqlUnitOfWork(database) as uow:  # the trading service's answer
         uow.commands.finish(
@@ -207,19 +208,21 @@ def test_a_valid_order_is_written_and_its_outcome_shown_once_answered(
     assert f"MANUAL_ORDER {command_id}: DONE PLACED order m-1" in _texts(at)
 
 
-CONTROLS = (
-    ({"cancel_order": "DOPEN0001"}, "cancel", "CANCEL", {"client_order_id": "DOPEN0001"}),
-    ({}, "square_off", "SQUARE_OFF", {}),
+CONTROLS = (  # widgets to set, the button, and the row's kind, strategy and payload
+    ({"cancel_order": "DOPEN0001"}, "cancel", "CANCEL", None, {"client_order_id": "DOPEN0001"}),
     (
-        {"sq_strategy": "rsi_reversion"},
-        "square_off",
-        "SQUARE_OFF",
-        {"strategy_id": "rsi_reversion"},
+        {"modify_order": "DOPEN0001", "modify_price": "1001.00", "modify_quantity": "20"},
+        "modify",
+        "MODIFY",
+        None,
+        {"client_order_id": "DOPEN0001", "quantity": "20", "price": "1001.00"},
     ),
-    ({"pr_strategy": "sma_crossover"}, "pause", "PAUSE", {"strategy_id": "sma_crossover"}),
-    ({"pr_strategy": "sma_crossover"}, "resume", "RESUME", {"strategy_id": "sma_crossover"}),
-    ({"kill_reason": "market halt"}, "kill", "KILL_SWITCH", {"reason": "market halt"}),
-    ({}, "reset_kill", "KILL_SWITCH", {}),
+    ({}, "square_off", "SQUARE_OFF", None, {}),
+    ({"sq_strategy": "rsi_reversion"}, "square_off", "SQUARE_OFF", "rsi_reversion", {}),
+    ({"pr_strategy": "sma_crossover"}, "pause", "PAUSE", "sma_crossover", {}),
+    ({"pr_strategy": "sma_crossover"}, "resume", "RESUME", "sma_crossover", {}),
+    ({"kill_reason": "market halt"}, "kill", "KILL_SWITCH", None, {"reason": "market halt"}),
+    ({}, "reset_kill", "KILL_RESET", None, {}),
 )
 
 
@@ -230,7 +233,7 @@ def test_every_control_writes_its_command_only_after_confirmation(
     session:
     without the confirmation nothing is written; with it, the command row and its audit line."""
     at = _controls(app_env)
-    for setup, key, kind, payload in CONTROLS:
+    for setup, key, kind, strategy, payload in CONTROLS:
         for widget, value in setup.items():
             if widget in ("kill_reason", "modify_price", "modify_quantity"):
                 at.text_input(key=widget).input(value)
@@ -245,7 +248,7 @@ def test_every_control_writes_its_command_only_after_confirmation(
         at.button(key=key).click().run()
         _no_exception(at)
         row = _command_row(database, at.session_state["commands_sent"][-1])
-        assert (row["kind"], row["payload"]) == (kind, {"action": key, **payload}), key
+        assert (row["kind"], row["strategy"], row["payload"]) == (kind, strategy, payload), key
         assert row["requested_by"] == "demo"
         with database.engine.connect() as conn:
             audited = conn.execute(

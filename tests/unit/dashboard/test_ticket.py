@@ -40,16 +40,14 @@ def check(master: InstrumentMaster, **changes: str):  # type: ignore[no-untyped-
 def test_a_valid_limit_order_becomes_the_place_payload_in_paise(master: InstrumentMaster) -> None:
     checked = check(master)
     assert checked.payload == {
-        "action": "place",
-        "strategy_id": "manual",
         "symbol": "SBIN-EQ",
-        "exchange": "NSE",
         "side": "BUY",
         "quantity": "2",
         "order_type": "LIMIT",
         "product": "INTRADAY",
-        "price_paise": "101050",
+        "price": "1010.50",
     }
+    assert checked.strategy_id == "manual"
     assert checked.value_paise == 2 * 1010_50
     assert checked.charges.total_paise > 0  # Angel One's intraday brokerage and taxes
     assert checked.band is not None
@@ -59,7 +57,7 @@ def test_a_valid_limit_order_becomes_the_place_payload_in_paise(master: Instrume
 def test_a_market_order_is_valued_at_the_reference_price(master: InstrumentMaster) -> None:
     checked = check(master, order_type="MARKET", price="")
     assert checked.value_paise == 2 * 1015_00
-    assert "price_paise" not in checked.payload
+    assert "price" not in checked.payload
 
 
 @pytest.mark.parametrize(
@@ -72,7 +70,7 @@ def test_a_market_order_is_valued_at_the_reference_price(master: InstrumentMaste
         ({"symbol": "NOPE-EQ"}, "symbol: NOPE-EQ is not in the instrument master on NSE"),
         ({"price": "2000.00"}, "price: price 2000.00 is outside the band"),
         ({"price": ""}, "price: this order type needs a price"),
-        ({"order_type": "SL", "trigger": ""}, "trigger: this order type needs a trigger"),
+        ({"order_type": "STOPLOSS_LIMIT"}, "trigger: this order type needs a trigger"),
         ({"order_type": "MARKET"}, "takes no price"),
         ({"price": "1010.505"}, "finer than one paisa"),
         ({"lots": "1000"}, "ORDER_VALUE"),
@@ -95,47 +93,56 @@ def test_a_market_order_without_any_known_price_is_refused(master: InstrumentMas
         check_ticket(ticket, master, REFERENCE.get, LIMITS, today=DAY)
 
 
-def test_every_action_maps_to_an_existing_command_kind() -> None:
+def test_every_action_maps_to_the_services_command_kind() -> None:
     assert {a: s.kind for a, s in ACTIONS.items()} == {
         "place": CommandKind.MANUAL_ORDER,
-        "modify": CommandKind.MANUAL_ORDER,
+        "modify": CommandKind.MODIFY,
         "cancel": CommandKind.CANCEL,
         "square_off": CommandKind.SQUARE_OFF,
         "pause": CommandKind.PAUSE,
         "resume": CommandKind.RESUME,
         "kill": CommandKind.KILL_SWITCH,
-        "reset_kill": CommandKind.KILL_SWITCH,
+        "reset_kill": CommandKind.KILL_RESET,
     }
 
 
+def test_a_stop_loss_ticket_carries_price_and_trigger_in_rupees(master: InstrumentMaster) -> None:
+    checked = check(master, order_type="STOPLOSS_LIMIT", trigger="1011.00")
+    assert (checked.payload["price"], checked.payload["trigger_price"]) == ("1010.50", "1011.00")
+
+
 @pytest.mark.parametrize(
-    ("action", "fields", "fragment"),
+    ("action", "strategy", "fields", "fragment"),
     [
-        ("cancel", {}, "client_order_id is required"),
-        ("pause", {"strategy_id": "a", "symbol": "x"}, "unexpected field symbol"),
-        ("kill", {}, "reason is required"),
-        ("modify", {"client_order_id": "c", "price_paise": "10.5"}, "not a positive integer"),
-        ("launch", {}, "unknown command"),
+        ("cancel", None, {}, "key 'client_order_id' is missing"),
+        ("pause", "a", {"symbol": "x"}, "key 'symbol' is not allowed"),
+        ("pause", None, {}, "a strategy is required"),
+        ("kill", None, {}, "key 'reason' is missing"),
+        ("kill", "a", {"reason": "x"}, "not a strategy"),
+        ("modify", None, {"client_order_id": "c", "quantity": "1.5"}, "not a whole number"),
+        ("modify", None, {"client_order_id": "c"}, "at least one of quantity"),
+        ("launch", None, {}, "unknown command"),
     ],
 )
-def test_payloads_of_the_wrong_shape_are_refused(
-    action: str, fields: dict[str, str], fragment: str
+def test_payloads_of_the_wrong_shape_are_refused_by_the_services_models(
+    action: str, strategy: str | None, fields: dict[str, str], fragment: str
 ) -> None:
     with pytest.raises(InvalidInputError, match=fragment):
-        build_payload(action, **fields)
+        build_payload(action, strategy, **fields)
 
 
-def test_square_off_and_reset_need_nothing_but_carry_their_action() -> None:
-    assert build_payload("square_off") == {"action": "square_off"}
-    assert build_payload("reset_kill") == {"action": "reset_kill"}
+def test_square_off_and_reset_need_nothing() -> None:
+    assert build_payload("square_off") == {}
+    assert build_payload("square_off", "sma", symbol="SBIN-EQ") == {"symbol": "SBIN-EQ"}
+    assert build_payload("reset_kill") == {}
 
 
 def test_modify_checks_lots_and_tick_and_needs_a_change(master: InstrumentMaster) -> None:
     assert check_modify(master, "SBIN-EQ", "20", "1001.10") == {
         "quantity": "20",
-        "price_paise": "100110",
+        "price": "1001.10",
     }
-    assert check_modify(master, "SBIN-EQ", "", "1001.10") == {"price_paise": "100110"}
+    assert check_modify(master, "SBIN-EQ", "", "1001.10") == {"price": "1001.10"}
     for quantity, price, fragment in (
         ("", "", "give a new quantity"),
         ("1.5", "", "not a whole number"),

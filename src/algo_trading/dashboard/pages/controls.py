@@ -27,10 +27,22 @@ _CHECKED = "ticket_checked"
 _SENT = "commands_sent"
 
 
-def _send(ctx: AppContext, session: Session, action: str, payload: dict[str, str]) -> None:
+def _send(
+    ctx: AppContext,
+    session: Session,
+    action: str,
+    payload: dict[str, str],
+    strategy_id: str | None = None,
+) -> None:
     try:
         command_id = commands.submit(
-            ctx.db, ctx.users, session.user, action, payload, now_ns=ctx.now_ns()
+            ctx.db,
+            ctx.users,
+            session.user,
+            action,
+            payload,
+            now_ns=ctx.now_ns(),
+            strategy_id=strategy_id,
         )
     except commands.CommandRefusedError as exc:
         st.error(f"Refused: {exc}")
@@ -64,7 +76,12 @@ def _ticket(ctx: AppContext, session: Session) -> None:
         side = cols[3].selectbox("Side", commands.SIDES, key="t_side")
         row = st.columns(5)
         lots = row[0].text_input("Lots", "1", key="t_lots")
-        order_type = row[1].selectbox("Type", commands.ORDER_TYPES, key="t_type")
+        order_type = row[1].selectbox(
+            "Type",
+            commands.ORDER_TYPES,
+            format_func=commands.ORDER_TYPE_LABELS.__getitem__,
+            key="t_type",
+        )
         product = row[2].selectbox("Product", commands.PRODUCTS, key="t_product")
         price = row[3].text_input("Price ₹ (LIMIT, SL)", key="t_price")
         trigger = row[4].text_input("Trigger ₹ (SL, SL-M)", key="t_trigger")
@@ -103,7 +120,7 @@ def _confirm_order(ctx: AppContext, session: Session, result: CheckedTicket) -> 
     cols = st.columns(2)
     if cols[0].button("Send order", type="primary", key="send_order"):
         st.session_state.pop(_CHECKED, None)
-        _send(ctx, session, "place", result.payload)
+        _send(ctx, session, "place", result.payload, result.strategy_id)
     if cols[1].button("Discard", key="discard_order"):
         st.session_state.pop(_CHECKED, None)
         st.rerun()
@@ -174,12 +191,8 @@ def _square_off(ctx: AppContext, session: Session) -> None:
     symbol = cols[1].selectbox("Symbol", ["(all)", *queries.symbols(ctx.db)], key="sq_symbol")
     what = "everything" if strategy == symbol == "(all)" else f"{strategy} / {symbol}"
     if _confirmed(f"Square off {what}", "square_off"):
-        payload = {}
-        if strategy != "(all)":
-            payload["strategy_id"] = strategy
-        if symbol != "(all)":
-            payload["symbol"] = symbol
-        _send(ctx, session, "square_off", payload)
+        payload = {} if symbol == "(all)" else {"symbol": symbol}
+        _send(ctx, session, "square_off", payload, None if strategy == "(all)" else strategy)
 
 
 def _pause_resume(ctx: AppContext, session: Session) -> None:
@@ -192,10 +205,10 @@ def _pause_resume(ctx: AppContext, session: Session) -> None:
     cols = st.columns(2)
     with cols[0]:
         if _confirmed(f"Pause {strategy}", "pause"):
-            _send(ctx, session, "pause", {"strategy_id": strategy})
+            _send(ctx, session, "pause", {}, strategy)
     with cols[1]:
         if _confirmed(f"Resume {strategy}", "resume"):
-            _send(ctx, session, "resume", {"strategy_id": strategy})
+            _send(ctx, session, "resume", {}, strategy)
 
 
 def _kill(ctx: AppContext, session: Session) -> None:

@@ -1,4 +1,5 @@
-# make run  - create .venv, install the package (no test tools), run the demo backtest
+# make run  - create .venv, install the package (no test tools), start the local stack
+#             (the simulator and the trading service in paper mode; Ctrl-C stops it)
 # make test - create .venv, install with test extras, run lint, types, layers and the tests
 PYTHON ?= python3
 VENV   := .venv
@@ -31,8 +32,8 @@ $(TEST_STAMP): $(BIN)/python pyproject.toml
 	@echo "make: installed"
 
 run: $(RUN_STAMP)
-	@echo "make: running the demo: algo-trading demo"
-	$(BIN)/algo-trading demo
+	@echo "make: starting the local stack: algo-trading run (Ctrl-C stops it)"
+	$(BIN)/algo-trading run
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check src tests benchmarks

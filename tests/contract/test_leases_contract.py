@@ -4,7 +4,6 @@ and the audit trail are the database's: tests/integration/storage/test_leases.py
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -14,7 +13,7 @@ from algo_trading.adapters.storage.sql import Database, SqlLeases, upgrade
 from algo_trading.domain.errors import ConfigError
 from algo_trading.engine.ports import Lease, Leases, LeaseToken
 from tests.support.leases import MemoryLeases
-from tests.support.storage import find_postgres, fresh_schema
+from tests.support.storage import fresh_schema, require_postgres
 
 T0 = 1_700_000_000_000_000_000  # a whole microsecond: both databases keep microseconds
 S = 1_000_000_000
@@ -31,12 +30,7 @@ def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def postgresql_db() -> Iterator[Database]:
-    base, why = find_postgres()
-    if base is None:
-        message = f"PostgreSQL at 127.0.0.1:5432 (database test) is unreachable: {why}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)  # CI has a server: its absence is a failure, not a skip
-        pytest.skip(message)
+    base = require_postgres()  # skips with its reason; fails under CI=true
     with fresh_schema(base) as url:
         db = Database(url)
         upgrade(db)

@@ -28,7 +28,7 @@ from algo_trading.domain import (
 )
 from algo_trading.domain.errors import DuplicateOrderError
 from algo_trading.engine import MemoryTradeLog, TradeLog
-from tests.support.storage import find_postgres, fresh_schema
+from tests.support.storage import fresh_schema, require_postgres
 
 T0 = 1_700_000_000_000_000_000  # a whole microsecond: both databases keep microseconds
 S = OrderStatus
@@ -73,9 +73,7 @@ def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def postgresql_db() -> Iterator[Database]:
-    base, why = find_postgres()
-    if base is None:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 (database test) is unreachable: {why}")
+    base = require_postgres()  # skips with its reason; fails under CI=true
     with fresh_schema(base) as url:
         db = Database(url)
         upgrade(db)

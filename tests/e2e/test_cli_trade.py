@@ -3,8 +3,9 @@ real files. A bad config, a live run without confirmation or credentials, a bad 
 `error:` line naming the file and the key, exit code 2, no traceback, and nothing sent - every
 config here points its broker at a loopback listener that must see no connection at all.
 
-The service itself is not wired yet (issue #10): a valid config exits 0 with --check and 3
-without it, saying so. The processes run side by side, since each mostly imports."""
+A valid config exits 0 with --check; without it the service starts, and a broker it cannot
+reach at start is one `error:` line and exit 2 as well (tests/e2e/test_trade_service.py runs
+it against a simulator). The processes run side by side, since each mostly imports."""
 
 from __future__ import annotations
 
@@ -62,6 +63,16 @@ FAKE_CREDENTIALS = {
 }
 LIVE = edited('kind = "simulator"', 'kind = "angelone"', edited('mode = "paper"', 'mode = "live"'))
 LIVE = LIVE.replace('url = "http://127.0.0.1:8765"', "")
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+CLOSED_PORT = _closed_port()
 
 
 class Listener:
@@ -132,7 +143,11 @@ RUNS |= {
         LIVE, ("--check",), {**FAKE_CREDENTIALS, "ALGO_LIVE_CONFIRM": "yes"}
     ),
     "valid-check": Run(EXAMPLE, ("--check",)),
-    "valid-not-wired-yet": Run(EXAMPLE),
+    "broker-unreachable": Run(
+        EXAMPLE.replace("127.0.0.1:8765", f"127.0.0.1:{CLOSED_PORT}"),
+        (),
+        {"ALGO_HEALTH_PORT": "0", "ALGO_WARM_UP": "false"},
+    ),
     "unknown-setting": Run(EXAMPLE, ("--check",), {"ALGO_BROKR_KIND": "simulator"}),
     "missing-file": Run(EXAMPLE, ("--config", "nowhere.toml")),
 }
@@ -216,15 +231,17 @@ def test_check_validates_the_issues_example_and_exits_0(results: dict[str, objec
     assert result.stdout.startswith("valid-check.toml: valid: paper mode, broker simulator")
 
 
-def test_without_check_it_says_the_service_is_not_wired_and_exits_3(
+def test_without_check_a_broker_it_cannot_reach_is_one_line_and_exit_2(
     results: dict[str, object],
 ) -> None:
-    result = results["valid-not-wired-yet"]
+    result = results["broker-unreachable"]
     assert isinstance(result, subprocess.CompletedProcess)
-    assert result.returncode == 3
+    assert result.returncode == 2, result.stderr
     assert "valid: paper mode" in result.stdout
-    assert "trading service is not implemented yet" in result.stderr
-    assert "nothing was started, connected or sent" in result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    assert f"127.0.0.1:{CLOSED_PORT}" in errors[0]
 
 
 def test_an_unknown_setting_is_one_line_and_exit_2(results: dict[str, object]) -> None:

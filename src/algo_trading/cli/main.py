@@ -8,8 +8,9 @@ import json
 import logging
 import sys
 import textwrap
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +19,7 @@ from algo_trading.adapters.logs import install_logging
 from algo_trading.cli.charges import charges_command
 from algo_trading.cli.dashboard import dashboard_group
 from algo_trading.cli.data import data_group
+from algo_trading.cli.data_service import data_service_command
 from algo_trading.cli.db import db_group
 from algo_trading.cli.errors import user_errors
 from algo_trading.cli.research import (
@@ -27,6 +29,7 @@ from algo_trading.cli.research import (
     walk_forward_command,
 )
 from algo_trading.cli.simulator import simulator_command
+from algo_trading.cli.stack import run_command
 from algo_trading.cli.trade import trade_command
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.money import rupees_to_paise
@@ -145,6 +148,13 @@ def cli() -> None:
     "short, else delivery.",
 )
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of results.")
+@click.option(
+    "--save",
+    is_flag=True,
+    help="Store the configuration, data fingerprint, metrics and trades in the object store "
+    "(backtest-results/YYYY/MM/<run-id>/; ALGO_S3_BUCKET or ALGO_OBJECTS_DIR) and a row in "
+    "the database's backtest_runs (ALGO_DATABASE_URL).",
+)
 @user_errors
 def backtest(
     strategy_name: str,
@@ -166,6 +176,7 @@ def backtest(
     to: str | None,
     store: str | None,
     adjust_file: str | None,
+    save: bool,
 ) -> None:
     """Run a strategy over historical bars and report its results."""
     from algo_trading.adapters.history import load_bars
@@ -211,6 +222,8 @@ def backtest(
         actions = load_actions(adjust_file)
         series = [adjust(s, actions, tick) for s in series]
     strategy = build_strategy(cls, raw, quantity=quantity, product=product_type)
+    saver = _results_saver() if save else None  # an unreachable store or database: stop now
+    started_ns = time.time_ns()
     labels = RunLabels(
         charges=charges_label(charges_name, strategy.product),
         charges_off=charges is None,
@@ -236,6 +249,59 @@ def backtest(
         click.echo(json.dumps(summary(run, m, labels), separators=(",", ":")))
     else:
         click.echo(render_text(run, m, labels))
+    if saver is not None:
+        config = {
+            "strategy": strategy_name,
+            "params": raw,
+            "data": list(data_files),
+            "symbol": symbol,
+            "quantity": quantity,
+            "cash": cash,
+            "slippage_ticks": slippage_ticks,
+            "tick_size": tick_size,
+            "charges": charges_name,
+            "product": strategy.product.value,
+            "allow_off_session": allow_off_session,
+        }
+        charged = getattr(charges, "charged", ())  # each round trip's charge lines
+        saved = saver(run, m, labels, config, series, started_ns, charged)
+        click.echo(f"saved as {saved.run_id}: {saved.manifest_uri}", err=as_json)
+
+
+def _results_saver() -> Any:
+    """Check the object store and the database once, before the run; return the function that
+    saves a finished run (`services.backtest_results.save_backtest` bound to them)."""
+    from algo_trading.adapters.storage.sql import Database, SqlUnitOfWork, prepare
+    from algo_trading.services.backtest_results import save_backtest
+    from algo_trading.services.data_stores import build_object_store
+    from algo_trading.services.settings import load_settings
+
+    settings = load_settings()
+    store = build_object_store(settings)
+    store.check()
+    db = Database(settings.database_url.get_secret_value(), pool_size=1)
+    prepare(db, migrate=settings.database_migrate_on_start)
+
+    def save(
+        run: Any, m: Any, labels: Any, config: Any, series: Any, started_ns: int, charged: Any
+    ) -> Any:
+        try:
+            return save_backtest(
+                run,
+                m,
+                labels,
+                config,
+                series,
+                store=store,
+                uow_factory=lambda: SqlUnitOfWork(db),
+                started_ns=started_ns,
+                finished_ns=time.time_ns(),
+                charged=charged,
+            )
+        finally:
+            db.dispose()
+
+    return save
 
 
 def _store_bars(
@@ -378,8 +444,10 @@ def demo(bars: int, work_dir: str) -> None:
 cli.add_command(charges_command)
 cli.add_command(dashboard_group)
 cli.add_command(data_group)
+cli.add_command(data_service_command)
 cli.add_command(db_group)
 cli.add_command(simulator_command)
+cli.add_command(run_command)
 cli.add_command(trade_command)
 cli.add_command(optimize_command)
 cli.add_command(walk_forward_command)

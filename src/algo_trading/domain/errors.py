@@ -10,7 +10,12 @@
     ├── StorageError                  -- the database can't do what was asked
     │   ├── DatabaseUnavailableError  -- can't connect or log in: check the URL, or retry later
     │   ├── SchemaVersionError        -- the schema is not the code's: run `algo-trading db upgrade`
-    │   └── DuplicateOrderError       -- the client order id is taken: never send this order
+    │   ├── DuplicateOrderError       -- the client order id is taken: never send this order
+    │   ├── CacheUnavailableError     -- Redis is unreachable: degrade to direct reads
+    │   └── ObjectStoreError          -- the object store failed (S3 bucket or local folder)
+    │       ├── ObjectStoreUnavailableError -- cannot reach or write the bucket/folder
+    │       ├── ObjectNotFoundError   -- no object under that key
+    │       └── ChecksumMismatchError -- stored bytes do not match their SHA-256: corrupt
     ├── StaleLeaseError               -- this instance no longer owns the strategy: send nothing
     └── StrategyError                 -- user strategy code raised; names the strategy and the hook
 
@@ -21,12 +26,17 @@ from __future__ import annotations
 
 __all__ = [
     "AlgoTradingError",
+    "CacheUnavailableError",
+    "ChecksumMismatchError",
     "ConfigError",
     "DataError",
     "DatabaseUnavailableError",
     "DuplicateOrderError",
     "IllegalTransitionError",
     "InvalidInputError",
+    "ObjectNotFoundError",
+    "ObjectStoreError",
+    "ObjectStoreUnavailableError",
     "OrderError",
     "SchemaVersionError",
     "StaleLeaseError",
@@ -102,3 +112,27 @@ class StaleLeaseError(AlgoTradingError):
     def __init__(self, strategy: str, detail: str) -> None:
         self.strategy = strategy
         super().__init__(f"strategy {strategy}: {detail}; this order was not recorded, not sent")
+
+
+# --- cache and object store (issue #11, data service) ----------------------------------------
+
+
+class CacheUnavailableError(StorageError):
+    """The cache server cannot be reached. Services degrade to direct reads; a command that was
+    told to use it stops with this one line (fix ALGO_REDIS_URL or start the server)."""
+
+
+class ObjectStoreError(StorageError):
+    """The object store refused or failed an operation (names the store and the key)."""
+
+
+class ObjectStoreUnavailableError(ObjectStoreError):
+    """The bucket or folder cannot be reached or written: fix the setting, or retry later."""
+
+
+class ObjectNotFoundError(ObjectStoreError):
+    """No object under that key."""
+
+
+class ChecksumMismatchError(ObjectStoreError):
+    """An object's bytes do not match the SHA-256 stored with it: it is corrupt, never used."""

@@ -7,7 +7,7 @@ join this file with the issues that bring their adapters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
@@ -568,4 +568,85 @@ class MarketDataStore(Protocol[BarsT]):
 
     def mark_fetched(self, key: BarKey, start_ns: int, end_ns: int) -> None:
         """Record that [start_ns, end_ns) was fetched and its bars written (call after write)."""
+
+
+# --- cache and object store (issue #11, the data service's live half) ------------------------
+# One block, so merges with the history store's port stay simple.
+
+__all__ += ["Cache", "CacheKind", "ObjectInfo", "ObjectStore"]
+
+
+class CacheKind(StrEnum):
+    """What a cached value is; each kind has its own time-to-live."""
+
+    QUOTE = "quote"
+    CANDLE = "candle"
+    INSTRUMENTS = "instruments"
+
+
+class Cache(Protocol):
+    """A shared key-value cache of market data (latest quotes, recent candles, the instrument
+    master). A miss is None; the caller then reads the source. An implementation whose server
+    is down answers misses and drops writes (one warning, a metric), never raises: the cache
+    speeds things up, it is never the only copy."""
+
+    def get(self, kind: CacheKind, key: str) -> bytes | None: ...
+
+    def get_many(self, kind: CacheKind, keys: Sequence[str]) -> list[bytes | None]:
+        """One answer per key, in order (one round trip on a server)."""
+        ...
+
+    def put(self, kind: CacheKind, key: str, value: bytes) -> None:
+        """Store with the kind's time-to-live."""
+        ...
+
+    def put_many(self, kind: CacheKind, items: Mapping[str, bytes]) -> None: ...
+
+    def delete(self, kind: CacheKind, key: str) -> None: ...
+
+    @property
+    def available(self) -> bool:
+        """False while the server is known to be down (reads miss, writes are dropped)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """An object's key, size and SHA-256 (hex), as stored with it."""
+
+    key: str
+    size: int
+    sha256: str
+
+
+class ObjectStore(Protocol):
+    """Objects under `/`-separated keys in the seed's layout (`adapters.objectstore.layout`).
+
+    A put is atomic (a reader sees the old object or the new one, never half of either),
+    retried with backoff on transient failures, and stores the bytes' SHA-256 with the object;
+    a get verifies it and raises ChecksumMismatchError rather than return corrupt bytes.
+    Errors: ObjectNotFoundError, ObjectStoreUnavailableError, ChecksumMismatchError."""
+
+    def put(self, key: str, data: bytes, *, content_type: str = ...) -> ObjectInfo: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def head(self, key: str) -> ObjectInfo | None:
+        """The object's info, or None if there is none."""
+        ...
+
+    def list(self, prefix: str) -> list[str]:
+        """The key of every object starting with `prefix`, sorted."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove it; no error if it is already gone."""
+        ...
+
+    def uri(self, key: str) -> str:
+        """Where the object lives (`s3://bucket/key` or `file:///...`), for records and logs."""
+        ...
+
+    def check(self) -> None:
+        """Raise ObjectStoreUnavailableError (one line) unless the store can be read and written."""
         ...

@@ -224,3 +224,20 @@ def write_report(put: Callable[[str, bytes], None], report: Mapping[str, Any]) -
     put(keys[0], json.dumps(report, indent=1, sort_keys=True).encode("utf-8"))
     put(keys[1], render_html(report).encode("utf-8"))
     return keys
+
+
+def scheduled_reports(db: Database, put: Callable[[str, bytes], None]) -> Callable[[dt.date], str]:
+    """The data service's after-close job: the day's report, and the week's and the month's so
+    far (rewritten each trading day, so the last one of a period is its whole report)."""
+
+    def run(day: dt.date) -> str:
+        written = []
+        for kind in KINDS:
+            period = period_of(kind, day)
+            trades, refusals = load_rows(db, period)
+            report = build_report(period, trades, refusals)
+            written.append(f"{kind} {period.label}: {report['executions']} executions")
+            write_report(put, report)
+        return "; ".join(written)
+
+    return run

@@ -206,19 +206,9 @@ class EngineControl:
         return Outcome.done("RESUMED", f"strategy {strategy_id}")
 
     def kill(self, reason: str, by: str) -> Outcome:
-        kill = getattr(self.engine, "kill_switch", None)
-        if kill is None:
-            return Outcome.failed("NOT_SUPPORTED", "this engine has no kill switch")
-        answer = kill(reason, by)
-        return Outcome.done("KILL_SWITCH_ON", _said(answer, f"by {by}: {reason}"))
+        self.engine.kill_switch(reason, by)
+        return Outcome.done("KILL_SWITCH_ON", f"by {by}: {reason}")
 
     def reset_kill(self, by: str) -> Outcome:
-        reset = getattr(self.engine, "reset_kill_switch", None)
-        if reset is None:
-            return Outcome.failed("NOT_SUPPORTED", "this engine has no kill switch")
-        answer = reset(by)
-        return Outcome.done("KILL_SWITCH_RESET", _said(answer, f"by {by}"))
-
-
-def _said(answer: object, default: str) -> str:
-    return default if answer is None or answer is True else f"{default}: {answer}"
+        self.engine.reset_kill_switch(by)
+        return Outcome.done("KILL_SWITCH_RESET", f"by {by}")

@@ -37,7 +37,7 @@ from algo_trading.adapters.brokers.angelone.market_data import (
     split_span,
 )
 from algo_trading.adapters.history.bars import BarSeries
-from algo_trading.adapters.history.store import subtract_spans
+from algo_trading.adapters.history.store import ParquetBarStore, subtract_spans
 from algo_trading.adapters.instruments.master import ScripMasterCache
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import IST, ns_to_ist
@@ -329,3 +329,51 @@ def session_for(
 ) -> tuple[AngelOneHttp, AngelOneSession]:
     http = AngelOneHttp(config)
     return http, AngelOneSession(http, creds, clock)
+
+
+# --- the data service's daily top-up ------------------------------------------------------
+
+
+class StoreTopUp:
+    """The data service's after-close job (`services.data_jobs.HistoryTopUp`): fetch `day`'s
+    candles for every series the history store already holds, through the same plan and run
+    as `algo-trading data fetch`, so a day fetched twice stores nothing twice."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        environ: Mapping[str, str],
+        clock: Clock,
+        root: Path | None = None,
+    ) -> None:
+        self._settings = settings
+        self._environ = environ
+        self._clock = clock
+        self._root = root or Path(settings.data_dir) / "market-data" / "historical"
+
+    def __call__(self, day: dt.date) -> str:
+        store = ParquetBarStore(self._root)
+        held = store.series()
+        if not held:
+            return "nothing stored yet: no series to top up"
+        start = dt.datetime.combine(day, dt.time(0), tzinfo=IST)
+        end = start + dt.timedelta(days=1)
+        added = 0
+        with open_broker(
+            self._settings,
+            broker=None,
+            broker_url=None,
+            environ=self._environ,
+            clock=self._clock,
+            today=ns_to_ist(self._clock.now_ns()).date(),
+        ) as remote:
+            by_group: dict[tuple[str, str], list[str]] = {}
+            for s in held:
+                by_group.setdefault((s.key.exchange, s.key.interval), []).append(s.key.symbol)
+            for (exchange, interval), symbols in sorted(by_group.items()):
+                instruments = resolve_instruments(remote.master, symbols, Exchange(exchange))
+                plan = plan_fetch(store, instruments, interval, start, end)
+                done = run_fetch(remote.market, store, plan, now_ns=self._clock.now_ns())
+                added += sum(done.values())
+        return f"{len(held)} series topped up for {day}: {added} new bars"

@@ -212,6 +212,57 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_./#:-]{1,255}$",
         description="the CloudWatch namespace of those metrics (one per environment)",
     )
+    account: str = Field(
+        default="default",
+        pattern=r"^[A-Za-z0-9_-]{1,32}$",
+        description="the trading account's name on every order, trade and position row",
+    )
+    market_always_open: bool = Field(
+        default=False,
+        description="trade at any hour, without the calendar's sessions or an intraday "
+        "square-off (a simulator started with --always-open: demos, `algo-trading run`)",
+    )
+    squareoff_lead_s: float = Field(
+        default=300.0,
+        ge=0,
+        le=3600,
+        description="the service squares intraday positions off this many seconds before the "
+        "broker's cut-off, so the broker never does it (and never charges for it)",
+    )
+    order_poll_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="order-book poll period while the order-status WebSocket is down",
+    )
+    reconcile_every_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="reconciliation with the broker's books this often (and at start)",
+    )
+    drain_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="on SIGTERM, wait this long for the orders already handed to the broker",
+    )
+    drain_cancel_open: bool = Field(
+        default=False,
+        description="on SIGTERM, cancel the open orders (default: keep them working)",
+    )
+    warm_up: bool = Field(
+        default=True,
+        description="feed the previous session's candles to the indicators at start",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="the trading service's log lines"
+    )
+    log_file: str = Field(
+        default="",
+        description="append the service's log here instead of stderr (`algo-trading run` "
+        "sets var/logs/trading.log)",
+    )
     secrets_backend: Literal["env", "aws"] = Field(
         default="env",
         description="where credentials live: env (ALGO_ANGELONE_* variables) or aws "
@@ -221,6 +272,48 @@ class Settings(BaseSettings):
     secrets_aws_region: str = Field(default="", description="the secret's AWS region")
     secrets_aws_endpoint_url: str = Field(
         default="", description="another Secrets Manager endpoint (tests, VPC endpoints)"
+    )
+
+    # --- the data service (issue #11): cache, object store, live capture --------------------
+    redis_url: SecretStr = Field(
+        default=SecretStr(""),
+        description="redis://[:PASSWORD@]HOST:PORT/DB of the shared cache; empty: an "
+        "in-process cache (quotes then reach no other process)",
+    )
+    cache_ttl_quote_s: float = Field(default=120.0, gt=0, le=86400, description="latest quotes")
+    cache_ttl_candle_s: float = Field(default=8 * 3600.0, gt=0, le=7 * 86400, description="candles")
+    cache_ttl_instruments_s: float = Field(
+        default=26 * 3600.0, gt=0, le=7 * 86400, description="the instrument master"
+    )
+    objects_dir: Path | None = Field(
+        default=None, description="local object store folder; default: <data_dir>/objects"
+    )
+    s3_bucket: str = Field(
+        default="",
+        pattern=r"^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$",
+        description="S3 bucket of the object store; empty: the local folder",
+    )
+    s3_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._/=-]{0,200}$")
+    s3_region: str = Field(default="", pattern=r"^([a-z]{2}(-[a-z]+)+-\d)?$")
+    s3_endpoint_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^/\s]+/?)?$",
+        description="another S3 endpoint (tests: moto's server; MinIO; a VPC endpoint)",
+    )
+    s3_kms_key_id: str = Field(default="", description="SSE-KMS key; empty: SSE-S3 (AES256)")
+    data_health_port: int = Field(
+        default=9181, ge=0, le=65535, description="the data service's /healthz, /readyz, /metrics"
+    )
+    capture_instruments: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9:,&_. -]{0,20000}$",
+        description="EXCHANGE:SYMBOL,... the data service captures live (up to 3,000)",
+    )
+    capture_mode: Literal["LTP", "QUOTE", "SNAP_QUOTE"] = Field(default="QUOTE")
+    capture_flush_s: float = Field(default=5.0, gt=0, le=3600, description="flush ticks every")
+    capture_flush_ticks: int = Field(default=50_000, ge=1, le=10_000_000, description="or every")
+    log_dir: Path | None = Field(
+        default=None, description="service log files archived nightly; default: <data_dir>/logs"
     )
 
     # --- the dashboard (issue #12) -------------------------------------------------------------
@@ -287,6 +380,14 @@ class Settings(BaseSettings):
         folded = f"{scheme}://{userinfo}:{quote(password, safe='')}@{host}"
         object.__setattr__(self, "database_url", SecretStr(folded))
         return self
+
+    @property
+    def objects_path(self) -> Path:
+        return self.objects_dir if self.objects_dir is not None else self.data_dir / "objects"
+
+    @property
+    def logs_path(self) -> Path:
+        return self.log_dir if self.log_dir is not None else self.data_dir / "logs"
 
     @property
     def is_sqlite(self) -> bool:

@@ -107,3 +107,22 @@ def test_a_daily_report_reads_only_its_day(db: Database) -> None:
     assert report["executions"] == 2  # the trade of the 30th is not in it
     assert report["net_paise"] == 5_000 - 1_000 - 80
     assert report["risk_events"] == {"MAX_OPEN_ORDERS": 1}
+
+
+def test_the_scheduled_job_writes_the_day_the_week_and_the_month_so_far(db: Database) -> None:
+    from algo_trading.research.reports import scheduled_reports
+
+    _seed(db)
+    written: dict[str, bytes] = {}
+    what = scheduled_reports(db, written.__setitem__)(DAY)
+    assert sorted(written) == [
+        "reports/daily/2026-12-01.html",
+        "reports/daily/2026-12-01.json",
+        "reports/monthly/2026-12.html",
+        "reports/monthly/2026-12.json",
+        "reports/weekly/2026-W49.html",
+        "reports/weekly/2026-W49.json",
+    ]
+    assert "daily 2026-12-01: 2 executions" in what
+    assert "weekly 2026-W49: 3 executions" in what  # Monday the 30th is in the same week
+    assert "monthly 2026-12: 2 executions" in what  # but not in the same month

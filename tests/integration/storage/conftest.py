@@ -3,7 +3,6 @@ run, dropped at the end). PostgreSQL tests skip, saying why, only when it is unr
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,20 +18,14 @@ from algo_trading.adapters.storage.sql import (
     ensure_app_role,
     upgrade,
 )
-from tests.support.storage import find_postgres, fresh_schema
+from tests.support.storage import fresh_schema, require_postgres
 
 BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture(scope="session")
 def postgres_base() -> str:
-    url, why = find_postgres()
-    if url is None:
-        message = f"PostgreSQL at 127.0.0.1:5432 (database test) is unreachable: {why}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)  # CI has a server: its absence is a failure, not a skip
-        pytest.skip(message)
-    return url
+    return require_postgres()  # skips with its reason; fails under CI=true
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
-
 from algo_trading.domain.instruments import equity
 from algo_trading.domain.orders import (
     OrderIntent,
@@ -225,9 +223,9 @@ def test_kill_and_reset_call_the_engines_kill_switch_with_who_asked() -> None:
     assert r.engine.kills == [("kill", "feed frozen", "asha"), ("reset", "ravi")]  # type: ignore[attr-defined]
 
 
-def test_an_engine_without_a_kill_switch_fails_the_command_rather_than_pretending() -> None:
+def test_kill_and_reset_trip_and_release_the_real_engines_kill_switch() -> None:
     r = rig()
-    if hasattr(r.engine, "kill_switch"):
-        pytest.skip("TradingEngine has its kill switch now: the test above covers the call")
-    outcome = r.control.kill("x", "asha")
-    assert (outcome.status, outcome.code) == (CommandStatus.FAILED, "NOT_SUPPORTED")
+    assert r.control.kill("feed frozen", "asha").code == "KILL_SWITCH_ON"
+    assert r.engine.kill_switch_active
+    assert r.control.reset_kill("ravi").code == "KILL_SWITCH_RESET"
+    assert not r.engine.kill_switch_active

@@ -35,6 +35,7 @@ __all__ = [
     "BacktestTrade",
     "Base",
     "CommandRow",
+    "DataJobRow",
     "LeaseRow",
     "OrderAuditRow",
     "OrderEventRow",
@@ -321,3 +322,25 @@ class LeaseRow(Base):
     acquired_at: Mapped[dt.datetime]
     renewed_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
+
+
+# --- the data service (issue #11, migration 0007) --------------------------------------------
+
+
+class DataJobRow(Base):
+    """One scheduled job of the data service on one exchange day (IST): the key makes a job
+    run once a day however often the service restarts; FAILED rows are tried again."""
+
+    __tablename__ = "data_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('RUNNING', 'DONE', 'FAILED')", name="status_known"),
+    )
+
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    detail: Mapped[str] = mapped_column(Text)

@@ -18,6 +18,7 @@ from algo_trading.dashboard.ticket import TicketLimits
 from algo_trading.domain.events import IST
 from algo_trading.domain.money import rupees_to_paise
 from algo_trading.market.instruments import InstrumentMaster
+from algo_trading.services.data_stores import build_cache
 from algo_trading.services.live_gate import secret_store_for
 from algo_trading.services.settings import Settings, load_settings
 from algo_trading.services.trade_config import default_master
@@ -68,6 +69,10 @@ def build_context(settings: Settings, clock: Callable[[], int] = time.time_ns) -
         reference_prices={s: r.price_paise for s, r in load_reference_prices().items()},
         limits=TicketLimits(rupees_to_paise(settings.dashboard_max_order_value, what="limit")),
         clock=clock,
+        # only a shared cache (Redis) holds the data service's quotes; the in-process one is empty
+        prices=queries.cache_prices(build_cache(settings))
+        if settings.redis_url.get_secret_value()
+        else None,
     )
 
 

@@ -16,10 +16,12 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Select, Table, desc, func, select, type_coerce
 
+from algo_trading.adapters.live.quotes import decode, quote_key
 from algo_trading.adapters.storage.sql import Database, SqlUnitOfWork
 from algo_trading.adapters.storage.sql.models import metadata
 from algo_trading.adapters.storage.sql.types import Paise
 from algo_trading.domain.events import IST
+from algo_trading.engine.ports import Cache, CacheKind
 
 __all__ = [
     "OrderFilter",
@@ -28,6 +30,7 @@ __all__ = [
     "audit_log",
     "backtest_runs",
     "backtest_trades",
+    "cache_prices",
     "command",
     "daily_pnl",
     "last_prices",
@@ -61,6 +64,23 @@ LEASES: Table = metadata.tables["leases"]
 
 PriceSource = Callable[[Sequence[str]], Mapping[str, int]]
 """Live prices in paise by symbol (the cache's latest quotes); symbols it lacks are left out."""
+
+
+def cache_prices(cache: Cache) -> PriceSource:
+    """Live prices from the data service's latest quotes in the cache (one round trip); a
+    symbol without a quote, or a quote not ours, is left out."""
+
+    def prices(symbols: Sequence[str]) -> Mapping[str, int]:
+        values = cache.get_many(CacheKind.QUOTE, [quote_key(s) for s in symbols])
+        out: dict[str, int] = {}
+        for symbol, raw in zip(symbols, values, strict=True):
+            quote = decode(raw)
+            ltp = quote.get("ltp_paise") if quote else None
+            if isinstance(ltp, int) and not isinstance(ltp, bool) and ltp > 0:
+                out[symbol] = ltp
+        return out
+
+    return prices
 
 
 def _frame(db: Database, query: Select[Any]) -> pd.DataFrame:

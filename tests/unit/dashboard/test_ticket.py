@@ -150,3 +150,20 @@ def test_modify_checks_lots_and_tick_and_needs_a_change(master: InstrumentMaster
     ):
         with pytest.raises(TicketRefusedError, match=fragment):
             check_modify(master, "SBIN-EQ", quantity, price)
+
+
+def test_live_prices_come_from_the_data_services_quotes_in_the_cache() -> None:
+    from algo_trading.adapters.cache import MemoryCache
+    from algo_trading.adapters.live.quotes import encode_quote, quote_key
+    from algo_trading.dashboard.queries import cache_prices
+    from algo_trading.engine.ports import CacheKind
+
+    cache = MemoryCache(monotonic=lambda: 0.0)  # a fixed time: nothing expires
+    cache.put(
+        CacheKind.QUOTE,
+        quote_key("SBIN-EQ"),
+        encode_quote("SBIN-EQ", ltp_paise=1012_30, exchange_ts_ms=0, recv_ts_ns=0),
+    )
+    cache.put(CacheKind.QUOTE, quote_key("BAD-EQ"), b"not json")
+    prices = cache_prices(cache)
+    assert prices(["SBIN-EQ", "INFY-EQ", "BAD-EQ"]) == {"SBIN-EQ": 1012_30}

@@ -61,6 +61,7 @@ class _LazyGroup(click.Group):
 
 _SUBCOMMANDS = {
     "charges": "algo_trading.cli.charges:charges_command",
+    "dashboard": "algo_trading.cli.dashboard:dashboard_group",
     "data": "algo_trading.cli.data:data_group",
     "data-service": "algo_trading.cli.data_service:data_service_command",
     "db": "algo_trading.cli.db:db_group",

@@ -321,6 +321,37 @@ class Settings(BaseSettings):
         default=None, description="service log files archived nightly; default: <data_dir>/logs"
     )
 
+    # --- the dashboard (issue #12) -------------------------------------------------------------
+    dashboard_users: SecretStr = Field(
+        default=SecretStr(""),
+        description="dashboard logins, one NAME:ROLE:ARGON2HASH per line (or ';'-separated), "
+        "as `algo-trading dashboard add-user` prints them; or `dashboard_users` in the secret "
+        "store. Empty in dev: the demo logins",
+    )
+    dashboard_users_file: str = Field(
+        default="", description="a file of NAME:ROLE:ARGON2HASH lines instead"
+    )
+    dashboard_session_ttl_s: float = Field(
+        default=8 * 3600.0, gt=0, le=7 * 86400, description="a login lasts this long"
+    )
+    dashboard_lockout_failures: int = Field(
+        default=5, ge=1, le=100, description="failed logins in a row before a lockout"
+    )
+    dashboard_lockout_s: float = Field(
+        default=900.0, gt=0, le=86400, description="how long a locked-out name waits"
+    )
+    dashboard_health_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^\s]+)?$",
+        description="the trading service's /readyz, shown on System health",
+    )
+    dashboard_max_order_value: str = Field(
+        default="1000000",
+        pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
+        description="rupees: the ticket refuses a larger order (the service checks its own "
+        "risk limits again)",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _default_instance_id(cls, data: Any) -> Any:

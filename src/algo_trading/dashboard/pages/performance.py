@@ -1,0 +1,143 @@
+"""Performance: equity curve, drawdown, daily P&L calendar, returns by month, per-strategy
+metrics beside their latest backtest, and charges paid by kind."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from algo_trading.dashboard import analytics, queries
+from algo_trading.dashboard.context import AppContext
+from algo_trading.dashboard.format import GAIN, LOSS, rupees
+from algo_trading.dashboard.page_support import empty_state, page_context, show_money
+from algo_trading.domain.errors import AlgoTradingError
+from algo_trading.domain.money import rupees_to_paise
+
+__all__ = ["render"]
+
+_DIVERGING = [[0.0, LOSS], [0.5, "#F7F7F7"], [1.0, GAIN]]
+
+
+def render(ctx: AppContext) -> None:
+    st.header("Performance")
+    daily = queries.daily_pnl(ctx.db)
+    if daily.empty:
+        empty_state("No trades yet", "start paper trading with `make run`; results appear here")
+        return
+    capital_text = st.text_input("Capital the returns are measured on (₹)", "1000000", key="cap")
+    try:
+        capital = rupees_to_paise(capital_text, what="capital")
+    except AlgoTradingError:
+        capital = 0
+    if capital <= 0:
+        st.error("capital: enter a positive amount in rupees, e.g. 1000000")
+        return
+    curve = analytics.equity_curve(daily, capital)
+    _equity(curve)
+    _calendar(curve)
+    _months(daily)
+    st.subheader("Per strategy")
+    metrics = analytics.strategy_metrics(daily, capital)
+    st.dataframe(show_money(metrics, ("net_pnl", "charges")), hide_index=True)
+    _beside_backtests(ctx, metrics)
+    _charges(ctx)
+
+
+def _equity(curve: pd.DataFrame) -> None:
+    fig = go.Figure(
+        go.Scatter(x=curve["day"], y=curve["equity"] / 100, name="Equity (₹)", line={"color": GAIN})
+    )
+    fig.update_layout(title="Equity", height=320, margin={"t": 40, "b": 20})
+    st.plotly_chart(fig, key="equity")
+    dd = go.Figure(
+        go.Scatter(x=curve["day"], y=curve["drawdown"] * 100, fill="tozeroy", line={"color": LOSS})
+    )
+    dd.update_layout(title="Drawdown (%)", height=240, margin={"t": 40, "b": 20})
+    st.plotly_chart(dd, key="drawdown")
+
+
+def _calendar(curve: pd.DataFrame) -> None:
+    days = pd.to_datetime(curve["day"])
+    frame = pd.DataFrame(
+        {
+            "week": days.dt.strftime("%G-W%V"),
+            "weekday": days.dt.strftime("%a"),
+            "net": curve["net"] / 100,
+            "label": [rupees(int(v)) for v in curve["net"]],
+        }
+    )
+    order = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    grid = frame.pivot_table(index="weekday", columns="week", values="net", aggfunc="sum")
+    grid = grid.reindex([d for d in order if d in grid.index])
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=list(grid.columns),
+            y=list(grid.index),
+            colorscale=_DIVERGING,
+            zmid=0,
+            colorbar={"title": "₹"},
+        )
+    )
+    fig.update_layout(title="Daily P&L calendar (net of charges)", height=300)
+    st.plotly_chart(fig, key="calendar")
+
+
+def _months(daily: pd.DataFrame) -> None:
+    months = analytics.monthly(daily)
+    fig = go.Figure(
+        go.Bar(
+            x=months["month"],
+            y=months["net"] / 100,
+            marker_color=[GAIN if v >= 0 else LOSS for v in months["net"]],
+            text=[rupees(int(v)) for v in months["net"]],
+        )
+    )
+    fig.update_layout(title="Returns by month (net ₹)", height=300)
+    st.plotly_chart(fig, key="months")
+
+
+def _beside_backtests(ctx: AppContext, metrics: pd.DataFrame) -> None:
+    runs = queries.backtest_runs(ctx.db)
+    modes = queries.strategy_runs(ctx.db)
+    if runs.empty:
+        st.caption("No stored backtests to compare with: run one with `algo-trading backtest`.")
+        return
+    latest = runs.drop_duplicates("strategy")
+    rows = []
+    for row in metrics.itertuples():
+        mode = modes[modes["strategy"] == row.strategy]["mode"]
+        bt = latest[latest["strategy"] == row.strategy]
+        summary = bt["summary"].iloc[0] if not bt.empty else {}
+        rows.append(
+            {
+                "strategy": row.strategy,
+                "mode": mode.iloc[0] if not mode.empty else "paper/live",
+                "return %": row.total_return_pct,
+                "backtest return": summary.get("total_return", "-"),
+                "max drawdown %": row.max_drawdown_pct,
+                "backtest max drawdown": summary.get("max_drawdown", "-"),
+                "sharpe": row.sharpe,
+                "backtest sharpe": summary.get("sharpe", "-"),
+            }
+        )
+    st.markdown("**Beside their latest backtest**")
+    st.dataframe(pd.DataFrame(rows).astype(str), hide_index=True)
+
+
+def _charges(ctx: AppContext) -> None:
+    st.subheader("Charges by kind")
+    turnover = queries.trade_turnover(ctx.db)
+    kinds = analytics.charges_by_kind(turnover, ctx.master)
+    recorded = int(turnover["charges"].sum()) if not turnover.empty else 0
+    table = pd.DataFrame({"kind": list(kinds), "estimate": [rupees(v) for v in kinds.values()]})
+    st.dataframe(table, hide_index=True)
+    st.caption(
+        f"Recorded charges: {rupees(recorded)}. The split by kind is estimated from the "
+        "turnover with Angel One's schedule and today's statutory rates."
+    )
+
+
+if __name__ == "__main__":
+    render(page_context()[0])

@@ -60,6 +60,8 @@ from algo_trading.market import BROKERS
 from algo_trading.market.calendar import calendar_for
 from algo_trading.market.throttle import DEFAULT_ORDERS_PER_SECOND, OrderThrottle
 from algo_trading.services.alerts import WallClock, build_notifier
+from algo_trading.services.commands import CommandProcessor as TableCommands
+from algo_trading.services.commands import EngineControl
 from algo_trading.services.health import CheckResult, ReadinessCheck, probe
 from algo_trading.services.live_gate import secret_store_for
 from algo_trading.services.observability import Observability
@@ -79,6 +81,7 @@ from algo_trading.services.trading.service import (
     TradingService,
 )
 from algo_trading.services.trading.startup import startup_reconciliation
+from algo_trading.services.users import load_user_store
 from algo_trading.simulator.config import (
     DEMO_API_KEY,
     DEMO_CLIENT_CODE,
@@ -144,6 +147,10 @@ class Plugins:
     # instances) the lease keeper: services/resilience.py. Replaces `startup`, `owns`,
     # `fence` and `leases_ready` when on.
     resilience: bool = False
+    # The commands table (services/commands.py): the dashboard's orders, cancels, square-offs,
+    # pauses and the kill switch, authorised against the dashboard's users. `commands`, when
+    # given, is used instead.
+    command_table: bool = False
     periodic: list[tuple[float, Callable[[int], object]]] = field(default_factory=list)
     on_close: list[Callable[[], object]] = field(default_factory=list)
     commands: Callable[[TradingService], CommandProcessor] | None = None
@@ -170,7 +177,9 @@ def default_plugins(settings: Settings, config: TradeConfig) -> Plugins:
     del config  # each part reads the config when the service is built
     account = settings.account
     return Plugins(
-        risk_manager=lambda cfg: build_risk_manager(cfg, account=account), resilience=True
+        risk_manager=lambda cfg: build_risk_manager(cfg, account=account),
+        resilience=True,
+        command_table=True,
     )
 
 
@@ -485,12 +494,41 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
     gate.bind(stale=lambda: service.feed_stale, draining=lambda: service.draining)
     if p.commands is not None:
         service.commands = p.commands(service)
+    elif p.command_table:
+        processor = _command_processor(settings, store, db, service, config, res)
+        stack.callback(processor.close)
+        service.commands = processor
     for every_s, fn in [*p.periodic, *(res.periodic() if res is not None else [])]:
         service.add_periodic(every_s, fn)
     leases_ready = res.readiness if res is not None and res.fenced else p.leases_ready
     if obs is not None:
         _readiness(obs, service, session, db, leases_ready, settings.feed_stale_s)
     return service
+
+
+def _command_processor(
+    settings: Settings,
+    secrets: SecretStore,
+    db: Database,
+    service: TradingService,
+    config: TradeConfig,
+    res: Resilience | None,
+) -> TableCommands:
+    """Commands from the dashboard, through the engine's own checks; with leases, only those
+    naming a strategy this instance holds (or none)."""
+    users = load_user_store(settings, secrets)
+    control = EngineControl(
+        service.engine, service.paused, strategy_ids=[sc.id for sc in config.strategies]
+    )
+    keeper = res.keeper if res is not None else None
+    return TableCommands(
+        db,
+        control,
+        users,
+        service.clock,
+        settings.instance_id,
+        strategies=keeper.owned if keeper is not None else None,
+    )
 
 
 def _startup(

@@ -104,3 +104,72 @@ def test_the_default_plugins_put_the_configs_limits_in_front_of_every_order(
     finally:
         service.drain(timeout_s=5)
         service.close()
+
+
+def test_the_default_plugins_answer_the_dashboards_commands(tmp_path: Path) -> None:
+    """`algo-trading trade` picks up the commands table: a trader's order from the dashboard
+    becomes an order at the broker and its outcome is written back; the kill switch too."""
+    from algo_trading.adapters.storage.sql import Database, SqlUnitOfWork
+    from algo_trading.dashboard.commands import submit
+    from algo_trading.engine.ports import CommandStatus
+    from algo_trading.services.bootstrap import default_plugins
+    from algo_trading.services.users import demo_store
+
+    db_file = tmp_path / "db.sqlite"
+    settings = Settings(
+        database_url=f"sqlite:///{db_file}",
+        health_port=0,
+        market_always_open=True,
+        warm_up=False,
+    )
+    config = parse_trade_config(
+        CONFIG,
+        source="inproc.toml",
+        base_dir=tmp_path,
+        today=dt.date(2025, 11, 4),
+        settings=settings,
+    )
+    plugins = default_plugins(settings, config)
+    plugins.notifier = RecordingNotifier()
+    service = build_trading_service(settings, config, plugins)
+    service.start()
+    db = Database(settings.database_url.get_secret_value())
+    try:
+        users = demo_store()
+        now = time.time_ns()
+        order = submit(
+            db,
+            users,
+            "demo",
+            "place",
+            {
+                "symbol": "SBIN-EQ",
+                "side": "BUY",
+                "quantity": "1",
+                "order_type": "MARKET",
+                "product": "INTRADAY",
+            },
+            now_ns=now,
+            strategy_id="sma-inproc",
+        )
+        kill = submit(db, users, "demo", "kill", {"reason": "test"}, now_ns=now)
+
+        def answered(command_id: str) -> object:
+            with SqlUnitOfWork(db) as uow:
+                record = uow.commands.get(command_id)
+            assert record is not None
+            return record
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            service.turn(0.1)
+            if all(answered(c).status is not CommandStatus.PENDING for c in (order, kill)):  # type: ignore[attr-defined]
+                break
+        placed, killed = answered(order), answered(kill)
+        assert placed.status is CommandStatus.DONE, placed  # type: ignore[attr-defined]
+        assert killed.status is CommandStatus.DONE, killed  # type: ignore[attr-defined]
+        assert service.engine.kill_switch_active
+    finally:
+        db.dispose()
+        service.drain(timeout_s=5)
+        service.close()

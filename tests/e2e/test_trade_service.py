@@ -154,9 +154,20 @@ def test_trade_runs_against_the_simulator_and_sigterm_stops_it_with_exit_0(
 def test_run_starts_the_local_stack_prints_where_everything_is_and_ctrl_c_stops_it(
     tmp_path: Path,
 ) -> None:
-    health = _free_port()
+    health, dashboard, data = _free_port(), _free_port(), _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "algo_trading.cli.main", "run", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "algo_trading.cli.main",
+            "run",
+            "--port",
+            "0",
+            "--dashboard-port",
+            str(dashboard),
+            "--data-port",
+            str(data),
+        ],
         cwd=tmp_path,
         env=_env(ALGO_HEALTH_PORT=str(health), ALGO_WARM_UP="false"),
         stdout=subprocess.PIPE,
@@ -168,6 +179,16 @@ def test_run_starts_the_local_stack_prints_where_everything_is_and_ctrl_c_stops_
             lambda: _get(f"http://127.0.0.1:{health}/healthz")[0] == 200,
             90,
             "/healthz of the stack's service",
+            proc,
+        )
+        # the whole local stack: the data service and the dashboard answer too
+        _wait(
+            lambda: _get(f"http://127.0.0.1:{data}/healthz")[0] == 200, 90, "the data service", proc
+        )
+        _wait(
+            lambda: _get(f"http://127.0.0.1:{dashboard}/_stcore/health")[0] == 200,
+            90,
+            "the dashboard",
             proc,
         )
         proc.send_signal(signal.SIGINT)
@@ -185,6 +206,10 @@ def test_run_starts_the_local_stack_prints_where_everything_is_and_ctrl_c_stops_
         "SQLite database var/algo_trading.db",
         "trading service stopped",
         "simulator stopped",
+        f"http://127.0.0.1:{dashboard}",
+        "demo / demo-password (trader)",
+        "dashboard stopped",
+        "data service stopped",
     ):
         assert words in out, out
     assert "Traceback" not in err

@@ -37,10 +37,17 @@ scrape target's `instance` to every series itself.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
 from typing import Generic, Protocol, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from algo_trading.services.cloudwatch import EmfEmitter
+
+_EMF_LAG_EVERY_S = 10.0
+# reconciliation verdicts that are differences between the books (engine.reconciliation)
+_DIFFERENCES = frozenset({"NEVER_SENT", "ADOPTED_LATE", "DUPLICATE", "UNRESOLVED"})
 
 __all__ = ["LOOP_LATENCY_BUCKETS_S", "EngineMetrics", "ServiceMetrics"]
 
@@ -100,6 +107,10 @@ class ServiceMetrics:
         registry: CollectorRegistry | None = None,
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        # CloudWatch embedded-metric-format lines for the alarms (set by the composition root
+        # when ALGO_METRICS_EMF is on); the Prometheus series stay either way
+        self.emf: EmfEmitter | None = None
+        self._emf_lag_at = float("-inf")
         r = self.registry
         Info("algo_instance", "Which instance of the service this is", registry=r).info(
             {"instance_id": _label(instance_id, "instance_id"), "mode": mode, "version": version}
@@ -167,6 +178,10 @@ class ServiceMetrics:
     def refusal(self, code: str, strategy: str) -> None:
         """The risk manager refused an order of `strategy` with the stable `code`."""
         self._refusals(strategy, code).inc()
+        if self.emf is not None:  # the CloudWatch alarms' figures (issue #13 item 4)
+            self.emf.emit("OrderRejections", 1)
+            if code == "DAILY_LOSS_LIMIT":
+                self.emf.emit("DailyLossLimitHit", 1)
 
     def fill(self, strategy: str, side: str, quantity: int) -> None:
         """A fill of `quantity` units (BUY or SELL) for `strategy`."""
@@ -192,7 +207,13 @@ class ServiceMetrics:
     def feed_lag(self, seconds: float, feed: str = "market") -> None:
         """The last tick of `feed` arrived `seconds` after its exchange time (may be < 0 when
         the clocks disagree: published as measured, it is worth seeing)."""
-        self._feed_lag(feed).set(_finite(seconds, "feed lag"))
+        lag = _finite(seconds, "feed lag")
+        self._feed_lag(feed).set(lag)
+        if self.emf is not None and feed == "market":
+            now = time.monotonic()
+            if now - self._emf_lag_at >= _EMF_LAG_EVERY_S:  # one line a period, not a tick
+                self._emf_lag_at = now
+                self.emf.emit("FeedStaleSeconds", max(lag, 0.0))
 
     def loop_latency(self, seconds: float) -> None:
         """One turn of the trading loop took `seconds`."""
@@ -218,6 +239,9 @@ class ServiceMetrics:
             if count:
                 self._recon_diffs(kind).inc(count)
         self._recon_last.set(sum(differences.values()))
+        if self.emf is not None:
+            found = sum(n for kind, n in differences.items() if kind in _DIFFERENCES)
+            self.emf.emit("ReconciliationDifferences", found)
 
     def alert_sent(self, channel: str) -> None:
         self._alerts_sent(channel).inc()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from algo_trading.adapters.logs import set_instance_id
+from algo_trading.services.cloudwatch import EmfEmitter
 from algo_trading.services.health import Health, Heartbeat, MonotonicClock
 from algo_trading.services.health_server import HealthServer
 from algo_trading.services.metrics import ServiceMetrics
@@ -46,6 +47,8 @@ class Observability:
         heartbeat = Heartbeat(settings.health_stale_after_s, clock)
         health = Health(heartbeat)
         metrics = ServiceMetrics(instance_id=instance_id, mode=mode, version=_version())
+        if settings.metrics_emf:
+            metrics.emf = EmfEmitter(settings.metrics_namespace, "trading", time.time_ns)
         metrics.watch_heartbeat(heartbeat.age_s)
         server = HealthServer(
             health, metrics.registry, host=settings.health_host, port=settings.health_port

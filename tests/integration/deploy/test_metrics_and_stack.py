@@ -112,3 +112,26 @@ def test_compose_starts_each_service_after_what_it_needs_is_healthy() -> None:
             assert port.startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
         if name in ("trading", "data", "dashboard"):
             assert service["build"]["target"] == name
+
+
+def test_the_trading_services_metrics_write_the_alarms_figures_when_emf_is_on() -> None:
+    from algo_trading.services.metrics import ServiceMetrics
+
+    out = io.StringIO()
+    metrics = ServiceMetrics(instance_id="t1", mode="paper")
+    metrics.emf = EmfEmitter("AlgoTrading/prod", "trading", lambda: 0, out)
+    metrics.refusal("DAILY_LOSS_LIMIT", "sma")
+    metrics.refusal("MAX_OPEN_ORDERS", "sma")
+    metrics.reconciliation({"IN_SYNC": 5, "NEVER_SENT": 1, "DUPLICATE": 2})
+    metrics.feed_lag(42.0)
+    metrics.feed_lag(43.0)  # within ten seconds of the last line: the gauge only
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    figures = [(n, d[n]) for d in lines for n in APP_METRICS if n in d]
+    assert figures == [
+        ("OrderRejections", 1),
+        ("DailyLossLimitHit", 1),
+        ("OrderRejections", 1),
+        ("ReconciliationDifferences", 3),
+        ("FeedStaleSeconds", 42.0),
+    ]
+    assert {d["_aws"]["CloudWatchMetrics"][0]["Namespace"] for d in lines} == {"AlgoTrading/prod"}

@@ -135,3 +135,23 @@ def test_the_trading_services_metrics_write_the_alarms_figures_when_emf_is_on() 
         ("FeedStaleSeconds", 42.0),
     ]
     assert {d["_aws"]["CloudWatchMetrics"][0]["Namespace"] for d in lines} == {"AlgoTrading/prod"}
+
+
+def test_every_runtime_dependency_is_pinned_with_hashes_for_the_images() -> None:
+    import re as _re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = {
+        _re.split(r"[<>=!~\[; ]", dep, maxsplit=1)[0].lower().replace("_", "-")
+        for dep in project["dependencies"]
+    }
+    text = (ROOT / "docker" / "requirements.txt").read_text(encoding="utf-8")
+    pinned = {
+        m.group(1).lower().replace("_", "-")
+        for m in _re.finditer(r"^([A-Za-z0-9_.-]+)==\S+ \\$", text, flags=_re.MULTILINE)
+    }
+    missing = sorted(wanted - pinned)
+    assert missing == [], f"re-run pip-compile (docker/requirements.txt): {missing} not pinned"
+    assert text.count("--hash=sha256:") >= len(pinned)
+    assert "/opt/" not in text

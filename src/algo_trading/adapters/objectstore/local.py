@@ -105,9 +105,18 @@ class LocalObjectStore:
                 raise ObjectNotFoundError(f"{self.uri(key)}: no such object") from None
             except (OSError, ValueError) as exc:
                 raise Transient(exc) from exc
-            if sha256_hex(data) != meta.get("sha256"):
-                raise Transient(_Torn(key))
-            return data
+            digest = sha256_hex(data)
+            if digest == meta.get("sha256"):
+                return data
+            # A put that finished between the two reads: the bytes are the new object's, and
+            # so is the metadata now. Only a pair that stays apart is torn (or corrupt).
+            try:
+                again = json.loads(meta_path.read_bytes())
+            except (OSError, ValueError) as exc:
+                raise Transient(exc) from exc
+            if digest == again.get("sha256"):
+                return data
+            raise Transient(_Torn(key))
 
         try:
             return self._run(key, attempt)

@@ -9,7 +9,7 @@ two are not the same computation: vectorbt's rate is what a vectorised sweep cos
 the gap is visible; the trade counts of one parameter set are printed side by side as a sanity
 check that both ran the same signals.
 
-Run: .venv/bin/python benchmarks/sweep_speed.py [--bars N] [--workers N]
+Run: .venv/bin/pip install -e ".[bench]" && .venv/bin/python benchmarks/sweep_speed.py [--bars N]
 Prints the figures; exits 1 when this project's rate is below vectorbt's (the issue's target).
 """
 

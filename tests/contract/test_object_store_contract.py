@@ -184,3 +184,28 @@ def test_every_s3_put_asks_for_server_side_encryption(
         S3ObjectStore(
             "no-such-bucket-xyz", region=REGION, endpoint_url=moto_endpoint, retry=FAST
         ).check()
+
+
+def test_the_history_store_goes_up_and_comes_back_whole_and_only_what_changed(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    """services.history_sync: the local Parquet history store persisted in the object store
+    (S3 in production), so a new container restores it."""
+    from algo_trading.services.history_sync import pull_history, push_history
+
+    here = tmp_path / "history"
+    part = here / "exchange=NSE" / "symbol=SBIN-EQ" / "interval=ONE_MINUTE" / "year=2025"
+    part.mkdir(parents=True)
+    (part / "bars.parquet").write_bytes(b"PAR1" + bytes(range(256)) * 40)
+    (part.parent / "fetched.json").write_text('{"spans": [[1, 2]]}')
+    assert push_history(here, store) == 2
+    assert push_history(here, store) == 0  # nothing changed: nothing sent
+    (part / "bars.parquet").write_bytes(b"PAR1 more bars")
+    assert push_history(here, store) == 1
+    elsewhere = tmp_path / "new-container"
+    assert pull_history(elsewhere, store) == 2
+    for path in here.rglob("*"):
+        if path.is_file():
+            assert (elsewhere / path.relative_to(here)).read_bytes() == path.read_bytes()
+    assert pull_history(elsewhere, store) == 0
+    assert not list(elsewhere.rglob("*.part"))

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 
 from algo_trading.adapters.brokers.angelone.auth import AngelOneSession
 from algo_trading.adapters.brokers.angelone.config import (
@@ -60,6 +61,7 @@ from algo_trading.services.data_schedule import (
 from algo_trading.services.data_stores import build_cache, build_object_store, check_cache
 from algo_trading.services.health import CheckResult, Health, Heartbeat, MonotonicClock
 from algo_trading.services.health_server import HealthServer, HealthServerError
+from algo_trading.services.history_sync import pull_history, push_history
 from algo_trading.services.live_gate import secret_store_for
 from algo_trading.services.metrics import ServiceMetrics
 from algo_trading.services.settings import Settings
@@ -91,6 +93,7 @@ def data_schedule_jobs(
     settings: Settings,
     history: HistoryTopUp | None,
     reports: Callable[[dt.date], str] | None = None,
+    history_root: Path | None = None,
 ) -> list[ScheduledJob]:
     jobs = [
         ScheduledJob(
@@ -106,6 +109,12 @@ def data_schedule_jobs(
             catch_up=True,
         ),
     ]
+    if history_root is not None:  # the history store kept in S3 across containers
+
+        def sync(_day: dt.date) -> str:
+            return f"{push_history(history_root, store)} history files uploaded"
+
+        jobs.append(ScheduledJob("history_sync", after_close(40), sync, catch_up=True))
     if reports is not None:  # daily, weekly and monthly trading reports (issue #14 item 2)
         jobs.append(ScheduledJob("trading_reports", after_close(45), reports, catch_up=True))
     return jobs
@@ -129,6 +138,8 @@ class DataService:
     check_every_s: float = 30.0
     monotonic: MonotonicClock = time.monotonic
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # the local history store, restored from and kept in the object store (with S3)
+    history_root: Path | None = None
 
     def __post_init__(self) -> None:
         self._store_status = CheckResult.failed("not checked yet")
@@ -148,6 +159,13 @@ class DataService:
                 str(exc).replace("ALGO_HEALTH_PORT", "ALGO_DATA_HEALTH_PORT")
             ) from None
         self._check_stores()
+        if self.history_root is not None:
+            try:
+                got = pull_history(self.history_root, self.store)
+            except AlgoTradingError as exc:  # degraded: the top-up fetches what is missing
+                log.error("history store not restored from the object store: %s", exc)
+            else:
+                log.info("history store: %d files restored from the object store", got)
         if self.capture is not None and self.feed_factory is not None:
             self.capture.start(self.feed_factory(self.capture.on_packet))
             log.info("live capture started: %d instruments", len(self.capture.targets))
@@ -299,6 +317,9 @@ def build_data_service(
             def feed_factory(sink: Callable[[FeedPacket], None]) -> TickFeed:
                 return AngelOneTickFeed(ws_url, session, sink)
 
+    history_root = (
+        Path(settings.data_dir) / "market-data" / "historical" if settings.s3_bucket else None
+    )
     jobs = data_schedule_jobs(
         fetch_master=lambda: download_scrip_master(session.http),
         store=store,
@@ -306,6 +327,7 @@ def build_data_service(
         settings=settings,
         history=history,
         reports=reports,
+        history_root=history_root,
     )
     schedule = DataSchedule(jobs, job_log, clock, calendar_for(Exchange.NSE), settings.instance_id)
     return DataService(
@@ -323,4 +345,5 @@ def build_data_service(
         capture_error,
         monotonic=monotonic,
         closers=closers,
+        history_root=history_root,
     )

@@ -127,7 +127,7 @@ class RayBackend(Backend):
             else:
                 kwargs["num_cpus"] = workers or os.cpu_count() or 1
             ray.init(**kwargs)
-        count = workers or int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
+        count = workers or int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call,unused-ignore]
         data = ray.put((spec, list(series)))
 
         @ray.remote
@@ -138,7 +138,7 @@ class RayBackend(Backend):
             def run(self, params: dict[str, Any]) -> MetricsDict:
                 return asdict(evaluate(self.spec, self.series, params))
 
-        self._actors = [_Worker.remote(data) for _ in range(max(1, count))]  # type: ignore[attr-defined]
+        self._actors = [_Worker.remote(data) for _ in range(max(1, count))]  # type: ignore[attr-defined,unused-ignore]
 
     def map(
         self, params: Sequence[Params], done: Callable[[], None] | None = None

@@ -194,3 +194,9 @@ def test_a_tearsheet_renders_in_headless_chromium_without_console_errors(
         finally:
             browser.close()
     assert errors == []
+
+
+def test_a_missing_option_is_one_line_too(bars: Path) -> None:
+    done = run_cli("optimize", "--data", str(bars), "--space", "fast=1:3")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["error: Missing option '--strategy'."]

@@ -14,7 +14,7 @@ import click
 
 from algo_trading.domain.errors import AlgoTradingError
 
-__all__ = ["fail", "one_line", "user_errors"]
+__all__ = ["OneLineCommand", "fail", "one_line", "user_errors"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,3 +40,14 @@ def user_errors(fn: F) -> F:
             fail(str(exc))
 
     return wrapper  # type: ignore[return-value]
+
+
+class OneLineCommand(click.Command):
+    """A command whose usage errors (a missing or unknown option) are one `error:` line and
+    exit code 2, like every other user error, instead of click's usage block."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            fail(exc.format_message())

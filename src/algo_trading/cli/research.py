@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from algo_trading.cli.errors import user_errors
+from algo_trading.cli.errors import OneLineCommand, user_errors
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.money import rupees_to_paise
 
@@ -159,7 +159,7 @@ def _check_backend(backend: str, workers: int | None, ray_address: str | None) -
         check_ray_address(ray_address)
 
 
-@click.command("optimize")
+@click.command("optimize", cls=OneLineCommand)
 @_with_common
 @click.option(
     "--method", default="grid", show_default=True, help="grid (every point) or bayes (Optuna TPE)."
@@ -249,7 +249,7 @@ def optimize_command(
         )
 
 
-@click.command("walk-forward")
+@click.command("walk-forward", cls=OneLineCommand)
 @_with_common
 @click.option("--train-days", required=True, type=int, help="Trading days per training window.")
 @click.option("--test-days", required=True, type=int, help="Trading days per test window.")
@@ -328,7 +328,7 @@ def walk_forward_command(
         f"mean in-sample minus out-of-sample {objective}: {'n/a' if gap is None else f'{gap:.3f}'}"
     )
     if result.equity_paise:
-        from algo_trading.research.tearsheet import inr
+        from algo_trading.domain.money import format_rupees as inr
 
         click.echo(
             f"stitched out-of-sample equity: {inr(result.equity_paise[-1])} "
@@ -338,7 +338,7 @@ def walk_forward_command(
         click.echo(f"warning: {result.warning}")
 
 
-@click.command("tearsheet")
+@click.command("tearsheet", cls=OneLineCommand)
 @click.option("--strategy", required=True, help="Built-in name or FILE.py[:Class].")
 @click.option("--data", "data_files", required=True, multiple=True, help="CSV or Parquet bars.")
 @click.option("--param", "fixed", multiple=True, metavar="KEY=VALUE")
@@ -406,7 +406,7 @@ def _atomic(path: Path, text: str) -> None:
     os.replace(part, path)
 
 
-@click.command("report")
+@click.command("report", cls=OneLineCommand)
 @click.option("--kind", default="daily", show_default=True, help="daily, weekly or monthly.")
 @click.option(
     "--date", "day", default=None, help="A day of the period (YYYY-MM-DD); default: today (IST)."

@@ -14,6 +14,7 @@ import sys
 
 import click
 
+from algo_trading.cli.errors import OneLineCommand
 from algo_trading.domain.errors import AlgoTradingError
 from algo_trading.simulator import SimulatorConfig, SimulatorServer
 from algo_trading.simulator.config import (
@@ -24,17 +25,6 @@ from algo_trading.simulator.config import (
 )
 
 __all__ = ["simulator_command"]
-
-
-class _OneLineCommand(click.Command):
-    """Usage errors are one `error:` line and exit code 2, like every other user error."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            click.echo(f"error: {exc.format_message()}", err=True)
-            sys.exit(2)
 
 
 _DEMO = {
@@ -85,7 +75,7 @@ async def _serve(config: SimulatorConfig) -> None:
         click.echo("simulator stopped")
 
 
-@click.command("simulator", cls=_OneLineCommand)
+@click.command("simulator", cls=OneLineCommand)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option(
     "--port",

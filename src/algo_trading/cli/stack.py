@@ -19,6 +19,7 @@ from types import FrameType
 
 import click
 
+from algo_trading.cli.errors import OneLineCommand
 from algo_trading.domain.errors import AlgoTradingError
 from algo_trading.domain.events import IST
 
@@ -58,18 +59,7 @@ max_order_quantity = 100
 """
 
 
-class _OneLineCommand(click.Command):
-    """Usage errors are one `error:` line and exit code 2, like every other user error."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            click.echo(f"error: {exc.format_message()}", err=True)
-            sys.exit(2)
-
-
-@click.command("run", cls=_OneLineCommand)
+@click.command("run", cls=OneLineCommand)
 @click.option(
     "--port",
     default=8765,

@@ -20,24 +20,14 @@ from types import FrameType
 
 import click
 
+from algo_trading.cli.errors import OneLineCommand
 from algo_trading.domain.errors import AlgoTradingError
 from algo_trading.domain.events import IST
 
 __all__ = ["run_service", "trade_command"]
 
 
-class _OneLineCommand(click.Command):
-    """Usage errors are one `error:` line and exit code 2, like every other user error."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            click.echo(f"error: {exc.format_message()}", err=True)
-            sys.exit(2)
-
-
-@click.command("trade", cls=_OneLineCommand)
+@click.command("trade", cls=OneLineCommand)
 @click.option(
     "--config",
     "config_file",

@@ -22,7 +22,7 @@ from algo_trading.adapters.storage.sql.database import Database
 from algo_trading.adapters.storage.sql.models import metadata
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import IST
-from algo_trading.research.tearsheet import inr
+from algo_trading.domain.money import format_rupees as inr
 
 __all__ = [
     "KINDS",

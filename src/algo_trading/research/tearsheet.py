@@ -22,29 +22,13 @@ from algo_trading.backtest.charges import ChargedTrip
 from algo_trading.backtest.driver import BacktestRun
 from algo_trading.backtest.metrics import Metrics
 from algo_trading.domain.events import ns_to_ist
+from algo_trading.domain.money import format_rupees as inr
 
-__all__ = ["inr", "tearsheet_data", "tearsheet_html"]
+__all__ = ["tearsheet_data", "tearsheet_html"]
 
 _ROLLING_DAYS = 63
 _IST_NS = 19_800_000_000_000
 _DAY_NS = 86_400_000_000_000
-
-
-def inr(paise: int) -> str:
-    """₹1,23,45,678.90: rupees with the Indian grouping (lakh, crore)."""
-    sign = "-" if paise < 0 else ""
-    rupees, p = divmod(abs(int(paise)), 100)
-    digits = str(rupees)
-    if len(digits) > 3:
-        head, tail = digits[:-3], digits[-3:]
-        groups: list[str] = []
-        while len(head) > 2:
-            groups.insert(0, head[-2:])
-            head = head[:-2]
-        if head:
-            groups.insert(0, head)
-        digits = ",".join([*groups, tail])
-    return f"{sign}₹{digits}.{p:02d}"
 
 
 def _daily(run: BacktestRun) -> tuple[list[str], list[float]]:

@@ -7,8 +7,9 @@ import math
 import pytest
 
 from algo_trading.backtest import build_strategy, generate_bars, metrics_of
+from algo_trading.domain.money import format_rupees as inr
 from algo_trading.research.evaluate import BacktestSpec, run_one
-from algo_trading.research.tearsheet import inr, tearsheet_data, tearsheet_html
+from algo_trading.research.tearsheet import tearsheet_data, tearsheet_html
 
 
 @pytest.mark.parametrize(

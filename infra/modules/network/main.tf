@@ -2,12 +2,9 @@
 # subnet in each, an internet gateway for the public side and one NAT gateway per AZ so that losing
 # an AZ does not cut the other AZ's tasks off from Angel One. VPC flow logs go to CloudWatch.
 
-data "aws_availability_zones" "available" {
-  state = "available"
-}
-
 locals {
-  azs = slice(data.aws_availability_zones.available.names, 0, 2)
+  # Named, not looked up: the network must not change when AWS adds a zone to the region.
+  azs = var.availability_zones
 }
 
 resource "aws_vpc" "this" {

@@ -21,3 +21,12 @@ variable "kms_key_arn" {
   description = "The environment's key for CloudWatch log groups."
   type        = string
 }
+
+variable "availability_zones" {
+  description = "The two availability zones the subnets and NAT gateways span."
+  type        = list(string)
+  validation {
+    condition     = length(var.availability_zones) == 2
+    error_message = "availability_zones must name exactly two zones."
+  }
+}

@@ -24,6 +24,11 @@ resource "aws_db_parameter_group" "this" {
     name  = "log_statement"
     value = "ddl"
   }
+  # Encryption in transit: the server refuses a connection without TLS.
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
 }
 
 data "aws_iam_policy_document" "monitoring_assume" {

@@ -16,6 +16,7 @@ module "network" {
   cidr_block         = var.vpc_cidr
   log_retention_days = var.log_retention_days
   kms_key_arn        = aws_kms_key.this.arn
+  availability_zones = var.availability_zones
 }
 
 module "storage" {

@@ -11,6 +11,12 @@ variable "vpc_cidr" {
   type = string
 }
 
+variable "availability_zones" {
+  description = "Two zones of the region (Mumbai by default)."
+  type        = list(string)
+  default     = ["ap-south-1a", "ap-south-1b"]
+}
+
 variable "certificate_arn" {
   description = "ACM certificate (in the same region) for the dashboard's host name."
   type        = string

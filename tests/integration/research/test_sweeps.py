@@ -37,16 +37,30 @@ def _sweep(backend_name: str, series, **kw):  # type: ignore[no-untyped-def]
         backend.close()
 
 
+@pytest.fixture(scope="module")
+def one_by_one(series):  # type: ignore[no-untyped-def]
+    result = _sweep("sequential", series)
+    assert len(result.trials) >= 200
+    assert len({t.metrics["final_equity_paise"] for t in result.trials}) > 20  # not all alike
+    return result
+
+
 @pytest.mark.slow
-def test_two_hundred_parameter_sets_score_the_same_everywhere(series) -> None:  # type: ignore[no-untyped-def]
-    one_by_one = _sweep("sequential", series)
-    assert len(one_by_one.trials) >= 200
+def test_two_hundred_parameter_sets_score_the_same_on_local_workers(series, one_by_one) -> None:  # type: ignore[no-untyped-def]
     local = _sweep("local", series, workers=2)
     assert [t.metrics for t in local.trials] == [t.metrics for t in one_by_one.trials]
+
+
+# Ray's own noise, not ours: some releases leave /dev/null handles open in the driver and warn
+# about a future default for accelerators; the assertions are about the metrics.
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_two_hundred_parameter_sets_score_the_same_on_ray(series, one_by_one) -> None:  # type: ignore[no-untyped-def]
     ray = _sweep("ray", series, workers=2)
     assert [t.metrics for t in ray.trials] == [t.metrics for t in one_by_one.trials]
     assert [t.params for t in ray.ranked()[:10]] == [t.params for t in one_by_one.ranked()[:10]]
-    assert len({t.metrics["final_equity_paise"] for t in one_by_one.trials}) > 20  # not all alike
 
 
 def test_an_optuna_study_is_stored_beside_a_sqlite_database_and_resumes(

@@ -1,8 +1,9 @@
 """The last line of defence of the HTTP server: no HTTP 500, no version in the `Server` header.
 
 Every route validates its input (payload.py), so an exception reaching `last_resort_middleware`
-is a simulator bug. The client still gets Angel One's envelope (AB2001, "Internal Error") and the
-bug is logged with its traceback, as the real gateway answers a client and keeps serving.
+is a simulator bug (except a client that leaves mid-request, logged at DEBUG). The client
+still gets Angel One's envelope (AB2001, "Internal Error") and the bug is logged with its
+traceback, as the real gateway answers a client and keeps serving.
 (The WebSocket handlers guard themselves after their handshake: no HTTP answer can follow it.)
 aiohttp's default `Server: Python/3.x aiohttp/3.x` tells a scanner which CVEs to try; the real
 gateway names no versions, and neither does the simulator.
@@ -36,6 +37,11 @@ async def last_resort_middleware(
         return await handler(request)
     except web.HTTPException:
         raise  # aiohttp's own answers (404, 405): deliberate, never a 500
+    except ConnectionResetError:
+        # The client left mid-request (killed, or timed out and closed): nobody is there to
+        # answer, and it is no bug of ours. aiohttp closes the transport when this propagates.
+        _log.debug("client left mid-request on %s %s", request.method, request.path)
+        raise
     except Exception:
         _log.exception("simulator bug on %s %s; answered AB2001", request.method, request.path)
         return web.json_response(failure("AB2001", "Internal Error, Please try after sometime"))

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -420,3 +422,29 @@ def test_fuzzed_bytes_charsets_and_keys_get_an_envelope_in_time(
 
 def test_after_all_that_a_valid_login_still_works(hostile_api: Api) -> None:
     assert login_still_works(hostile_api)
+
+
+def test_a_client_that_leaves_mid_request_is_not_logged_as_a_simulator_bug(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A killed client (the crash tests SIGKILL the trading service mid-request) leaves a body
+    half sent; reading it raises ConnectionResetError in the handler. That is the client's going,
+    not a bug of ours: no "simulator bug" traceback in the log, and the next client is served."""
+    caplog.set_level(logging.DEBUG, logger="algo_trading.simulator")
+    head = (
+        f"POST {LOGIN} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: 4096\r\n\r\n"
+    ).encode()
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", api.server.port), timeout=BOUND_S) as conn:
+            conn.sendall(head + b'{"clientcode": "')
+        # the server notices the closed socket when it reads the rest of the body
+    assert login_still_works(api)  # served after the three drops, so they have been handled
+    deadline = time.monotonic() + BOUND_S
+    while time.monotonic() < deadline and not any(
+        "left mid-request" in r.getMessage() for r in caplog.records
+    ):
+        time.sleep(0.05)
+    bugs = [r for r in caplog.records if "simulator bug" in r.getMessage()]
+    assert not bugs, bugs[0].getMessage()
+    assert any("left mid-request" in r.getMessage() for r in caplog.records)

@@ -150,7 +150,10 @@ def test_a_debug_log_of_every_path_carries_no_secret_value(
     broken_value = f"broken-{uuid.uuid4().hex}"
     broken_id = _new_secret(endpoint, "{" + broken_value)
     # Capture from here on: the setup calls above send the values and are not the store's.
+    # botocore's own level too: install_logging (run by any earlier in-process CLI test) holds
+    # third-party loggers at INFO, which once made this test depend on the order of the suite.
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="botocore")
 
     good = AwsSecretsManagerStore(good_id, region=REGION, endpoint_url=endpoint)
     credentials_from_store(good)

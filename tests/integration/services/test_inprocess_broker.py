@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from algo_trading.services.bootstrap import Plugins, build_trading_service
+from algo_trading.adapters.storage.sql import Database, SqlUnitOfWork
+from algo_trading.dashboard.commands import submit
+from algo_trading.domain.orders import OrderIntent, OrderSide, OrderType, ProductType, Validity
+from algo_trading.engine.ports import CommandRecord, CommandStatus
+from algo_trading.services.bootstrap import Plugins, build_trading_service, default_plugins
 from algo_trading.services.settings import Settings
-from algo_trading.services.trade_config import parse_trade_config
+from algo_trading.services.trade_config import TradeConfig, parse_trade_config
+from algo_trading.services.trading import TradingService
+from algo_trading.services.users import demo_store
 from tests.support.alerts import RecordingNotifier
 
 CONFIG = """
@@ -27,34 +35,55 @@ interval = "1m"
 """
 
 
-def test_an_inprocess_broker_is_a_simulator_in_this_process_started_and_stopped_with_it(
-    tmp_path: Path,
-) -> None:
-    settings = Settings(
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(
         database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
         health_port=0,
         market_always_open=True,
         warm_up=False,
     )
+
+
+def _config(settings: Settings, tmp_path: Path, extra: str = "") -> TradeConfig:
     # A cash stock is in the simulator's master on any day: a fixed day checks the config.
-    config = parse_trade_config(
-        CONFIG,
+    return parse_trade_config(
+        CONFIG + extra,
         source="inproc.toml",
         base_dir=tmp_path,
         today=dt.date(2025, 11, 4),
         settings=settings,
     )
-    service = build_trading_service(settings, config, Plugins(notifier=RecordingNotifier()))
+
+
+@contextmanager
+def _running(settings: Settings, config: TradeConfig, plugins: Plugins) -> Iterator[TradingService]:
+    """The service started, then drained and closed whatever the test did."""
+    service = build_trading_service(settings, config, plugins)
     service.start()
     try:
+        yield service
+    finally:
+        service.drain(timeout_s=5)
+        service.close()
+
+
+def _default_plugins(settings: Settings, config: TradeConfig) -> Plugins:
+    plugins = default_plugins(settings, config)
+    plugins.notifier = RecordingNotifier()
+    return plugins
+
+
+def test_an_inprocess_broker_is_a_simulator_in_this_process_started_and_stopped_with_it(
+    tmp_path: Path,
+) -> None:
+    settings = _settings(tmp_path)
+    config = _config(settings, tmp_path)
+    with _running(settings, config, Plugins(notifier=RecordingNotifier())) as service:
         deadline = time.monotonic() + 30
         while service.counters.ticks == 0 and time.monotonic() < deadline:
             service.turn(0.1)
         assert service.counters.ticks > 0
         assert service.may_trade("sma-inproc")
-    finally:
-        service.drain(timeout_s=5)
-        service.close()
     assert service.stopped.is_set()
 
 
@@ -63,27 +92,9 @@ def test_the_default_plugins_put_the_configs_limits_in_front_of_every_order(
 ) -> None:
     """`algo-trading trade` builds the risk manager from `[risk]`: an order above the account's
     maximum quantity is refused with its code before anything reaches the broker."""
-    from algo_trading.domain.orders import OrderIntent, OrderSide, OrderType, ProductType, Validity
-    from algo_trading.services.bootstrap import default_plugins
-
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
-        health_port=0,
-        market_always_open=True,
-        warm_up=False,
-    )
-    config = parse_trade_config(
-        CONFIG + "[risk]\nmax_order_quantity = 5\n",
-        source="inproc.toml",
-        base_dir=tmp_path,
-        today=dt.date(2025, 11, 4),
-        settings=settings,
-    )
-    plugins = default_plugins(settings, config)
-    plugins.notifier = RecordingNotifier()
-    service = build_trading_service(settings, config, plugins)
-    service.start()
-    try:
+    settings = _settings(tmp_path)
+    config = _config(settings, tmp_path, "[risk]\nmax_order_quantity = 5\n")
+    with _running(settings, config, _default_plugins(settings, config)) as service:
         engine = service.engine
         assert engine.risk_manager is not None
         big = OrderIntent(
@@ -101,75 +112,49 @@ def test_the_default_plugins_put_the_configs_limits_in_front_of_every_order(
         order = engine.orders.orders[coid]
         assert order.status.value == "REJECTED"
         assert order.reason.startswith("MAX_ORDER_QUANTITY")
-    finally:
-        service.drain(timeout_s=5)
-        service.close()
 
 
 def test_the_default_plugins_answer_the_dashboards_commands(tmp_path: Path) -> None:
     """`algo-trading trade` picks up the commands table: a trader's order from the dashboard
     becomes an order at the broker and its outcome is written back; the kill switch too."""
-    from algo_trading.adapters.storage.sql import Database, SqlUnitOfWork
-    from algo_trading.dashboard.commands import submit
-    from algo_trading.engine.ports import CommandStatus
-    from algo_trading.services.bootstrap import default_plugins
-    from algo_trading.services.users import demo_store
-
-    db_file = tmp_path / "db.sqlite"
-    settings = Settings(
-        database_url=f"sqlite:///{db_file}",
-        health_port=0,
-        market_always_open=True,
-        warm_up=False,
-    )
-    config = parse_trade_config(
-        CONFIG,
-        source="inproc.toml",
-        base_dir=tmp_path,
-        today=dt.date(2025, 11, 4),
-        settings=settings,
-    )
-    plugins = default_plugins(settings, config)
-    plugins.notifier = RecordingNotifier()
-    service = build_trading_service(settings, config, plugins)
-    service.start()
+    settings = _settings(tmp_path)
+    config = _config(settings, tmp_path)
     db = Database(settings.database_url.get_secret_value())
     try:
-        users = demo_store()
-        now = time.time_ns()
-        order = submit(
-            db,
-            users,
-            "demo",
-            "place",
-            {
-                "symbol": "SBIN-EQ",
-                "side": "BUY",
-                "quantity": "1",
-                "order_type": "MARKET",
-                "product": "INTRADAY",
-            },
-            now_ns=now,
-            strategy_id="sma-inproc",
-        )
-        kill = submit(db, users, "demo", "kill", {"reason": "test"}, now_ns=now)
+        with _running(settings, config, _default_plugins(settings, config)) as service:
+            users = demo_store()
+            now = time.time_ns()
+            order = submit(
+                db,
+                users,
+                "demo",
+                "place",
+                {
+                    "symbol": "SBIN-EQ",
+                    "side": "BUY",
+                    "quantity": "1",
+                    "order_type": "MARKET",
+                    "product": "INTRADAY",
+                },
+                now_ns=now,
+                strategy_id="sma-inproc",
+            )
+            kill = submit(db, users, "demo", "kill", {"reason": "test"}, now_ns=now)
 
-        def answered(command_id: str) -> object:
-            with SqlUnitOfWork(db) as uow:
-                record = uow.commands.get(command_id)
-            assert record is not None
-            return record
+            def answered(command_id: str) -> CommandRecord:
+                with SqlUnitOfWork(db) as uow:
+                    record = uow.commands.get(command_id)
+                assert record is not None
+                return record
 
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            service.turn(0.1)
-            if all(answered(c).status is not CommandStatus.PENDING for c in (order, kill)):  # type: ignore[attr-defined]
-                break
-        placed, killed = answered(order), answered(kill)
-        assert placed.status is CommandStatus.DONE, placed  # type: ignore[attr-defined]
-        assert killed.status is CommandStatus.DONE, killed  # type: ignore[attr-defined]
-        assert service.engine.kill_switch_active
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                service.turn(0.1)
+                if all(answered(c).status is not CommandStatus.PENDING for c in (order, kill)):
+                    break
+            placed, killed = answered(order), answered(kill)
+            assert placed.status is CommandStatus.DONE, placed
+            assert killed.status is CommandStatus.DONE, killed
+            assert service.engine.kill_switch_active
     finally:
         db.dispose()
-        service.drain(timeout_s=5)
-        service.close()

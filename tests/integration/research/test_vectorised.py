@@ -133,7 +133,8 @@ def test_settings_it_does_not_model_run_on_the_engine_and_say_why() -> None:
     ]
     for case_spec, data, params, why in cases:
         reason = unsupported(case_spec, data, params)
-        assert reason is not None and why in reason
+        assert reason is not None
+        assert why in reason
         assert vector_metrics(case_spec, data, params) is None
         assert evaluation_path(case_spec, data, params).startswith("event-driven")
         engine = metrics_of(run_one(case_spec, data, params).run)

@@ -140,8 +140,8 @@ def vectorbt_sweep(series: BarSeries) -> dict[str, Any]:
     cpu0, start = time.process_time(), time.perf_counter()
     pf = sweep()
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu0
-    closed = pf.trades.closed.count()  # type: ignore[attr-defined]
-    final = pf.final_value()  # type: ignore[attr-defined]
+    closed = pf.trades.closed.count()
+    final = pf.final_value()
     results = {p: (int(closed.iloc[k]), round(float(final.iloc[k]))) for k, p in enumerate(pairs)}
     return {
         "sets": len(pairs),

@@ -8,20 +8,26 @@ What it models, exactly as the engine does it (`backtest.driver`, `strategy.buil
   not above on the previous one), -1 the mirror, and nothing until both averages were ready
   on the previous bar;
 * the strategy's reply on the bar's close: `target_position(quantity)` on +1, to 0 on -1
-  (long only, the DELIVERY product), which sends a market order only when the book is not
-  already there;
+  (or to -quantity with `allow_short`), which sends a market order only when the book is not
+  already there (a flip is one order of twice the quantity);
 * the market order meeting the next bar at its open, `slippage_ticks` ticks worse (a sell
   never below one tick); an order sent on the last bar never fills;
-* buying power (`adapters.brokers.simulated.funds`): a buy that opens `quantity` needs its
-  value at the bar's close at the DELIVERY margin per cent, and is refused
-  (INSUFFICIENT_FUNDS) when the cash after every earlier fill and charge is short of it;
+* buying power (`adapters.brokers.simulated.funds`): the part of an order that opens exposure
+  needs its value at the bar's close times the product's margin per cent, and is refused
+  (INSUFFICIENT_FUNDS) when the funds (cash after every earlier fill and charge, plus for an
+  open INTRADAY position its cost back, its margin off and any unrealised loss) are short;
+* the INTRADAY product's square-off (`engine.squareoff`, Angel One's cut-offs from the
+  calendar): on the first bar at or after a cut-off the working order is cancelled and the
+  position closed at that bar's open, and orders that would open exposure are refused for
+  the rest of that day (AFTER_SQUAREOFF_CUTOFF);
 * charges (`backtest.charges.RoundTripCharges`): each round trip pays the calculator's total
-  (`market.charges.round_trip_charges`) at its closing fill, one buy and one sell order;
+  (`market.charges.round_trip_charges`) at its closing fill; on the INTRADAY path the fills go
+  through `RoundTripCharges` and the domain's `Position` themselves (a flip's charges split
+  as the engine splits them);
 * the equity curve at every bar's close, the round trips, and the metrics, which are
   `backtest.metrics.compute_metrics` itself on those.
 
-Anything else (several symbols, shorts or the INTRADAY product with its square-off, a user's
-strategy, bars closer than a second apart where the order throttle could act, prices whose
+Anything else (several symbols, a DELIVERY short, a user's or another built-in strategy, bars closer than a second apart where the order throttle could act, prices whose
 products would not fit 64 bits) is not modelled: `unsupported` names why, and the caller runs
 the engine instead. Never an approximation.
 """
@@ -31,23 +37,28 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from algo_trading.adapters.history import BarSeries
 from algo_trading.backtest import build_strategy, compute_metrics, resolve_strategy
-from algo_trading.backtest.charges import CHARGES_CHOICES, backtest_product
+from algo_trading.backtest.charges import CHARGES_CHOICES, backtest_charges, backtest_product
 from algo_trading.backtest.driver import BacktestConfig
 from algo_trading.backtest.metrics import Metrics
 from algo_trading.domain.events import ist_day, ns_to_ist
-from algo_trading.domain.instruments import Exchange
-from algo_trading.domain.orders import OrderSide, ProductType
-from algo_trading.domain.positions import RoundTrip
+from algo_trading.domain.fills import Fill
+from algo_trading.domain.ids import ClientOrderId, StrategyId, TradeId
+from algo_trading.domain.instruments import Exchange, equity
+from algo_trading.domain.orders import Order, OrderSide, ProductType
+from algo_trading.domain.positions import Position, RoundTrip
+from algo_trading.engine import SimulatedClock
+from algo_trading.engine.squareoff import IntradaySquareOff, broker_cutoffs
 from algo_trading.market import BROKERS, ChargeSegment
 from algo_trading.market.charges import round_trip_charges
-from algo_trading.market.margins import ANGEL_ONE_MARGINS
+from algo_trading.market.margins import ANGEL_ONE_MARGINS, margin_pct
+from algo_trading.market.sessions import Broker
 from algo_trading.strategy.builtin.ema_crossover import EmaCrossover
 from algo_trading.strategy.builtin.sma_crossover import SmaCrossover
 from algo_trading.strategy.indicators import SCALE
@@ -91,6 +102,8 @@ class _Setup:
     charges: str
     slippage_ticks: int
     cash_paise: int
+    intraday: bool = False
+    allow_short: bool = False
 
 
 def _setup(spec: Any, series: Sequence[BarSeries], params: Mapping[str, Any]) -> _Setup | str:
@@ -108,8 +121,10 @@ def _setup(spec: Any, series: Sequence[BarSeries], params: Mapping[str, Any]) ->
     product = backtest_product(spec.product) if spec.product else None
     strategy = build_strategy(cls, raw, quantity=spec.quantity, product=product)
     p = strategy.params
-    if p.allow_short or strategy.product is not ProductType.DELIVERY:
-        return "shorts or the INTRADAY product (square-off) are not vectorised"
+    if p.allow_short and strategy.product is not ProductType.INTRADAY:
+        return "shorts under the DELIVERY product (refused by the risk chain) are not vectorised"
+    if strategy.product not in (ProductType.DELIVERY, ProductType.INTRADAY):
+        return f"the {strategy.product.value} product is not vectorised"
     if spec.charges not in CHARGES_CHOICES:
         return f"charges {spec.charges!r}"
     if ANGEL_ONE_MARGINS.delivery_pct != 100:
@@ -133,6 +148,8 @@ def _setup(spec: Any, series: Sequence[BarSeries], params: Mapping[str, Any]) ->
         spec.charges,
         spec.slippage_ticks,
         spec.cash_paise,
+        strategy.product is ProductType.INTRADAY,
+        bool(p.allow_short),
     )
 
 
@@ -158,6 +175,7 @@ class _Cache:
         self.close: Int64s = np.zeros(0, dtype=np.int64)
         self.prefix: Int64s = np.zeros(0, dtype=np.int64)
         self.emas: dict[int, Int64s] = {}
+        self.cutoffs: tuple[BarSeries, list[int], Any] | None = None
 
     def use(self, s: BarSeries) -> None:
         if self.series is s:
@@ -224,6 +242,8 @@ def _ist_date(ts_ns: int) -> dt.date:
 
 
 def _run(setup: _Setup, s: BarSeries) -> VectorRun:
+    if setup.intraday:
+        return _run_intraday(setup, s)
     _CACHE.use(s)
     at, sign = _signals(setup, _CACHE)
     n = len(s)
@@ -335,3 +355,164 @@ def vector_metrics(
     if isinstance(setup, str):
         return None
     return _run(setup, series[0]).metrics
+
+
+# --- the INTRADAY product: shorts, flips, the square-off and the cut-off -------------------
+
+
+def _cutoffs(s: BarSeries) -> tuple[list[int], Any]:
+    """Indices of the bars at which the driver squares off (the first bar at or after each
+    cut-off, as `backtest.driver` finds them), and today's cut-off by IST day number."""
+    got = _CACHE.cutoffs
+    if got is not None and got[0] is s:
+        return got[1], got[2]
+    instruments = {s.symbol: equity(s.symbol, tick_size_paise=BacktestConfig().tick_size_paise)}
+    fn = broker_cutoffs(instruments, Broker.ANGEL_ONE)
+    squareoff = IntradaySquareOff(fn, SimulatedClock())
+    ts = np.asarray(s.ts_ns, dtype=np.int64)
+    bars: list[int] = []
+    cut = squareoff.next_cutoff_ns(s.symbol, int(ts[0]) - 1)
+    while True:
+        j = int(np.searchsorted(ts, cut, side="left"))
+        if j >= len(ts):
+            break
+        bars.append(j)
+        cut = squareoff.next_cutoff_ns(s.symbol, int(ts[j]))
+    days: dict[int, int | None] = {}
+
+    def today(ts_ns: int) -> int | None:
+        day = ist_day(ts_ns)
+        if day not in days:
+            days[day] = fn(s.symbol, day)
+        return days[day]
+
+    _CACHE.cutoffs = (s, bars, today)
+    return bars, today
+
+
+def _run_intraday(setup: _Setup, s: BarSeries) -> VectorRun:
+    """The same decisions as the engine for an INTRADAY crossover, event by event: crossings,
+    cut-offs and fills, never bar by bar. Fills are booked through the domain's `Position` and
+    the backtest's `RoundTripCharges`, so the round trips and charges are theirs."""
+    _CACHE.use(s)
+    at, sign = _signals(setup, _CACHE)
+    cut_bars, today = _cutoffs(s)
+    n = len(s)
+    ts = np.asarray(s.ts_ns, dtype=np.int64).tolist()
+    opens = np.asarray(s.open, dtype=np.int64).tolist()
+    close = _CACHE.close
+    closes = close.tolist()
+    q = setup.quantity
+    tick = BacktestConfig().tick_size_paise
+    slip = setup.slippage_ticks * tick
+    inst = equity(s.symbol, tick_size_paise=tick)
+    pct = margin_pct(ANGEL_ONE_MARGINS, inst, ProductType.INTRADAY, True)
+    if pct != margin_pct(ANGEL_ONE_MARGINS, inst, ProductType.INTRADAY, False):
+        raise ValueError("intraday margins differ by side")  # not the case for equity
+    charges = backtest_charges(setup.charges)
+    position = Position(s.symbol)
+    sid = StrategyId("vector")
+    # (bar, 0, 0) a cut-off, (bar, 1, +1 or -1) a crossing: a cut-off comes first on its bar
+    # (the driver squares off before the bar is matched and before the strategy sees it)
+    crossings = [(b, 1, d) for b, d in zip(at.tolist(), sign.tolist(), strict=True)]
+    events = sorted([(b, 0, 0) for b in cut_bars] + crossings)
+    cash = setup.cash_paise
+    pos = 0
+    cost = 0  # the book's cost (price x signed quantity of the open lots)
+    pending: tuple[int, int, str] | None = None  # (bar it meets, signed quantity, order id)
+    orders = 0
+    refused = 0
+    fills: list[VectorFill] = []
+    fill_idx: list[int] = []
+    flows: list[int] = []
+    moves: list[int] = []
+    charges_total = 0
+
+    def fill(bar: int, signed: int, order_id: str) -> None:
+        nonlocal cash, pos, cost, charges_total
+        o = opens[bar]
+        price = o + slip if signed > 0 else max(o - slip, tick)
+        side = OrderSide.BUY if signed > 0 else OrderSide.SELL
+        f = Fill(
+            TradeId(order_id),
+            ClientOrderId(order_id),
+            sid,
+            s.symbol,
+            side,
+            abs(signed),
+            price,
+            ts[bar],
+            ProductType.INTRADAY,
+        )
+        charge = charges.charges_paise(f, cast(Order, None)) if charges is not None else 0
+        position.apply_fill(signed, price, ts[bar], charge)
+        cash += -signed * price - charge
+        charges_total += charge
+        left = pos + signed
+        if pos == 0 or (pos > 0) == (signed > 0):  # opened or added to
+            cost += signed * price
+        elif left == 0 or (left > 0) == (pos > 0):  # reduced (as the broker's RMS keeps it)
+            cost = cost * left // pos
+        else:  # through zero: a new position at this price
+            cost = left * price
+        pos = left
+        fills.append(VectorFill(ts[bar], side, abs(signed), price, charge))
+        fill_idx.append(bar)
+        flows.append(-signed * price - charge)
+        moves.append(signed)
+
+    for bar, kind, what in events:
+        if pending is not None and pending[0] < bar:
+            fill(*pending)
+            pending = None
+        if kind == 0:  # the cut-off: cancel the working order, close the book at this open
+            if pending is not None:  # it meets this bar: cancelled before it could
+                pending = None
+            if pos:
+                orders += 1
+                fill(bar, -pos, f"V{orders}")
+            continue
+        if pending is not None:  # it meets this bar's open, before the strategy sees it
+            fill(*pending)
+            pending = None
+        target = q if what > 0 else (-q if setup.allow_short else 0)
+        delta = target - pos
+        if delta == 0:
+            continue
+        now = ts[bar]
+        reducing = (delta > 0 and pos < 0 and delta <= -pos) or (
+            delta < 0 and pos > 0 and -delta <= pos
+        )
+        cut = today(now)
+        if cut is not None and now >= cut and not reducing:
+            continue  # AFTER_SQUAREOFF_CUTOFF
+        opening = max(abs(delta) - abs(pos), 0) if pos and (pos > 0) != (delta > 0) else abs(delta)
+        if opening:
+            mark = closes[bar]
+            need = -(-opening * mark * pct // 100)
+            free = cash
+            if pos and pct != 100:
+                free += cost - (-(-abs(cost) * pct // 100)) + min(0, pos * mark - cost)
+            if need > free:
+                refused += 1
+                continue  # INSUFFICIENT_FUNDS
+        orders += 1
+        if bar + 1 < n:
+            pending = (bar + 1, delta, f"V{orders}")
+    if pending is not None:
+        fill(*pending)
+    flow_arr = np.zeros(n, dtype=np.int64)
+    move_arr = np.zeros(n, dtype=np.int64)
+    if fills:
+        idx = np.array(fill_idx, dtype=np.int64)
+        np.add.at(flow_arr, idx, np.array(flows, dtype=np.int64))
+        np.add.at(move_arr, idx, np.array(moves, dtype=np.int64))
+    qty = np.cumsum(move_arr)
+    equity_curve = setup.cash_paise + np.cumsum(flow_arr) + qty * close
+    exposed = qty != 0
+    ts_arr = np.asarray(s.ts_ns, dtype=np.int64)
+    trips = list(position.round_trips)
+    metrics = compute_metrics(
+        ts_arr, equity_curve, exposed, trips, setup.cash_paise, charges_total, n
+    )
+    return VectorRun(fills, trips, refused, ts_arr, equity_curve, exposed, charges_total, metrics)

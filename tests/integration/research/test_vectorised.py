@@ -1,6 +1,7 @@
 """The vectorised crossover path gives the event-driven engine's answer exactly: over random bars
-and random parameters (fast < slow, quantities, slippage, charge schedules, and cash amounts
-small enough that buys are refused for funds), every fill (time, side, quantity, price, charges
+and random parameters (fast < slow, long only or with shorts, DELIVERY or INTRADAY with its
+square-off and cut-off, quantities, slippage, charge schedules, and cash amounts small enough
+that orders are refused for funds), every fill (time, side, quantity, price, charges
 in paise), every round trip, the equity at every bar and every metric are equal. Where it does
 not model the settings, it says why and `evaluate` runs the engine."""
 
@@ -55,7 +56,7 @@ def _fills(rows):  # type: ignore[no-untyped-def]
 
 
 @settings(
-    max_examples=150,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -68,7 +69,8 @@ def _fills(rows):  # type: ignore[no-untyped-def]
     cash_rupees=st.sampled_from([1, 50, 2_000, 30_000, 500_000, 10**7]),
     charges=st.sampled_from(["angelone", "zerodha", "none"]),
     slippage=st.integers(0, 3),
-    product=st.sampled_from([None, "delivery"]),
+    product=st.sampled_from([None, "delivery", "intraday"]),
+    allow_short=st.booleans(),
 )
 def test_every_fill_trip_equity_and_metric_equal_the_engines(
     series: BarSeries,
@@ -80,8 +82,11 @@ def test_every_fill_trip_equity_and_metric_equal_the_engines(
     charges: str,
     slippage: int,
     product: str | None,
+    allow_short: bool,
 ) -> None:
-    params = {"fast": fast, "slow": fast + gap}
+    if allow_short and product == "delivery":
+        product = "intraday"  # a DELIVERY short is the risk chain's refusal: not vectorised
+    params = {"fast": fast, "slow": fast + gap, "allow_short": allow_short}
     spec = BacktestSpec(
         strategy,
         quantity=quantity,
@@ -102,6 +107,7 @@ def test_every_fill_trip_equity_and_metric_equal_the_engines(
     assert asdict(vec.metrics) == asdict(metrics_of(eng))
     refused = [o for o in eng.orders if "INSUFFICIENT_FUNDS" in o.reason]
     assert vec.refused == len(refused)
+    assert len(eng.orders) >= len(vec.fills)
 
 
 def test_the_random_cases_do_refuse_buys_and_do_cross_through_ties() -> None:
@@ -120,12 +126,11 @@ def test_settings_it_does_not_model_run_on_the_engine_and_say_why() -> None:
     other = generate_bars(800, symbol="INFY", seed=6)
     spec = BacktestSpec("sma_crossover", quantity=3)
     cases = [
-        (spec, [s], {"fast": 3, "slow": 9, "allow_short": True}, "INTRADAY"),
         (
-            BacktestSpec("sma_crossover", product="intraday"),
+            BacktestSpec("sma_crossover", product="delivery"),
             [s],
-            {"fast": 3, "slow": 9},
-            "INTRADAY",
+            {"fast": 3, "slow": 9, "allow_short": True},
+            "DELIVERY",
         ),
         (spec, [s, other], {"fast": 3, "slow": 9}, "2 symbols"),
         (BacktestSpec("rsi_reversion"), [s], {}, "no vectorised form"),

@@ -27,9 +27,10 @@ What it models, exactly as the engine does it (`backtest.driver`, `strategy.buil
 * the equity curve at every bar's close, the round trips, and the metrics, which are
   `backtest.metrics.compute_metrics` itself on those.
 
-Anything else (several symbols, a DELIVERY short, a user's or another built-in strategy, bars closer than a second apart where the order throttle could act, prices whose
-products would not fit 64 bits) is not modelled: `unsupported` names why, and the caller runs
-the engine instead. Never an approximation.
+Anything else (several symbols, a DELIVERY short, a user's or another built-in strategy, bars
+closer than a second apart where the order throttle could act, prices whose products would not
+fit 64 bits) is not modelled: `unsupported` names why, and the caller runs the engine instead.
+Never an approximation.
 """
 
 from __future__ import annotations

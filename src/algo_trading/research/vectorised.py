@@ -68,6 +68,7 @@ __all__ = ["VectorFill", "VectorRun", "unsupported", "vector_metrics", "vector_r
 
 Int64s = npt.NDArray[np.int64]
 _NS_PER_S = 10**9
+_VECTORISED = ("sma_crossover", "ema_crossover")
 _SAFE = 2**62  # products of paise and periods must stay below this to be exact in int64
 
 
@@ -113,11 +114,11 @@ def _setup(spec: Any, series: Sequence[BarSeries], params: Mapping[str, Any]) ->
         return "the event-driven engine was asked for"
     if len(series) != 1:
         return f"{len(series)} symbols (the vectorised path runs one)"
+    if spec.strategy not in _VECTORISED:  # before resolving: a user's file is not run twice
+        return f"strategy {spec.strategy} has no vectorised form (only {', '.join(_VECTORISED)})"
     cls = resolve_strategy(spec.strategy)
     if cls not in (SmaCrossover, EmaCrossover):
-        return (
-            f"strategy {spec.strategy} has no vectorised form (only sma_crossover, ema_crossover)"
-        )
+        return f"strategy {spec.strategy} has no vectorised form"
     raw = {**spec.fixed_params, **{k: _text(v) for k, v in params.items()}}
     product = backtest_product(spec.product) if spec.product else None
     strategy = build_strategy(cls, raw, quantity=spec.quantity, product=product)

@@ -28,7 +28,12 @@ def bar_series(draw: st.DrawFn) -> BarSeries:
     n = draw(st.integers(2, 1200))
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
-    ts = generate_bars(n, symbol="SBIN", seed=1).ts_ns
+    if draw(st.booleans()):  # NSE's sessions, 375 bars a day
+        ts = generate_bars(n, symbol="SBIN", seed=1).ts_ns
+    else:  # any times: off-session bars, nights, weekends and holidays (no cut-off that day)
+        gaps = rng.choice([1, 60, 60, 60, 600, 3600, 18 * 3600, 3 * 86_400], size=n)
+        start = draw(st.sampled_from([1_704_080_700, 1_735_700_000, 1_767_225_600]))  # 2024-2026
+        ts = (start + np.cumsum(gaps)) * 10**9
     spread = draw(st.sampled_from([1, 2, 4]))
     steps = rng.integers(-spread, spread + 1, size=n)
     flat = rng.random(n) < draw(st.sampled_from([0.0, 0.3, 0.8]))

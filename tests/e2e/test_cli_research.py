@@ -45,6 +45,7 @@ BAD = [
     (("--space", "fast=1:3", "--constraint", "fast<slow"), "'slow' is not a searched parameter"),
     (("--space", "fast=1:3", "--method", "anneal"), "--method 'anneal' is unknown"),
     (("--space", "fast=1:3", "--trials", "0"), "--trials 0 must be positive"),
+    (("--space", "fast=1:3", "--engine", "gpu"), "--engine 'gpu' is not one of"),
 ]
 
 
@@ -121,6 +122,20 @@ def test_optimize_ranks_every_grid_point_by_the_objective(bars: Path) -> None:
     assert values == sorted(values, reverse=True)
     for t in trials:
         assert t["value"] == pytest.approx(t["metrics"]["total_return"])
+
+
+def test_optimize_says_which_path_evaluated_and_both_paths_rank_alike(bars: Path) -> None:
+    args = ["optimize", "--strategy", "sma_crossover", "--data", str(bars)]
+    args += ["--space", "fast=3:9:3", "--space", "slow=20:30:10", "--constraint", "fast<slow"]
+    args += ["--objective", "return", "--backend", "sequential"]
+    fast, slow = run_cli(*args), run_cli(*args, "--engine", "event")
+    assert fast.returncode == 0, fast.stderr
+    assert slow.returncode == 0, slow.stderr
+    assert "evaluated: 6 vectorised" in fast.stdout
+    assert "evaluated: 6 event-driven (the event-driven engine was asked for)" in slow.stdout
+    ranking = [line for line in fast.stdout.splitlines() if "return=" in line]
+    assert len(ranking) == 6
+    assert ranking == [line for line in slow.stdout.splitlines() if "return=" in line]
 
 
 def test_walk_forward_reports_each_window_and_the_gap(bars: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,13 @@ def _load(data_files: Sequence[str], allow_off_session: bool) -> list[Any]:
 
 
 def _spec(
-    strategy: str, quantity: int, cash: str, charges: str, product: str | None, fixed: Sequence[str]
+    strategy: str,
+    quantity: int,
+    cash: str,
+    charges: str,
+    product: str | None,
+    fixed: Sequence[str],
+    engine: str = "auto",
 ) -> Any:
     from algo_trading.backtest.charges import CHARGES_CHOICES
     from algo_trading.research.evaluate import BacktestSpec
@@ -52,7 +58,17 @@ def _spec(
         if not sep or not key.strip():
             raise ConfigError(f"--param {pair!r}: write it as KEY=VALUE")
         params[key.strip()] = value
-    return BacktestSpec(strategy, quantity, cash_paise, charges, product, 0, params)
+    return BacktestSpec(strategy, quantity, cash_paise, charges, product, 0, params, engine)
+
+
+def _paths_line(spec: Any, series: Any, points: Sequence[Mapping[str, Any]]) -> str:
+    """Which path evaluated the trials, e.g. "evaluated: 200 vectorised"."""
+    from collections import Counter
+
+    from algo_trading.research.evaluate import evaluation_path
+
+    counts = Counter(evaluation_path(spec, series, p) for p in points)
+    return "evaluated: " + "; ".join(f"{n} {path}" for path, n in counts.items())
 
 
 def _space(strategy: str, space: Sequence[str], constraints: Sequence[str]) -> tuple[Any, Any]:
@@ -137,6 +153,14 @@ _common = [
     ),
     click.option("--product", default=None, help="intraday or delivery (default: the strategy's)."),
     click.option("--allow-off-session", is_flag=True, help="Accept bars outside NSE's sessions."),
+    click.option(
+        "--engine",
+        "engine_path",
+        default="auto",
+        show_default=True,
+        help="auto: the vectorised path where it is exact (sma/ema crossover, long only, one "
+        "symbol), the event-driven engine elsewhere; event: always the engine.",
+    ),
 ]
 
 
@@ -192,6 +216,7 @@ def optimize_command(
     charges: str,
     product: str | None,
     allow_off_session: bool,
+    engine_path: str,
     method: str,
     trials: int,
     study: str | None,
@@ -210,7 +235,7 @@ def optimize_command(
     if trials <= 0:
         raise ConfigError(f"--trials {trials} must be positive")
     _check_backend(backend, workers, ray_address)
-    spec = _spec(strategy, quantity, cash, charges, product, fixed)
+    spec = _spec(strategy, quantity, cash, charges, product, fixed, engine_path)
     dims, cons = _space(strategy, space, constraints)
     series = _load(data_files, allow_off_session)
     engine = make_backend(backend, spec, series, workers=workers, ray_address=ray_address)
@@ -240,6 +265,7 @@ def optimize_command(
         click.echo(json.dumps([t.__dict__ for t in ranked], default=_json_default))
         return
     click.echo(f"{len(ranked)} trials ({result.method}, {backend}), ranked by {objective}:")
+    click.echo("  " + _paths_line(spec, series, [t.params for t in ranked]))
     for t in ranked[:top]:
         m = t.metrics
         shown = ", ".join(f"{k}={v}" for k, v in t.params.items())
@@ -273,6 +299,7 @@ def walk_forward_command(
     charges: str,
     product: str | None,
     allow_off_session: bool,
+    engine_path: str,
     train_days: int,
     test_days: int,
     anchored: bool,
@@ -286,7 +313,7 @@ def walk_forward_command(
     if objective not in OBJECTIVES:
         raise ConfigError(f"--objective {objective!r} is unknown (known: {', '.join(OBJECTIVES)})")
     _check_backend(backend, workers, ray_address)
-    spec = _spec(strategy, quantity, cash, charges, product, fixed)
+    spec = _spec(strategy, quantity, cash, charges, product, fixed, engine_path)
     dims, cons = _space(strategy, space, constraints)
     series = _load(data_files, allow_off_session)
     result = walk_forward(
@@ -334,6 +361,9 @@ def walk_forward_command(
             f"stitched out-of-sample equity: {inr(result.equity_paise[-1])} "
             f"(from {inr(spec.cash_paise)})"
         )
+    if result.windows:
+        sweeps = _paths_line(spec, series, [w.best_params for w in result.windows])
+        click.echo(f"in-sample sweeps {sweeps}; out-of-sample runs: the event-driven engine")
     if result.warning:
         click.echo(f"warning: {result.warning}")
 
@@ -386,7 +416,7 @@ def tearsheet_command(
     data = tearsheet_data(done.run, metrics_of(done.run), config, done.charged)
     _atomic(target.with_suffix(".json"), json.dumps(data, default=_json_default, indent=1))
     _atomic(target, tearsheet_html(data, f"{strategy} tearsheet"))
-    click.echo(f"wrote {target} and {target.with_suffix('.json')}")
+    click.echo(f"wrote {target} and {target.with_suffix('.json')} (the event-driven engine's run)")
 
 
 def _fingerprint(series: Sequence[Any]) -> str:

@@ -27,8 +27,19 @@ from algo_trading.backtest.charges import (
 )
 from algo_trading.backtest.driver import BacktestRun
 from algo_trading.backtest.metrics import Metrics
+from algo_trading.domain.errors import ConfigError
 
-__all__ = ["BacktestSpec", "ResearchRun", "Trial", "evaluate", "run_one"]
+__all__ = [
+    "ENGINES",
+    "BacktestSpec",
+    "ResearchRun",
+    "Trial",
+    "evaluate",
+    "evaluation_path",
+    "run_one",
+]
+
+ENGINES = ("auto", "event")
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,13 @@ class BacktestSpec:
     product: str | None = None
     slippage_ticks: int = 0
     fixed_params: Mapping[str, str] = field(default_factory=dict)
+    # "auto": the vectorised path where it gives the engine's exact answer (research.vectorised),
+    # the event-driven engine elsewhere; "event": always the engine.
+    engine: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"--engine {self.engine!r} is not one of {', '.join(ENGINES)}")
 
 
 @dataclass(frozen=True)
@@ -83,4 +101,22 @@ def run_one(
 
 
 def evaluate(spec: BacktestSpec, series: Sequence[BarSeries], params: Mapping[str, Any]) -> Metrics:
+    """The run's metrics: from the vectorised path when it models these settings exactly (the
+    same fills, charges and metrics as the engine's, see research.vectorised), else from the
+    event-driven engine."""
+    from algo_trading.research.vectorised import vector_metrics
+
+    metrics = vector_metrics(spec, series, params)
+    if metrics is not None:
+        return metrics
     return metrics_of(run_one(spec, series, params).run)
+
+
+def evaluation_path(
+    spec: BacktestSpec, series: Sequence[BarSeries], params: Mapping[str, Any]
+) -> str:
+    """Which path `evaluate` takes for these: "vectorised", or "event-driven (why)"."""
+    from algo_trading.research.vectorised import unsupported
+
+    why = unsupported(spec, series, params)
+    return "vectorised" if why is None else f"event-driven ({why})"

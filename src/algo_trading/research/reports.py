@@ -3,7 +3,10 @@
 P&L by strategy and by symbol, charges, win rate, the biggest winners and losers, and the risk
 events (refusals by stable code), from the `trades` and `order_audit` tables. Written as JSON and
 as one HTML page under `reports/daily|weekly|monthly/` of the object store (or any folder); the
-data service's schedule calls `write_report` after the close.
+data service's schedule calls `write_report` after the close. Optionally (off by default: no
+`notify` given) each report's summary also goes to the alert channels (`engine.ports.Notifier`:
+e-mail through SNS or SMTP, Telegram) as an INFO alert `REPORT_DAILY|WEEKLY|MONTHLY` naming the
+stored objects.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from algo_trading.adapters.storage.sql.models import metadata
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import IST
 from algo_trading.domain.money import format_rupees as inr
+from algo_trading.engine.ports import Alert, AlertSeverity
 
 __all__ = [
     "KINDS",
@@ -31,6 +35,7 @@ __all__ = [
     "load_rows",
     "period_of",
     "render_html",
+    "report_alert",
     "write_report",
 ]
 
@@ -226,9 +231,41 @@ def write_report(put: Callable[[str, bytes], None], report: Mapping[str, Any]) -
     return keys
 
 
-def scheduled_reports(db: Database, put: Callable[[str, bytes], None]) -> Callable[[dt.date], str]:
+def report_alert(report: Mapping[str, Any], keys: Iterable[str], ts_ns: int) -> Alert:
+    """The report's summary as an INFO alert for the e-mail (SNS, SMTP) and chat channels. Its
+    code is per kind (REPORT_DAILY, ...): the daily, weekly and monthly reports of one evening
+    are three alerts, not repeats of one that de-duplication would hold back."""
+    win = report["win_rate"]
+    events = report["risk_events"]
+    text = (
+        f"{report['kind']} trading report {report['period']}: {report['executions']} executions, "
+        f"{report['closed_trades']} closed trades, win rate "
+        f"{'n/a' if win is None else f'{win:.0%}'}, net {inr(report['net_paise'])} "
+        f"(P&L {inr(report['pnl_paise'])}, charges {inr(report['charges_paise'])}), "
+        f"{sum(events.values())} risk refusals"
+    )
+    details: dict[str, str] = {"stored": ", ".join(keys)}
+    for label, items in (("best", report["biggest_winners"]), ("worst", report["biggest_losers"])):
+        if items:
+            c = items[0]
+            details[label] = f"{c['strategy']} {c['symbol']} {inr(c['net_paise'])}"
+    return Alert(
+        f"REPORT_{str(report['kind']).upper()}", AlertSeverity.INFO, text, ts_ns, details=details
+    )
+
+
+def scheduled_reports(
+    db: Database,
+    put: Callable[[str, bytes], None],
+    notify: Callable[[Alert], None] | None = None,
+    now_ns: Callable[[], int] | None = None,
+) -> Callable[[dt.date], str]:
     """The data service's after-close job: the day's report, and the week's and the month's so
-    far (rewritten each trading day, so the last one of a period is its whole report)."""
+    far (rewritten each trading day, so the last one of a period is its whole report). With
+    `notify` (a Notifier's `notify`; off by default) each report's summary is sent too, stamped
+    with `now_ns` (the service's clock)."""
+    if notify is not None and now_ns is None:
+        raise ConfigError("reports: sending them needs the clock that stamps the alerts")
 
     def run(day: dt.date) -> str:
         written = []
@@ -237,7 +274,9 @@ def scheduled_reports(db: Database, put: Callable[[str, bytes], None]) -> Callab
             trades, refusals = load_rows(db, period)
             report = build_report(period, trades, refusals)
             written.append(f"{kind} {period.label}: {report['executions']} executions")
-            write_report(put, report)
+            keys = write_report(put, report)
+            if notify is not None and now_ns is not None:
+                notify(report_alert(report, keys, now_ns()))
         return "; ".join(written)
 
     return run

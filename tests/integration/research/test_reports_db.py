@@ -126,3 +126,30 @@ def test_the_scheduled_job_writes_the_day_the_week_and_the_month_so_far(db: Data
     assert "daily 2026-12-01: 2 executions" in what
     assert "weekly 2026-W49: 3 executions" in what  # Monday the 30th is in the same week
     assert "monthly 2026-12: 2 executions" in what  # but not in the same month
+
+
+def test_the_scheduled_job_sends_each_report_when_asked_and_only_then(db: Database) -> None:
+    from algo_trading.engine.ports import Alert, AlertSeverity
+    from algo_trading.research.reports import scheduled_reports
+
+    _seed(db)
+    sent: list[Alert] = []
+    scheduled_reports(db, {}.__setitem__)(DAY)  # off by default: nothing to send it to
+    scheduled_reports(db, {}.__setitem__, sent.append, lambda: 1_764_600_000 * 10**9)(DAY)
+    assert [a.code for a in sent] == ["REPORT_DAILY", "REPORT_WEEKLY", "REPORT_MONTHLY"]
+    assert all(a.severity is AlertSeverity.INFO for a in sent)
+    assert all(a.ts_ns == 1_764_600_000 * 10**9 for a in sent)
+    daily = sent[0]
+    assert daily.text.startswith("daily trading report 2026-12-01: 2 executions")
+    assert "risk refusals" in daily.text
+    assert "1 risk refusals" in daily.text
+    assert daily.details["stored"] == "reports/daily/2026-12-01.json, reports/daily/2026-12-01.html"
+    assert sent[1].text.startswith("weekly trading report 2026-W49: 3 executions")
+
+
+def test_sending_reports_without_a_clock_is_refused(db: Database) -> None:
+    from algo_trading.domain.errors import ConfigError
+    from algo_trading.research.reports import scheduled_reports
+
+    with pytest.raises(ConfigError, match="clock"):
+        scheduled_reports(db, {}.__setitem__, lambda alert: None)

@@ -1,5 +1,7 @@
 """A sweep gives the same metrics wherever it runs: one by one, on local worker processes, and on
-Ray (a local Ray started by the test). And an Optuna study lives in the project's database."""
+Ray (a local Ray started by the test), and whichever path evaluates it (the vectorised one, the
+default for the crossovers, or the event-driven engine). And an Optuna study lives in the
+project's database."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pytest
 
 from algo_trading.backtest import generate_bars
 from algo_trading.research.backends import make_backend
-from algo_trading.research.evaluate import BacktestSpec
+from algo_trading.research.evaluate import BacktestSpec, evaluation_path
 from algo_trading.research.optimize import optuna_storage_url, run_bayes, run_grid
 from algo_trading.research.space import parse_constraint, parse_space
 from algo_trading.strategy.builtin.sma_crossover import SmaCrossover
@@ -28,8 +30,8 @@ def _dims():  # type: ignore[no-untyped-def]
     return parse_space(["fast=2:21", "slow=5:50:3"], SmaCrossover.Params, "sma_crossover")
 
 
-def _sweep(backend_name: str, series, **kw):  # type: ignore[no-untyped-def]
-    backend = make_backend(backend_name, SPEC, series, **kw)
+def _sweep(backend_name: str, series, spec=SPEC, **kw):  # type: ignore[no-untyped-def]
+    backend = make_backend(backend_name, spec, series, **kw)
     try:
         cons = [parse_constraint("fast<slow", ["fast", "slow"])]
         return run_grid(backend, _dims(), cons, "sharpe")
@@ -43,6 +45,17 @@ def one_by_one(series):  # type: ignore[no-untyped-def]
     assert len(result.trials) >= 200
     assert len({t.metrics["final_equity_paise"] for t in result.trials}) > 20  # not all alike
     return result
+
+
+def test_two_hundred_parameter_sets_score_the_same_vectorised_as_on_the_engine(
+    series, one_by_one
+) -> None:  # type: ignore[no-untyped-def]
+    assert evaluation_path(SPEC, series, {"fast": 2, "slow": 5}) == "vectorised"
+    engine_spec = BacktestSpec("sma_crossover", quantity=10, engine="event")
+    assert evaluation_path(engine_spec, series, {"fast": 2, "slow": 5}).startswith("event")
+    engine = _sweep("sequential", series, engine_spec)
+    assert [t.params for t in engine.trials] == [t.params for t in one_by_one.trials]
+    assert [t.metrics for t in engine.trials] == [t.metrics for t in one_by_one.trials]
 
 
 @pytest.mark.slow

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, Table, desc, func, select, type_coerce
+from sqlalchemy import Select, Table, desc, func, select
 
 from algo_trading.adapters.live.quotes import decode, quote_key
 from algo_trading.adapters.storage.sql import Database, SqlUnitOfWork
+from algo_trading.adapters.storage.sql.account_funds import FundsRecord, SqlAccountFunds
 from algo_trading.adapters.storage.sql.models import metadata
-from algo_trading.adapters.storage.sql.types import Paise
+from algo_trading.adapters.storage.sql.types import datetime_to_ns
 from algo_trading.domain.events import IST
 from algo_trading.engine.ports import Cache, CacheKind
 
@@ -33,6 +34,7 @@ __all__ = [
     "cache_prices",
     "command",
     "daily_pnl",
+    "funds",
     "last_prices",
     "leases",
     "order_audit",
@@ -45,8 +47,8 @@ __all__ = [
     "strategy_runs",
     "symbols",
     "totals",
-    "trade_turnover",
     "trades",
+    "trades_for_charges",
     "trades_for_chart",
 ]
 
@@ -155,6 +157,12 @@ def portfolio(db: Database, prices: PriceSource | None = None) -> pd.DataFrame:
         int(r) + int(u) for r, u in zip(frame["realized_pnl"], frame["unrealized_pnl"], strict=True)
     ]
     return frame
+
+
+def funds(db: Database) -> list[FundsRecord]:
+    """The broker's funds and margin per account as the trading service last recorded them
+    (getRMS, at its start and each reconciliation); empty until it has run once."""
+    return SqlAccountFunds(db).latest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,25 +365,26 @@ def _utc_hour(db: Database) -> Any:
     return func.to_char(func.timezone("UTC", TRADES.c.executed_at), "YYYY-MM-DD HH24")
 
 
-def trade_turnover(db: Database) -> pd.DataFrame:
-    """Buy and sell value and executed orders per strategy, symbol, exchange and product:
-    what the charges by kind are estimated from."""
-    value = TRADES.c.price * TRADES.c.quantity
-    return _frame(
+def trades_for_charges(db: Database) -> pd.DataFrame:
+    """Every trade, oldest first, with what the charges model reads (executed_ns in epoch ns)."""
+    frame = _frame(
         db,
         select(
+            TRADES.c.trade_id,
+            TRADES.c.client_order_id,
             TRADES.c.strategy,
             TRADES.c.symbol,
             TRADES.c.exchange,
             TRADES.c.product,
             TRADES.c.side,
-            type_coerce(func.sum(value), Paise()).label("value"),
-            func.count(TRADES.c.client_order_id.distinct()).label("orders"),
-            func.sum(TRADES.c.charges).label("charges"),
-        ).group_by(
-            TRADES.c.strategy, TRADES.c.symbol, TRADES.c.exchange, TRADES.c.product, TRADES.c.side
-        ),
+            TRADES.c.quantity,
+            TRADES.c.price,
+            TRADES.c.charges,
+            TRADES.c.executed_at,
+        ).order_by(TRADES.c.id),
     )
+    frame["executed_ns"] = [datetime_to_ns(t) for t in frame["executed_at"]]
+    return frame
 
 
 def trades_for_chart(db: Database, symbol: str, limit: int = 5000) -> pd.DataFrame:

@@ -22,6 +22,11 @@ from sqlalchemy import insert
 from algo_trading.adapters.storage.sql import Database
 from algo_trading.adapters.storage.sql.models import metadata
 from algo_trading.adapters.storage.sql.types import ns_to_datetime
+from algo_trading.backtest.charges import RoundTripCharges
+from algo_trading.domain.fills import new_fill
+from algo_trading.domain.ids import ClientOrderId, StrategyId, TradeId
+from algo_trading.domain.orders import Order, OrderSide, ProductType
+from algo_trading.market import BROKERS
 
 __all__ = ["DEMO_SYMBOLS", "SeedReport", "seed_bulk", "seed_demo"]
 
@@ -76,7 +81,9 @@ def _trade_pairs(
     rng: random.Random, count: int, start_ns: int, days: int, symbols: dict[str, int], tag: str
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]]:
     """(order, trade, events) for `count` executions: buys and sells in pairs per strategy and
-    symbol, the sell realizing P&L, spread over `days` trading days from `start_ns`."""
+    symbol, the sell realizing P&L, spread over `days` trading days from `start_ns`. Charges
+    are the trading service's: each round trip its calculator total at its closing fill."""
+    model = RoundTripCharges(BROKERS["angelone"])
     names = list(symbols)
     held: dict[tuple[str, str], tuple[int, int]] = {}
     sessions = _weekdays(start_ns, days)
@@ -98,7 +105,13 @@ def _trade_pairs(
             held[key] = (qty, price)
         coid = f"{tag}{i:07d}"
         when = ns_to_datetime(ts)
-        charges = max(1, price * qty * 6 // 10_000)
+        sid, oside = StrategyId(strategy), OrderSide(side)
+        fill = new_fill(
+            TradeId(f"T{tag}{i:07d}"), ClientOrderId(coid), sid, symbol, oside, qty, price, ts
+        )
+        charges = model.charges_paise(
+            fill, Order(ClientOrderId(coid), sid, symbol, oside, qty, product=ProductType.INTRADAY)
+        )
         order = {
             "client_order_id": coid,
             "broker_order_id": f"B{tag}{i:07d}",

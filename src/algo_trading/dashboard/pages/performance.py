@@ -126,17 +126,41 @@ def _beside_backtests(ctx: AppContext, metrics: pd.DataFrame) -> None:
     st.dataframe(pd.DataFrame(rows).astype(str), hide_index=True)
 
 
+_KIND_NAMES = {
+    "brokerage": "Brokerage",
+    "stt": "STT/CTT",
+    "exchange_charges": "Exchange transaction charges",
+    "sebi_fees": "SEBI fee",
+    "stamp_duty": "Stamp duty",
+    "gst": "GST",
+    "dp_charges": "DP charges",
+}
+
+
 def _charges(ctx: AppContext) -> None:
     st.subheader("Charges by kind")
-    turnover = queries.trade_turnover(ctx.db)
-    kinds = analytics.charges_by_kind(turnover, ctx.master)
-    recorded = int(turnover["charges"].sum()) if not turnover.empty else 0
-    table = pd.DataFrame({"kind": list(kinds), "estimate": [rupees(v) for v in kinds.values()]})
-    st.dataframe(table, hide_index=True)
-    st.caption(
-        f"Recorded charges: {rupees(recorded)}. The split by kind is estimated from the "
-        "turnover with Angel One's schedule and today's statutory rates."
+    split = analytics.charges_from_trades(queries.trades_for_charges(ctx.db), ctx.master)
+    table = pd.DataFrame(
+        {
+            "kind": [_KIND_NAMES.get(k, k) for k in split.lines],
+            "paid": [rupees(v) for v in split.lines.values()],
+        }
     )
+    total = pd.DataFrame({"kind": ["Total"], "paid": [rupees(split.total_paise)]})
+    st.dataframe(pd.concat([table, total], ignore_index=True), hide_index=True)
+    note = (
+        f"{split.trips} closed round trip(s), each charged by Angel One's schedule and the "
+        f"statutory rates of its dates (market.charges), as the trading service charges them; "
+        f"the trades recorded {rupees(split.recorded_paise)}."
+    )
+    if split.open_trips:
+        note += f" {split.open_trips} open position(s) pay their charges when they close."
+    if split.recorded_paise != split.total_paise:
+        note += (
+            " The recorded total differs: trades charged under another schedule or before a "
+            "restart of the trading service."
+        )
+    st.caption(note)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ __all__ = [
     "recent_commands",
     "recent_refusals",
     "strategies",
+    "strategy_params",
     "strategy_runs",
     "symbols",
     "totals",
@@ -65,7 +66,8 @@ BACKTEST_TRADES: Table = metadata.tables["backtest_trades"]
 LEASES: Table = metadata.tables["leases"]
 
 PriceSource = Callable[[Sequence[str]], Mapping[str, int]]
-"""Live prices in paise by symbol (the cache's latest quotes); symbols it lacks are left out."""
+"""Live prices in paise by quote key (the cache's latest quotes, keyed EXCHANGE:SYMBOL by the
+data service); keys it lacks are left out."""
 
 
 def cache_prices(cache: Cache) -> PriceSource:
@@ -134,12 +136,15 @@ def portfolio(db: Database, prices: PriceSource | None = None) -> pd.DataFrame:
     if frame.empty:
         return frame.assign(mark=[], price_source=[], unrealized_pnl=[], total_pnl=[])
     symbols = sorted(set(frame["symbol"]))
-    live = dict(prices(symbols)) if prices is not None else {}
-    traded = last_prices(db, [s for s in symbols if s not in live])
+    # The data service keys its quotes EXCHANGE:SYMBOL (services.capture), as NSE:SBIN-EQ.
+    keys = [f"{e}:{s}" for e, s in zip(frame["exchange"], frame["symbol"], strict=True)]
+    live = dict(prices(sorted(set(keys)))) if prices is not None else {}
+    live_symbols = {k.partition(":")[2] for k in live}
+    traded = last_prices(db, [s for s in symbols if s not in live_symbols])
     marks, sources = [], []
-    for symbol, stored in zip(frame["symbol"], frame["current_price"], strict=True):
-        if symbol in live:
-            marks.append(int(live[symbol]))
+    for key, symbol, stored in zip(keys, frame["symbol"], frame["current_price"], strict=True):
+        if key in live:
+            marks.append(int(live[key]))
             sources.append("live")
         elif symbol in traded:
             marks.append(traded[symbol])
@@ -387,21 +392,34 @@ def trades_for_charges(db: Database) -> pd.DataFrame:
     return frame
 
 
-def trades_for_chart(db: Database, symbol: str, limit: int = 5000) -> pd.DataFrame:
-    return _frame(
+def trades_for_chart(
+    db: Database, symbol: str, strategy: str | None = None, limit: int = 5000
+) -> pd.DataFrame:
+    """A symbol's newest `limit` trades (of one strategy), oldest first, with executed_ns."""
+    query = select(
+        TRADES.c.executed_at,
+        TRADES.c.strategy,
+        TRADES.c.exchange,
+        TRADES.c.side,
+        TRADES.c.quantity,
+        TRADES.c.price,
+        TRADES.c.pnl,
+    ).where(TRADES.c.symbol == symbol)
+    if strategy is not None:
+        query = query.where(TRADES.c.strategy == strategy)
+    frame = _frame(db, query.order_by(desc(TRADES.c.id)).limit(limit)).iloc[::-1]
+    frame = frame.reset_index(drop=True)
+    frame["executed_ns"] = [datetime_to_ns(t) for t in frame["executed_at"]]
+    return frame
+
+
+def strategy_params(db: Database, strategy: str) -> dict[str, Any]:
+    """The parameters the strategy's newest run recorded (text values); {} when none."""
+    rows = _scalars(
         db,
-        select(
-            TRADES.c.executed_at,
-            TRADES.c.strategy,
-            TRADES.c.side,
-            TRADES.c.quantity,
-            TRADES.c.price,
-            TRADES.c.pnl,
-        )
-        .where(TRADES.c.symbol == symbol)
-        .order_by(desc(TRADES.c.id))
-        .limit(limit),
-    ).iloc[::-1]
+        select(RUNS.c.params).where(RUNS.c.strategy == strategy).order_by(desc(RUNS.c.id)).limit(1),
+    )
+    return dict(rows[0]) if rows and isinstance(rows[0], dict) else {}
 
 
 def backtest_runs(db: Database) -> pd.DataFrame:

@@ -69,7 +69,8 @@ def test_funds_show_an_empty_state_until_recorded_then_the_newest_reading(
     )
     recorder = FundsRecorder(broker, database, "default")
     first = recorder(NOW_NS)
-    assert first is not None and first.available_cash == 12_34_567_89
+    assert first is not None
+    assert first.available_cash == 12_34_567_89
     assert recorder(NOW_NS + 60 * 10**9) is None  # a failed reading keeps the older one
     assert [f.available_cash for f in queries.funds(database)] == [12_34_567_89]
     at.run()

@@ -119,28 +119,41 @@ def charges_from_trades(
             except AlgoTradingError:
                 continue
     model = RoundTripCharges(BROKERS[broker], instruments)
-    recorded = 0
     held: dict[str, int] = {}
-    for row in trades.itertuples(index=False):
-        side = OrderSide(str(row.side))
-        product = ProductType(str(row.product))
-        coid = ClientOrderId(str(row.client_order_id))
-        sid = StrategyId(str(row.strategy))
-        qty, price = int(row.quantity), int(row.price)
+    sides = {"BUY": OrderSide.BUY, "SELL": OrderSide.SELL}
+    products = {p.value: p for p in ProductType}
+    # RoundTripCharges reads the fill alone (its trip, order id, side, value and date); the
+    # order argument is the port's shape, so one stands in for all.
+    stand_in = Order(ClientOrderId("replay"), StrategyId("replay"), "-", OrderSide.BUY, 1)
+    columns = (
+        "trade_id",
+        "client_order_id",
+        "strategy",
+        "symbol",
+        "side",
+        "quantity",
+        "price",
+        "executed_ns",
+        "product",
+    )
+    for tid, coid, sid, symbol, side, qty, price, ns, product in zip(
+        *(trades[c].tolist() for c in columns), strict=True
+    ):
+        signed = int(qty) if side == "BUY" else -int(qty)
         fill = new_fill(
-            TradeId(str(row.trade_id)),
-            coid,
-            sid,
-            str(row.symbol),
-            side,
-            qty,
-            price,
-            int(row.executed_ns),
-            product,
+            TradeId(str(tid)),
+            ClientOrderId(str(coid)),
+            StrategyId(str(sid)),
+            str(symbol),
+            sides[str(side)],
+            int(qty),
+            int(price),
+            int(ns),
+            products[str(product)],
         )
-        model.charges_paise(fill, Order(coid, sid, str(row.symbol), side, qty, product=product))
-        recorded += int(row.charges)
-        held[fill.symbol] = held.get(fill.symbol, 0) + fill.signed_quantity
+        model.charges_paise(fill, stand_in)
+        held[fill.symbol] = held.get(fill.symbol, 0) + signed
+    recorded = int(trades["charges"].astype("int64").sum()) if not trades.empty else 0
     lines: dict[str, int] = {}
     for trip in model.charged:
         for name, paise in trip.charges.lines().items():

@@ -32,9 +32,11 @@ __all__ = [
     "Indicators",
     "aggregate",
     "candles",
+    "default_candle",
     "entries_and_exits",
     "history_root",
     "strategy_indicators",
+    "strategy_kind",
 ]
 
 CANDLE_MINUTES = {
@@ -185,6 +187,24 @@ _PARAMS: Mapping[str, type] = {
     "ema_crossover": EmaCrossoverParams,
     "rsi_reversion": RsiReversionParams,
 }
+
+
+def strategy_kind(strategy_id: str, recorded: Mapping[str, Any]) -> str:
+    """The strategy's code: what its run recorded (`_strategy`, the trade config's `strategy`),
+    else its id when that names a built-in."""
+    kind = recorded.get("_strategy")
+    return str(kind) if isinstance(kind, str) and kind else strategy_id
+
+
+def default_candle(recorded: Mapping[str, Any]) -> int:
+    """The index in CANDLE_MINUTES of the bars the strategy trades on (`_bar_minutes` of its
+    run), so its indicators are drawn as it computes them; else 15 minutes."""
+    minutes = list(CANDLE_MINUTES.values())
+    try:
+        wanted = int(str(recorded.get("_bar_minutes", 15)))
+    except ValueError:
+        wanted = 15
+    return minutes.index(wanted) if wanted in minutes else minutes.index(15)
 
 
 def _params(kind: str, recorded: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from algo_trading.adapters.live.quotes import decode, quote_key
 from algo_trading.adapters.storage.sql import Database, SqlUnitOfWork
 from algo_trading.adapters.storage.sql.account_funds import FundsRecord, SqlAccountFunds
 from algo_trading.adapters.storage.sql.models import metadata
-from algo_trading.adapters.storage.sql.types import datetime_to_ns
 from algo_trading.domain.events import IST
 from algo_trading.engine.ports import Cache, CacheKind
 
@@ -51,6 +50,7 @@ __all__ = [
     "trades",
     "trades_for_charges",
     "trades_for_chart",
+    "trades_version",
 ]
 
 ORDERS: Table = metadata.tables["orders"]
@@ -370,6 +370,15 @@ def _utc_hour(db: Database) -> Any:
     return func.to_char(func.timezone("UTC", TRADES.c.executed_at), "YYYY-MM-DD HH24")
 
 
+def trades_version(db: Database) -> tuple[int, int]:
+    """(count, newest id) of the trades: changes whenever one is written (a cache key)."""
+    with SqlUnitOfWork(db, read_only=True) as uow:
+        row = uow.connection.execute(
+            select(func.count(), func.coalesce(func.max(TRADES.c.id), 0)).select_from(TRADES)
+        ).one()
+    return int(row[0]), int(row[1])
+
+
 def trades_for_charges(db: Database) -> pd.DataFrame:
     """Every trade, oldest first, with what the charges model reads (executed_ns in epoch ns)."""
     frame = _frame(
@@ -388,8 +397,15 @@ def trades_for_charges(db: Database) -> pd.DataFrame:
             TRADES.c.executed_at,
         ).order_by(TRADES.c.id),
     )
-    frame["executed_ns"] = [datetime_to_ns(t) for t in frame["executed_at"]]
-    return frame
+    frame["executed_ns"] = _epoch_ns(frame["executed_at"])
+    return frame.drop(columns=["executed_at"])
+
+
+def _epoch_ns(times: pd.Series) -> list[int]:
+    """Epoch ns of stored times, vectorised (naive SQLite times are UTC, as stored)."""
+    if times.empty:
+        return []
+    return [int(v) for v in pd.to_datetime(times, utc=True).dt.as_unit("ns").astype("int64")]
 
 
 def trades_for_chart(
@@ -409,7 +425,7 @@ def trades_for_chart(
         query = query.where(TRADES.c.strategy == strategy)
     frame = _frame(db, query.order_by(desc(TRADES.c.id)).limit(limit)).iloc[::-1]
     frame = frame.reset_index(drop=True)
-    frame["executed_ns"] = [datetime_to_ns(t) for t in frame["executed_at"]]
+    frame["executed_ns"] = _epoch_ns(frame["executed_at"])
     return frame
 
 

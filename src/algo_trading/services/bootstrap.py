@@ -564,6 +564,7 @@ def _recording_runs(
                     if dataclasses.is_dataclass(sc.params) and not isinstance(sc.params, type)
                     else {}
                 )
+                params |= {"_strategy": sc.strategy, "_bar_minutes": str(sc.bar_minutes)}  # Charts
                 uow.runs.start_strategy_run(runs[sc.id], sc.id, config.mode, params, now)
             uow.commit()
 

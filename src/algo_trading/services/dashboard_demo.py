@@ -368,13 +368,19 @@ def _rejected(when: Any) -> dict[str, Any]:
     return row
 
 
+_DEMO_PARAMS = {  # as the trading service records them: text, and the strategy's code
+    "sma_crossover": {"fast": "10", "slow": "30", "allow_short": "False"},
+    "rsi_reversion": {"period": "14", "oversold": "30", "overbought": "70", "exit_level": "50"},
+}
+
+
 def _runs(when: Any) -> list[dict[str, Any]]:
     return [
         {
             "run_id": f"demo-run-{name}",
             "strategy": name,
             "mode": "paper",
-            "params": {"fast": "10", "slow": "30"},
+            "params": _DEMO_PARAMS[name] | {"_strategy": name, "_bar_minutes": "15"},
             "status": "RUNNING",
             "started_at": when,
             "stopped_at": None,
@@ -407,7 +413,7 @@ def _write_backtests(db: Database, when: Any) -> None:
                 {
                     "run_id": f"demo-backtest-{n}",
                     "strategy": name,
-                    "params": {"fast": "10", "slow": "30"},
+                    "params": _DEMO_PARAMS[name] | {"_strategy": name, "_bar_minutes": "15"},
                     "status": "FINISHED",
                     "started_at": when,
                     "finished_at": when,

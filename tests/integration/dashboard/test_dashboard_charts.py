@@ -159,3 +159,16 @@ def test_entries_exits_and_reversals_follow_the_position() -> None:
     )
     kinds = list(charting.entries_and_exits(trades)["kind"])
     assert kinds == ["entry", "entry", "exit", "exit", "entry", "flip"]
+
+
+def test_the_strategys_code_and_bar_interval_come_from_its_recorded_run() -> None:
+    recorded = {"fast": "5", "slow": "20", "_strategy": "sma_crossover", "_bar_minutes": "1"}
+    assert charting.strategy_kind("demo-sma-banks", recorded) == "sma_crossover"
+    assert charting.strategy_kind("rsi_reversion", {}) == "rsi_reversion"
+    assert list(charting.CANDLE_MINUTES.values())[charting.default_candle(recorded)] == 1
+    lines = charting.strategy_indicators("sma_crossover", recorded, [100, 200, 300, 400, 500] * 4)
+    assert lines is not None
+    assert list(lines.overlay) == ["SMA 5 (fast)", "SMA 20 (slow)"]
+    assert lines.overlay["SMA 5 (fast)"][:5] == [None, None, None, None, 3.0]
+    assert lines.overlay["SMA 20 (slow)"][-1] == 3.0
+    assert charting.strategy_indicators("my_strategy.py:Mine", {}, [1, 2]) is None

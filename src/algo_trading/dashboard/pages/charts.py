@@ -46,8 +46,11 @@ def render(ctx: AppContext) -> None:
     cols = st.columns(4)
     strategy = cols[0].selectbox("Strategy", strategies, key="chart_strategy")
     symbol = cols[1].selectbox("Symbol", symbols, key="chart_symbol")
+    recorded = queries.strategy_params(ctx.db, strategy)
+    kind = charting.strategy_kind(strategy, recorded)
+    choices = list(charting.CANDLE_MINUTES)
     interval = cols[2].selectbox(
-        "Candle", list(charting.CANDLE_MINUTES), index=2, key="chart_interval"
+        "Candle", choices, index=charting.default_candle(recorded), key="chart_interval"
     )
     days = int(cols[3].number_input("Days", 1, 365, 5, key="chart_days"))
     trades = queries.trades_for_chart(ctx.db, symbol, strategy)
@@ -74,9 +77,7 @@ def render(ctx: AppContext) -> None:
         )
         return
     closes = [int(c) for c in bars["close"]]
-    lines = charting.strategy_indicators(
-        strategy, queries.strategy_params(ctx.db, strategy), closes
-    )
+    lines = charting.strategy_indicators(kind, recorded, closes)
     panel = lines is not None and bool(lines.panel)
     fig = make_subplots(
         rows=2 if panel else 1,
@@ -126,7 +127,8 @@ def render(ctx: AppContext) -> None:
         else "no indicator drawing for this strategy"
     )
     st.caption(
-        f"Candles: {source}. Indicators: {strategy}'s own ({described}), over these candles. "
+        f"Candles: {source}. Indicators: {strategy}'s own ({kind}: {described}), over these "
+        "candles. "
         "▲/▼ entries, × exits, ★ reversals, from its recorded trades."
     )
 

@@ -3,6 +3,8 @@ metrics beside their latest backtest, and charges paid by kind."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -137,9 +139,19 @@ _KIND_NAMES = {
 }
 
 
+@st.cache_data(show_spinner="Charging the recorded trades…", max_entries=8)
+def _charges_split(_ctx: AppContext, version: tuple[str, int, int]) -> analytics.ChargesByKind:
+    """Every trade replayed once per `version` (database, count, newest id): a second at
+    100,000 trades, then free until a trade is written."""
+    return analytics.charges_from_trades(queries.trades_for_charges(_ctx.db), _ctx.master)
+
+
 def _charges(ctx: AppContext) -> None:
     st.subheader("Charges by kind")
-    split = analytics.charges_from_trades(queries.trades_for_charges(ctx.db), ctx.master)
+    # the whole URL (a schema is in its options), hashed: no password in a cache key
+    where = hashlib.sha256(str(ctx.db.url).encode()).hexdigest()
+    version = (where, *queries.trades_version(ctx.db))
+    split = _charges_split(ctx, version)
     table = pd.DataFrame(
         {
             "kind": [_KIND_NAMES.get(k, k) for k in split.lines],

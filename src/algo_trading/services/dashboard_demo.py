@@ -413,8 +413,8 @@ def _write_backtests(db: Database, when: Any) -> None:
                 {
                     "run_id": f"demo-backtest-{n}",
                     "strategy": name,
-                    "params": _DEMO_PARAMS[name] | {"_strategy": name, "_bar_minutes": "15"},
-                    "status": "FINISHED",
+                    "params": _DEMO_PARAMS[name],
+                    "status": "DONE",
                     "started_at": when,
                     "finished_at": when,
                     "trade_count": 40,

@@ -173,3 +173,60 @@ def test_performance_shows_the_charges_by_kind_that_add_up_to_the_recorded_charg
 def test_the_demo_trades_pay_every_intraday_kind(database: Database, kind: str) -> None:
     split = analytics.charges_from_trades(queries.trades_for_charges(database), None)
     assert split.lines[kind] > 0
+
+
+def test_performance_puts_each_strategy_beside_its_newest_finished_backtest(
+    app_env: Callable[..., AppTest], database: Database
+) -> None:
+    at = log_in(app_env(), "viewer")
+    at.switch_page("pages/performance.py").run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "backtest return %" in d.value.columns)
+    row = table[table["strategy"] == "sma_crossover"].iloc[0]
+    stored = queries.backtest_runs(database)
+    bt = stored[stored["strategy"] == "sma_crossover"].iloc[0]
+    assert row["backtest"] == bt["run_id"]
+    assert row["mode"] == "paper"
+    assert row["backtest return %"] == f"{float(bt['summary']['total_return']) * 100:.2f}"
+    assert row["backtest sharpe"] == f"{float(bt['summary']['sharpe']):.2f}"
+
+
+def test_a_run_named_otherwise_finds_the_backtest_of_its_strategy_code(
+    database: Database,
+) -> None:
+    """A trade config's id (demo-sma-banks) is not the code a backtest records (sma_crossover):
+    the run's recorded `_strategy` joins them; a RUNNING backtest is not compared."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import insert
+
+    from algo_trading.adapters.storage.sql.types import ns_to_datetime
+    from algo_trading.dashboard.pages.performance import beside_backtests
+
+    when = ns_to_datetime(NOW_NS)
+    with database.engine.begin() as conn:
+        conn.execute(
+            insert(metadata.tables["strategy_runs"]),
+            {
+                "run_id": "banks-run-1", "strategy": "demo-sma-banks", "mode": "paper",
+                "params": {"fast": "5", "slow": "20", "_strategy": "sma_crossover"},
+                "status": "RUNNING", "started_at": when, "stopped_at": None, "stop_reason": "",
+            },
+        )  # fmt: skip
+        conn.execute(
+            insert(metadata.tables["backtest_runs"]),
+            {
+                "run_id": "still-running", "strategy": "sma_crossover", "params": {},
+                "status": "RUNNING", "started_at": when, "finished_at": None, "trade_count": 0,
+                "summary": {}, "results_uri": None,
+            },
+        )  # fmt: skip
+    metrics = pd.DataFrame(
+        [{"strategy": "demo-sma-banks", "total_return_pct": 1.5, "max_drawdown_pct": -0.5,
+          "sharpe": None}]
+    )  # fmt: skip
+    table = beside_backtests(SimpleNamespace(db=database), metrics)  # type: ignore[arg-type]
+    stored = queries.backtest_runs(database)
+    done = stored[(stored["strategy"] == "sma_crossover") & (stored["status"] == "DONE")]
+    assert table.iloc[0]["backtest"] == done.iloc[0]["run_id"]
+    assert table.iloc[0]["sharpe"] == "-"

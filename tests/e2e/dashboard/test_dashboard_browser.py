@@ -31,6 +31,7 @@ from algo_trading.adapters.brokers.angelone.http import AngelOneHttp
 from algo_trading.adapters.brokers.angelone.orders_api import AngelOneAccount
 from algo_trading.adapters.storage.sql import Database
 from algo_trading.adapters.storage.sql.models import metadata
+from algo_trading.dashboard import queries
 from algo_trading.services.alerts import WallClock
 from algo_trading.services.dashboard_demo import seed_candles
 from algo_trading.services.users import DEMO_PASSWORD
@@ -195,6 +196,7 @@ def test_place_an_order_against_the_running_paper_stack_and_visit_every_page(
         finally:
             browser.close()
     assert not problems, problems
+    _funds_recorded(stack)
     broker_order_id = _order_row(stack, client_order_id)
     assert broker_order_id in _simulator_order_ids(stack)
 
@@ -246,6 +248,17 @@ def _place_order(page: object) -> str:
     found = _ANSWER.search(text)
     assert found is not None, text
     return found.group(2)
+
+
+def _funds_recorded(stack: Stack) -> None:
+    """The trading service recorded the simulator's funds (getRMS) for the dashboard."""
+    db = Database(stack.database_url)
+    try:
+        (funds,) = queries.funds(db)
+    finally:
+        db.dispose()
+    assert funds.account == "default"
+    assert funds.available_cash > 0
 
 
 def _order_row(stack: Stack, client_order_id: str) -> str:

@@ -90,7 +90,8 @@ def cache_prices(cache: Cache) -> PriceSource:
 def _frame(db: Database, query: Select[Any]) -> pd.DataFrame:
     with SqlUnitOfWork(db, read_only=True) as uow:
         result = uow.connection.execute(query)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        # plain tuples: pandas probes each Row for array attributes, a raised KeyError each
+        return pd.DataFrame([tuple(r) for r in result], columns=list(result.keys()))
 
 
 def _scalars(db: Database, query: Select[Any]) -> list[Any]:

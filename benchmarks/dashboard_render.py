@@ -33,7 +33,7 @@ from sqlalchemy import text
 import algo_trading.dashboard
 from algo_trading.adapters.storage.sql import Database, upgrade
 from algo_trading.adapters.storage.sql.types import ns_to_datetime
-from algo_trading.dashboard import queries
+from algo_trading.dashboard import analytics, queries
 from algo_trading.dashboard.format import rupees
 from algo_trading.services.dashboard_demo import seed_bulk
 from algo_trading.services.users import DEMO_PASSWORD
@@ -70,6 +70,11 @@ def _trades_functions(db: Database) -> None:
             [rupees(None if v != v or v is None else int(v)) for v in frame[col]]
 
 
+def _charges_functions(db: Database) -> None:
+    """Performance's charges by kind: every trade replayed through the charges model."""
+    analytics.charges_from_trades(queries.trades_for_charges(db), None)
+
+
 def _apptest(url: str, page: str, repeat: int) -> tuple[float, float]:
     from streamlit.testing.v1 import AppTest
 
@@ -102,17 +107,18 @@ def _measure(name: str, url: str, trades: int, positions: int, repeat: int) -> d
         for label, fn in (
             ("portfolio functions", lambda: _portfolio_functions(db)),
             ("trades functions", lambda: _trades_functions(db)),
+            ("charges by kind (Performance)", lambda: _charges_functions(db)),
         ):
             best, median = _timed(fn, repeat)
             figures[label] = median
-            print(f"  {label:<28} best {best:6.3f} s  median {median:6.3f} s")
+            print(f"  {label:<30} best {best:6.3f} s  median {median:6.3f} s")
         for label, page in (
             ("Portfolio page (AppTest)", "portfolio"),
             ("Orders and trades (AppTest)", "orders"),
         ):
             best, median = _apptest(url, page, repeat)
             figures[label] = median
-            print(f"  {label:<28} best {best:6.3f} s  median {median:6.3f} s")
+            print(f"  {label:<30} best {best:6.3f} s  median {median:6.3f} s")
         return figures
     finally:
         db.dispose()

@@ -1,25 +1,37 @@
 """Performance figures from the daily P&L frame (pure pandas; the pages draw them): equity and
 drawdown, the calendar and monthly returns, per-strategy metrics (the backtester's set, from
-`backtest.metrics`) and charges by kind estimated from turnover with Angel One's schedule."""
+`backtest.metrics`) and the charges by kind of the recorded trades, exact: the trades replayed
+through the trading service's own charges model (`backtest.charges.RoundTripCharges` over
+`market.charges`), which charges each round trip its calculator total at its closing fill."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from algo_trading.backtest.charges import RoundTripCharges
 from algo_trading.backtest.metrics import compute_metrics
 from algo_trading.domain.errors import AlgoTradingError
-from algo_trading.domain.instruments import Exchange, InstrumentType
-from algo_trading.domain.orders import ProductType
-from algo_trading.market import ANGEL_ONE, ChargeSegment
-from algo_trading.market.charges import round_trip_charges
+from algo_trading.domain.fills import new_fill
+from algo_trading.domain.ids import ClientOrderId, StrategyId, TradeId
+from algo_trading.domain.instruments import Instrument
+from algo_trading.domain.orders import Order, OrderSide, ProductType
+from algo_trading.market import BROKERS
 from algo_trading.market.instruments import InstrumentMaster
 from algo_trading.market.margins import ANGEL_ONE_MARGINS, margin_basis_paise, margin_pct
 
-__all__ = ["charges_by_kind", "equity_curve", "margin_used", "monthly", "strategy_metrics"]
+__all__ = [
+    "ChargesByKind",
+    "charges_from_trades",
+    "equity_curve",
+    "margin_used",
+    "monthly",
+    "strategy_metrics",
+]
 
 _NS_PER_DAY = 86_400 * 10**9
 
@@ -75,46 +87,79 @@ def strategy_metrics(daily: pd.DataFrame, capital_paise: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _segment(
-    master: InstrumentMaster | None, symbol: str, exchange: str, product: str
-) -> ChargeSegment:
-    if exchange in ("NFO", "BFO"):
-        kind = None
-        if master is not None:
+@dataclass(frozen=True, slots=True)
+class ChargesByKind:
+    """The lines of the closed round trips (paise, contract-note order), their total, the
+    charges the trades recorded, and how many trips are still open (charged at their close)."""
+
+    lines: dict[str, int]
+    trips: int
+    open_trips: int
+    recorded_paise: int
+
+    @property
+    def total_paise(self) -> int:
+        return sum(self.lines.values())
+
+
+def charges_from_trades(
+    trades: pd.DataFrame, master: InstrumentMaster | None, broker: str = "angelone"
+) -> ChargesByKind:
+    """Replay `trades` (oldest first: symbol, exchange, product, side, quantity, price,
+    executed_ns, client_order_id, trade_id, strategy, charges) through the charges model the
+    trading service charges its fills with, and add up the calculator's lines of every closed
+    round trip. When the trades were charged by that model, the total equals the recorded
+    charges to the paisa."""
+    instruments: dict[str, Instrument] = {}
+    if master is not None:
+        pairs = set(zip(trades["symbol"], trades["exchange"], strict=True))
+        for symbol, exchange in sorted((str(s), str(e)) for s, e in pairs):
             try:
-                kind = master.by_symbol(symbol, exchange).instrument_type
+                instruments[symbol] = master.by_symbol(symbol, exchange)
             except AlgoTradingError:
-                kind = None
-        return ChargeSegment.OPTIONS if kind is InstrumentType.OPTION else ChargeSegment.FUTURES
-    return ChargeSegment.EQUITY_DELIVERY if product == "DELIVERY" else ChargeSegment.EQUITY_INTRADAY
-
-
-def charges_by_kind(turnover: pd.DataFrame, master: InstrumentMaster | None) -> dict[str, int]:
-    """Brokerage, STT, exchange, SEBI, stamp, GST, DP (paise) of the recorded turnover, from
-    today's rates: an estimate of how the recorded total splits."""
-    totals: dict[str, int] = {}
-    if turnover.empty:
-        return totals
-    keys = ["strategy", "symbol", "exchange", "product"]
-    for (_, symbol, exchange, product), group in turnover.groupby(keys, sort=False):
-        sides = {row.side: (int(row.value), int(row.orders)) for row in group.itertuples()}
-        buy, buy_orders = sides.get("BUY", (0, 0))
-        sell, sell_orders = sides.get("SELL", (0, 0))
-        try:
-            lines = round_trip_charges(
-                _segment(master, str(symbol), str(exchange), str(product)),
-                buy,
-                sell,
-                exchange=Exchange(str(exchange)),
-                broker=ANGEL_ONE,
-                buy_orders=buy_orders,
-                sell_orders=sell_orders,
-            ).lines()
-        except (AlgoTradingError, ValueError):
-            continue
-        for name, paise in lines.items():
-            totals[name] = totals.get(name, 0) + paise
-    return totals
+                continue
+    model = RoundTripCharges(BROKERS[broker], instruments)
+    held: dict[str, int] = {}
+    sides = {"BUY": OrderSide.BUY, "SELL": OrderSide.SELL}
+    products = {p.value: p for p in ProductType}
+    # RoundTripCharges reads the fill alone (its trip, order id, side, value and date); the
+    # order argument is the port's shape, so one stands in for all.
+    stand_in = Order(ClientOrderId("replay"), StrategyId("replay"), "-", OrderSide.BUY, 1)
+    columns = (
+        "trade_id",
+        "client_order_id",
+        "strategy",
+        "symbol",
+        "side",
+        "quantity",
+        "price",
+        "executed_ns",
+        "product",
+    )
+    for tid, coid, sid, symbol, side, qty, price, ns, product in zip(
+        *(trades[c].tolist() for c in columns), strict=True
+    ):
+        signed = int(qty) if side == "BUY" else -int(qty)
+        fill = new_fill(
+            TradeId(str(tid)),
+            ClientOrderId(str(coid)),
+            StrategyId(str(sid)),
+            str(symbol),
+            sides[str(side)],
+            int(qty),
+            int(price),
+            int(ns),
+            products[str(product)],
+        )
+        model.charges_paise(fill, stand_in)
+        held[fill.symbol] = held.get(fill.symbol, 0) + signed
+    recorded = int(trades["charges"].astype("int64").sum()) if not trades.empty else 0
+    lines: dict[str, int] = {}
+    for trip in model.charged:
+        for name, paise in trip.charges.lines().items():
+            lines[name] = lines.get(name, 0) + paise
+    open_trips = sum(1 for q in held.values() if q)
+    return ChargesByKind(lines, len(model.charged), open_trips, recorded)
 
 
 def margin_used(positions: pd.DataFrame, master: InstrumentMaster) -> tuple[int, int]:

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from algo_trading.adapters.history.store import ParquetBarStore
 from algo_trading.adapters.storage.sql import Database, prepare
 from algo_trading.dashboard import queries
+from algo_trading.dashboard.charting import history_root
 from algo_trading.dashboard.ticket import TicketLimits
 from algo_trading.domain.events import IST
 from algo_trading.domain.money import rupees_to_paise
+from algo_trading.engine.ports import Cache
 from algo_trading.market.instruments import InstrumentMaster
 from algo_trading.services.data_stores import build_cache
 from algo_trading.services.live_gate import secret_store_for
@@ -41,6 +44,8 @@ class AppContext:
     limits: TicketLimits
     clock: Callable[[], int]
     prices: queries.PriceSource | None = None  # the cache's live quotes, when one is wired
+    cache: Cache | None = None  # the data service's shared cache (quotes, minute candles)
+    history: ParquetBarStore | None = None  # the history store (candles for Charts)
 
     def now_ns(self) -> int:
         return self.clock()
@@ -60,6 +65,8 @@ def build_context(settings: Settings, clock: Callable[[], int] = time.time_ns) -
     prepare(db, migrate=settings.database_migrate_on_start)
     users = load_user_store(settings, secret_store_for(settings, os.environ))
     today = dt.datetime.fromtimestamp(clock() / 1e9, tz=IST).date()
+    # only a shared cache (Redis) holds the data service's quotes; the in-process one is empty
+    cache = build_cache(settings) if settings.redis_url.get_secret_value() else None
     return AppContext(
         settings=settings,
         db=db,
@@ -69,10 +76,9 @@ def build_context(settings: Settings, clock: Callable[[], int] = time.time_ns) -
         reference_prices={s: r.price_paise for s, r in load_reference_prices().items()},
         limits=TicketLimits(rupees_to_paise(settings.dashboard_max_order_value, what="limit")),
         clock=clock,
-        # only a shared cache (Redis) holds the data service's quotes; the in-process one is empty
-        prices=queries.cache_prices(build_cache(settings))
-        if settings.redis_url.get_secret_value()
-        else None,
+        prices=queries.cache_prices(cache) if cache is not None else None,
+        cache=cache,
+        history=ParquetBarStore(history_root(settings.data_dir)),
     )
 
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, Table, desc, func, select, type_coerce
+from sqlalchemy import Select, Table, desc, func, select
 
 from algo_trading.adapters.live.quotes import decode, quote_key
 from algo_trading.adapters.storage.sql import Database, SqlUnitOfWork
+from algo_trading.adapters.storage.sql.account_funds import FundsRecord, SqlAccountFunds
 from algo_trading.adapters.storage.sql.models import metadata
-from algo_trading.adapters.storage.sql.types import Paise
 from algo_trading.domain.events import IST
 from algo_trading.engine.ports import Cache, CacheKind
 
@@ -33,6 +33,7 @@ __all__ = [
     "cache_prices",
     "command",
     "daily_pnl",
+    "funds",
     "last_prices",
     "leases",
     "order_audit",
@@ -42,12 +43,14 @@ __all__ = [
     "recent_commands",
     "recent_refusals",
     "strategies",
+    "strategy_params",
     "strategy_runs",
     "symbols",
     "totals",
-    "trade_turnover",
     "trades",
+    "trades_for_charges",
     "trades_for_chart",
+    "trades_version",
 ]
 
 ORDERS: Table = metadata.tables["orders"]
@@ -63,7 +66,8 @@ BACKTEST_TRADES: Table = metadata.tables["backtest_trades"]
 LEASES: Table = metadata.tables["leases"]
 
 PriceSource = Callable[[Sequence[str]], Mapping[str, int]]
-"""Live prices in paise by symbol (the cache's latest quotes); symbols it lacks are left out."""
+"""Live prices in paise by quote key (the cache's latest quotes, keyed EXCHANGE:SYMBOL by the
+data service); keys it lacks are left out."""
 
 
 def cache_prices(cache: Cache) -> PriceSource:
@@ -86,7 +90,8 @@ def cache_prices(cache: Cache) -> PriceSource:
 def _frame(db: Database, query: Select[Any]) -> pd.DataFrame:
     with SqlUnitOfWork(db, read_only=True) as uow:
         result = uow.connection.execute(query)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        # plain tuples: pandas probes each Row for array attributes, a raised KeyError each
+        return pd.DataFrame([tuple(r) for r in result], columns=list(result.keys()))
 
 
 def _scalars(db: Database, query: Select[Any]) -> list[Any]:
@@ -132,12 +137,15 @@ def portfolio(db: Database, prices: PriceSource | None = None) -> pd.DataFrame:
     if frame.empty:
         return frame.assign(mark=[], price_source=[], unrealized_pnl=[], total_pnl=[])
     symbols = sorted(set(frame["symbol"]))
-    live = dict(prices(symbols)) if prices is not None else {}
-    traded = last_prices(db, [s for s in symbols if s not in live])
+    # The data service keys its quotes EXCHANGE:SYMBOL (services.capture), as NSE:SBIN-EQ.
+    keys = [f"{e}:{s}" for e, s in zip(frame["exchange"], frame["symbol"], strict=True)]
+    live = dict(prices(sorted(set(keys)))) if prices is not None else {}
+    live_symbols = {k.partition(":")[2] for k in live}
+    traded = last_prices(db, [s for s in symbols if s not in live_symbols])
     marks, sources = [], []
-    for symbol, stored in zip(frame["symbol"], frame["current_price"], strict=True):
-        if symbol in live:
-            marks.append(int(live[symbol]))
+    for key, symbol, stored in zip(keys, frame["symbol"], frame["current_price"], strict=True):
+        if key in live:
+            marks.append(int(live[key]))
             sources.append("live")
         elif symbol in traded:
             marks.append(traded[symbol])
@@ -155,6 +163,12 @@ def portfolio(db: Database, prices: PriceSource | None = None) -> pd.DataFrame:
         int(r) + int(u) for r, u in zip(frame["realized_pnl"], frame["unrealized_pnl"], strict=True)
     ]
     return frame
+
+
+def funds(db: Database) -> list[FundsRecord]:
+    """The broker's funds and margin per account as the trading service last recorded them
+    (getRMS, at its start and each reconciliation); empty until it has run once."""
+    return SqlAccountFunds(db).latest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,42 +371,72 @@ def _utc_hour(db: Database) -> Any:
     return func.to_char(func.timezone("UTC", TRADES.c.executed_at), "YYYY-MM-DD HH24")
 
 
-def trade_turnover(db: Database) -> pd.DataFrame:
-    """Buy and sell value and executed orders per strategy, symbol, exchange and product:
-    what the charges by kind are estimated from."""
-    value = TRADES.c.price * TRADES.c.quantity
-    return _frame(
+def trades_version(db: Database) -> tuple[int, int]:
+    """(count, newest id) of the trades: changes whenever one is written (a cache key)."""
+    with SqlUnitOfWork(db, read_only=True) as uow:
+        row = uow.connection.execute(
+            select(func.count(), func.coalesce(func.max(TRADES.c.id), 0)).select_from(TRADES)
+        ).one()
+    return int(row[0]), int(row[1])
+
+
+def trades_for_charges(db: Database) -> pd.DataFrame:
+    """Every trade, oldest first, with what the charges model reads (executed_ns in epoch ns)."""
+    frame = _frame(
         db,
         select(
+            TRADES.c.trade_id,
+            TRADES.c.client_order_id,
             TRADES.c.strategy,
             TRADES.c.symbol,
             TRADES.c.exchange,
             TRADES.c.product,
             TRADES.c.side,
-            type_coerce(func.sum(value), Paise()).label("value"),
-            func.count(TRADES.c.client_order_id.distinct()).label("orders"),
-            func.sum(TRADES.c.charges).label("charges"),
-        ).group_by(
-            TRADES.c.strategy, TRADES.c.symbol, TRADES.c.exchange, TRADES.c.product, TRADES.c.side
-        ),
-    )
-
-
-def trades_for_chart(db: Database, symbol: str, limit: int = 5000) -> pd.DataFrame:
-    return _frame(
-        db,
-        select(
-            TRADES.c.executed_at,
-            TRADES.c.strategy,
-            TRADES.c.side,
             TRADES.c.quantity,
             TRADES.c.price,
-            TRADES.c.pnl,
-        )
-        .where(TRADES.c.symbol == symbol)
-        .order_by(desc(TRADES.c.id))
-        .limit(limit),
-    ).iloc[::-1]
+            TRADES.c.charges,
+            TRADES.c.executed_at,
+        ).order_by(TRADES.c.id),
+    )
+    frame["executed_ns"] = _epoch_ns(frame["executed_at"])
+    return frame.drop(columns=["executed_at"])
+
+
+def _epoch_ns(times: pd.Series) -> list[int]:
+    """Epoch ns of stored times, vectorised (naive SQLite times are UTC, as stored)."""
+    if times.empty:
+        return []
+    return [int(v) for v in pd.to_datetime(times, utc=True).dt.as_unit("ns").astype("int64")]
+
+
+def trades_for_chart(
+    db: Database, symbol: str, strategy: str | None = None, limit: int = 5000
+) -> pd.DataFrame:
+    """A symbol's newest `limit` trades (of one strategy), oldest first, with executed_ns."""
+    query = select(
+        TRADES.c.executed_at,
+        TRADES.c.strategy,
+        TRADES.c.exchange,
+        TRADES.c.side,
+        TRADES.c.quantity,
+        TRADES.c.price,
+        TRADES.c.pnl,
+    ).where(TRADES.c.symbol == symbol)
+    if strategy is not None:
+        query = query.where(TRADES.c.strategy == strategy)
+    frame = _frame(db, query.order_by(desc(TRADES.c.id)).limit(limit)).iloc[::-1]
+    frame = frame.reset_index(drop=True)
+    frame["executed_ns"] = _epoch_ns(frame["executed_at"])
+    return frame
+
+
+def strategy_params(db: Database, strategy: str) -> dict[str, Any]:
+    """The parameters the strategy's newest run recorded (text values); {} when none."""
+    rows = _scalars(
+        db,
+        select(RUNS.c.params).where(RUNS.c.strategy == strategy).order_by(desc(RUNS.c.id)).limit(1),
+    )
+    return dict(rows[0]) if rows and isinstance(rows[0], dict) else {}
 
 
 def backtest_runs(db: Database) -> pd.DataFrame:

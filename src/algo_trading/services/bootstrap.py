@@ -62,6 +62,7 @@ from algo_trading.market.throttle import DEFAULT_ORDERS_PER_SECOND, OrderThrottl
 from algo_trading.services.alerts import WallClock, build_notifier
 from algo_trading.services.commands import CommandProcessor as TableCommands
 from algo_trading.services.commands import EngineControl
+from algo_trading.services.funds_recorder import FundsRecorder
 from algo_trading.services.health import CheckResult, ReadinessCheck, probe
 from algo_trading.services.live_gate import secret_store_for
 from algo_trading.services.observability import Observability
@@ -500,6 +501,8 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         service.commands = processor
     for every_s, fn in [*p.periodic, *(res.periodic() if res is not None else [])]:
         service.add_periodic(every_s, fn)
+    funds = FundsRecorder(AngelOneAccount(session), db, account)  # for the dashboard
+    service.add_periodic(settings.reconcile_every_s, funds, "funds")
     leases_ready = res.readiness if res is not None and res.fenced else p.leases_ready
     if obs is not None:
         _readiness(obs, service, session, db, leases_ready, settings.feed_stale_s)
@@ -561,6 +564,7 @@ def _recording_runs(
                     if dataclasses.is_dataclass(sc.params) and not isinstance(sc.params, type)
                     else {}
                 )
+                params |= {"_strategy": sc.strategy, "_bar_minutes": str(sc.bar_minutes)}  # Charts
                 uow.runs.start_strategy_run(runs[sc.id], sc.id, config.mode, params, now)
             uow.commit()
 

@@ -15,15 +15,25 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+import numpy as np
+from sqlalchemy import insert, select
 
+from algo_trading.adapters.history.bars import BarSeries
+from algo_trading.adapters.history.store import ParquetBarStore
 from algo_trading.adapters.storage.sql import Database
 from algo_trading.adapters.storage.sql.models import metadata
-from algo_trading.adapters.storage.sql.types import ns_to_datetime
+from algo_trading.adapters.storage.sql.types import datetime_to_ns, ns_to_datetime
+from algo_trading.backtest.charges import RoundTripCharges
+from algo_trading.domain.fills import new_fill
+from algo_trading.domain.ids import ClientOrderId, StrategyId, TradeId
+from algo_trading.domain.orders import Order, OrderSide, ProductType
+from algo_trading.engine.ports import BarKey
+from algo_trading.market import BROKERS
 
-__all__ = ["DEMO_SYMBOLS", "SeedReport", "seed_bulk", "seed_demo"]
+__all__ = ["DEMO_SYMBOLS", "SeedReport", "seed_bulk", "seed_candles", "seed_demo"]
 
 DEMO_SYMBOLS = {  # symbol -> a reference close (paise), near the simulator's shipped prices
     "SBIN-EQ": 1015_00,
@@ -76,7 +86,9 @@ def _trade_pairs(
     rng: random.Random, count: int, start_ns: int, days: int, symbols: dict[str, int], tag: str
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]]:
     """(order, trade, events) for `count` executions: buys and sells in pairs per strategy and
-    symbol, the sell realizing P&L, spread over `days` trading days from `start_ns`."""
+    symbol, the sell realizing P&L, spread over `days` trading days from `start_ns`. Charges
+    are the trading service's: each round trip its calculator total at its closing fill."""
+    model = RoundTripCharges(BROKERS["angelone"])
     names = list(symbols)
     held: dict[tuple[str, str], tuple[int, int]] = {}
     sessions = _weekdays(start_ns, days)
@@ -98,7 +110,13 @@ def _trade_pairs(
             held[key] = (qty, price)
         coid = f"{tag}{i:07d}"
         when = ns_to_datetime(ts)
-        charges = max(1, price * qty * 6 // 10_000)
+        sid, oside = StrategyId(strategy), OrderSide(side)
+        fill = new_fill(
+            TradeId(f"T{tag}{i:07d}"), ClientOrderId(coid), sid, symbol, oside, qty, price, ts
+        )
+        charges = model.charges_paise(
+            fill, Order(ClientOrderId(coid), sid, symbol, oside, qty, product=ProductType.INTRADAY)
+        )
         order = {
             "client_order_id": coid,
             "broker_order_id": f"B{tag}{i:07d}",
@@ -214,12 +232,18 @@ def seed_bulk(
     return SeedReport(len(orders_rows), len(trade_rows), positions)
 
 
-def seed_demo(db: Database, *, now_ns: int, seed: int = 7) -> SeedReport:
-    """A small, complete picture for `make run` and the browser test (ending at `now_ns`)."""
+def seed_demo(
+    db: Database, *, now_ns: int, seed: int = 7, history: Path | None = None
+) -> SeedReport:
+    """A small, complete picture for `make run` and the browser test (ending at `now_ns`);
+    with `history` (a history store's folder), minute candles of the demo symbols there that
+    pass through the demo trades' prices, for the Charts page."""
     days = 30
     start = now_ns - days * _DAY_NS
     start -= start % _DAY_NS
     report = seed_bulk(db, trades=240, positions=4, start_ns=start, days=days, seed=seed)
+    if history is not None:
+        seed_candles(db, history, start_ns=start, days=days, seed=seed)
     when = ns_to_datetime(now_ns - 3600 * _NS_PER_S)
     _write(db, "orders", [_resting(when), _rejected(when)])
     _write(
@@ -247,6 +271,57 @@ def seed_demo(db: Database, *, now_ns: int, seed: int = 7) -> SeedReport:
     _write(db, "leases", _leases(now_ns))
     _write_backtests(db, when)
     return SeedReport(report.orders + 2, report.trades, report.positions)
+
+
+def seed_candles(db: Database, history: Path, *, start_ns: int, days: int, seed: int = 7) -> int:
+    """One-minute candles (09:15-15:30 IST on weekdays) for each symbol the trades table
+    holds, in the history store at `history`: a path through the trades' prices (each trade's
+    minute spans its price) with a few ticks of noise. Returns the candles written."""
+    rng = np.random.default_rng(seed)
+    trades = metadata.tables["trades"]
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            select(trades.c.symbol, trades.c.exchange, trades.c.executed_at, trades.c.price)
+            .where(trades.c.executed_at >= ns_to_datetime(start_ns))
+            .order_by(trades.c.id)
+        ).all()
+    minutes = np.array(
+        [
+            day + _OPEN_OFFSET_NS + m * 60 * _NS_PER_S
+            for day in _weekdays(start_ns, days)
+            for m in range(375)
+        ],
+        dtype=np.int64,
+    )
+    store = ParquetBarStore(history)
+    written = 0
+    for (symbol, exchange), group in _by_series(rows).items():
+        times = np.array([t for t, _ in group], dtype=np.int64)
+        prices = np.array([p for _, p in group], dtype=np.int64)
+        order = np.argsort(times, kind="stable")
+        times, prices = times[order], prices[order]
+        path = np.interp(minutes, times, prices)
+        close = (np.round(path / 5) * 5).astype(np.int64) + 5 * rng.integers(-2, 3, len(minutes))
+        open_ = np.concatenate([close[:1], close[:-1]])
+        high = np.maximum(open_, close) + 5 * rng.integers(0, 3, len(minutes))
+        low = np.minimum(open_, close) - 5 * rng.integers(0, 3, len(minutes))
+        at = np.searchsorted(minutes, times, side="right") - 1  # each trade's minute
+        inside = at >= 0
+        np.maximum.at(high, at[inside], prices[inside])
+        np.minimum.at(low, at[inside], prices[inside])
+        volume = rng.integers(100, 5000, len(minutes)).astype(np.int64)
+        bars = BarSeries(symbol, minutes, open_, high, low, close, volume)
+        written += store.write(BarKey(exchange, symbol, "ONE_MINUTE"), bars)
+    return written
+
+
+def _by_series(rows: Any) -> dict[tuple[str, str], list[tuple[int, int]]]:
+    out: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for row in rows:
+        out.setdefault((row.symbol, row.exchange), []).append(
+            (datetime_to_ns(row.executed_at), int(row.price))
+        )
+    return out
 
 
 def _resting(when: Any) -> dict[str, Any]:
@@ -293,13 +368,19 @@ def _rejected(when: Any) -> dict[str, Any]:
     return row
 
 
+_DEMO_PARAMS = {  # as the trading service records them: text, and the strategy's code
+    "sma_crossover": {"fast": "10", "slow": "30", "allow_short": "False"},
+    "rsi_reversion": {"period": "14", "oversold": "30", "overbought": "70", "exit_level": "50"},
+}
+
+
 def _runs(when: Any) -> list[dict[str, Any]]:
     return [
         {
             "run_id": f"demo-run-{name}",
             "strategy": name,
             "mode": "paper",
-            "params": {"fast": "10", "slow": "30"},
+            "params": _DEMO_PARAMS[name] | {"_strategy": name, "_bar_minutes": "15"},
             "status": "RUNNING",
             "started_at": when,
             "stopped_at": None,
@@ -332,8 +413,8 @@ def _write_backtests(db: Database, when: Any) -> None:
                 {
                     "run_id": f"demo-backtest-{n}",
                     "strategy": name,
-                    "params": {"fast": "10", "slow": "30"},
-                    "status": "FINISHED",
+                    "params": _DEMO_PARAMS[name],
+                    "status": "DONE",
                     "started_at": when,
                     "finished_at": when,
                     "trade_count": 40,

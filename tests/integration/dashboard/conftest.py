@@ -23,13 +23,20 @@ APP = Path(algo_trading.dashboard.__file__).parent / "app.py"
 NOW_NS = 1_785_000_000_000_000_000  # 2026-07-25, a fixed end for the demo rows
 
 
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's data folder: its history store holds the demo candles (Charts)."""
+    return tmp_path_factory.mktemp("data")
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def demo_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, data_dir: Path
 ) -> Iterator[str]:
+    history = data_dir / "market-data" / "historical"
     if request.param == "sqlite":
         urls: Iterator[str] = iter([f"sqlite:///{tmp_path_factory.mktemp('dash') / 'demo.db'}"])
-        yield from _seeded(urls)
+        yield from _seeded(urls, history)
         return
     base, why = find_postgres()
     if base is None:
@@ -38,15 +45,15 @@ def demo_url(
             pytest.fail(message)
         pytest.skip(message)
     with fresh_schema(base) as url:
-        yield from _seeded(iter([url]))
+        yield from _seeded(iter([url]), history)
 
 
-def _seeded(urls: Iterator[str]) -> Iterator[str]:
+def _seeded(urls: Iterator[str], history: Path) -> Iterator[str]:
     url = next(urls)
     db = Database(url)
     try:
         upgrade(db)
-        seed_demo(db, now_ns=NOW_NS)
+        seed_demo(db, now_ns=NOW_NS, history=history)
     finally:
         db.dispose()
     yield url
@@ -60,7 +67,9 @@ def database(demo_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def app_env(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
+def app_env(
+    demo_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., AppTest]:
     """A fresh AppTest (one browser session) on the demo database; extra ALGO_* settings give
     the app a context of its own (its own lockout counts)."""
     for key in list(os.environ):
@@ -68,6 +77,7 @@ def app_env(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., App
             monkeypatch.delenv(key)
     monkeypatch.setenv("ALGO_PROFILE", "dev")
     monkeypatch.setenv("ALGO_DATABASE_URL", demo_url)
+    monkeypatch.setenv("ALGO_DATA_DIR", str(data_dir))
 
     def make(**settings: str) -> AppTest:
         for key, value in settings.items():

@@ -9,9 +9,12 @@ from decimal import Decimal
 
 from sqlalchemy import insert
 
+from algo_trading.adapters.cache import MemoryCache
+from algo_trading.adapters.live.quotes import encode_quote, quote_key
 from algo_trading.adapters.storage.sql import Database
 from algo_trading.adapters.storage.sql.models import metadata
 from algo_trading.dashboard import queries
+from algo_trading.engine.ports import CacheKind
 from tests.integration.dashboard.conftest import unique
 
 UTC = dt.UTC
@@ -84,7 +87,14 @@ def test_unrealized_pnl_is_mark_times_quantity_less_the_open_cost(database: Data
     assert (row["mark"], row["price_source"]) == (101_10, "last trade")
     assert row["unrealized_pnl"] == 3 * 101_10 - 300_10
     assert row["total_pnl"] == 5_00 + 3 * 101_10 - 300_10
-    live = queries.portfolio(database, lambda symbols: {symbol: 102_00})
+    # the data service's quote, under its key (EXCHANGE:SYMBOL, services.capture)
+    cache = MemoryCache(monotonic=lambda: 0.0)
+    cache.put(
+        CacheKind.QUOTE,
+        quote_key(f"NSE:{symbol}"),
+        encode_quote(f"NSE:{symbol}", ltp_paise=102_00, exchange_ts_ms=0, recv_ts_ns=0),
+    )
+    live = queries.portfolio(database, queries.cache_prices(cache))
     row = live[live["strategy"] == strategy].iloc[0]
     assert (row["mark"], row["price_source"]) == (102_00, "live")
 

@@ -1,91 +1,167 @@
-"""Charts: Plotly candlesticks for a symbol with the strategy's entries and exits marked.
-
-Candles are built from our own trades' prices (the data service's cache and Parquet store are
-not wired to the dashboard yet); a moving average of the closes is drawn as the indicator."""
+"""Charts: Plotly candlesticks of a symbol from the history store (topped up with today's minute
+candles from the cache), the strategy's own indicators with its recorded parameters, and its
+entries and exits marked from the recorded trades."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
-from algo_trading.dashboard import queries
+from algo_trading.dashboard import charting, queries
 from algo_trading.dashboard.context import AppContext
-from algo_trading.dashboard.format import GAIN, LOSS, NEUTRAL, ist
+from algo_trading.dashboard.format import GAIN, LOSS, NEUTRAL
 from algo_trading.dashboard.page_support import empty_state, page_context
+from algo_trading.domain.events import IST
 
-__all__ = ["candles", "render"]
+__all__ = ["render"]
 
-_INTERVALS = {"5 minutes": "5min", "15 minutes": "15min", "1 hour": "1h", "1 day": "1D"}
+_LINE_COLOURS = ("#E69F00", "#009E73", "#CC79A7")  # Okabe-Ito orange, green, purple
+_MARKERS = {  # (kind, side) -> marker symbol
+    ("entry", "BUY"): "triangle-up",
+    ("entry", "SELL"): "triangle-down",
+    ("exit", "BUY"): "x",
+    ("exit", "SELL"): "x",
+    ("flip", "BUY"): "star-triangle-up",
+    ("flip", "SELL"): "star-triangle-down",
+}
 
 
-def candles(trades: pd.DataFrame, rule: str) -> pd.DataFrame:
-    """OHLC in rupees per interval (IST) from trade prices."""
-    times = pd.DatetimeIndex([ist(t) for t in trades["executed_at"]])
-    prices = pd.Series((trades["price"].astype("int64") / 100).to_numpy(), index=times)
-    ohlc = prices.resample(rule).ohlc().dropna()
-    return ohlc
+def _times(ns: pd.Series | list[int]) -> list[dt.datetime]:
+    return [dt.datetime.fromtimestamp(int(t) / 1e9, tz=IST) for t in ns]
 
 
 def render(ctx: AppContext) -> None:
     st.header("Charts")
     symbols = queries.symbols(ctx.db)
-    if not symbols:
+    strategies = queries.strategies(ctx.db)
+    if not symbols or not strategies:
         empty_state(
             "Nothing to chart yet", "trades appear here once paper trading runs (`make run`)"
         )
         return
-    cols = st.columns(3)
-    symbol = cols[0].selectbox("Symbol", symbols, key="chart_symbol")
-    interval = cols[1].selectbox("Candle", list(_INTERVALS), index=1, key="chart_interval")
-    window = cols[2].number_input("Moving average (candles)", 2, 200, 20, key="chart_ma")
-    trades = queries.trades_for_chart(ctx.db, symbol)
-    if trades.empty:
-        empty_state(f"No trades in {symbol}", "pick another symbol")
+    cols = st.columns(4)
+    strategy = cols[0].selectbox("Strategy", strategies, key="chart_strategy")
+    symbol = cols[1].selectbox("Symbol", symbols, key="chart_symbol")
+    recorded = queries.strategy_params(ctx.db, strategy)
+    kind = charting.strategy_kind(strategy, recorded)
+    choices = list(charting.CANDLE_MINUTES)
+    interval = cols[2].selectbox(
+        "Candle", choices, index=charting.default_candle(recorded), key="chart_interval"
+    )
+    days = int(cols[3].number_input("Days", 1, 365, 5, key="chart_days"))
+    trades = queries.trades_for_chart(ctx.db, symbol, strategy)
+    exchange = str(trades["exchange"].iloc[-1]) if not trades.empty else "NSE"
+    bars, source = (
+        charting.candles(
+            ctx.history,
+            ctx.cache,
+            exchange,
+            symbol,
+            charting.CANDLE_MINUTES[interval],
+            days=days,
+            now_ns=ctx.now_ns(),
+        )
+        if ctx.history is not None
+        else (pd.DataFrame(), "")
+    )
+    if bars.empty:
+        empty_state(
+            f"No candles of {exchange}:{symbol} stored",
+            f"fetch them with `algo-trading data fetch --symbol {symbol} --from ... --to ...` "
+            "or run the data "
+            "service (`make run`)",
+        )
         return
-    ohlc = candles(trades, _INTERVALS[interval])
-    fig = go.Figure(
+    closes = [int(c) for c in bars["close"]]
+    lines = charting.strategy_indicators(kind, recorded, closes)
+    panel = lines is not None and bool(lines.panel)
+    fig = make_subplots(
+        rows=2 if panel else 1,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.72, 0.28] if panel else [1.0],
+        vertical_spacing=0.04,
+    )
+    x = _times(bars["ts_ns"])
+    fig.add_trace(
         go.Candlestick(
-            x=ohlc.index,
-            open=ohlc["open"],
-            high=ohlc["high"],
-            low=ohlc["low"],
-            close=ohlc["close"],
+            x=x,
+            open=bars["open"] / 100,
+            high=bars["high"] / 100,
+            low=bars["low"] / 100,
+            close=bars["close"] / 100,
             name=symbol,
             increasing_line_color=GAIN,
             decreasing_line_color=LOSS,
-        )
+        ),
+        row=1,
+        col=1,
     )
-    fig.add_trace(
-        go.Scatter(
-            x=ohlc.index,
-            y=ohlc["close"].rolling(int(window)).mean(),
-            name=f"SMA {window}",
-            line={"color": NEUTRAL},
-        )
-    )
-    times = [ist(t) for t in trades["executed_at"]]
-    for side, colour, marker in (("BUY", GAIN, "triangle-up"), ("SELL", LOSS, "triangle-down")):
-        mask = (trades["side"] == side).to_numpy()
-        fig.add_trace(
-            go.Scatter(
-                x=[t for t, m in zip(times, mask, strict=True) if m],
-                y=trades["price"][mask].astype("int64") / 100,
-                mode="markers",
-                name="entries/exits: " + side,
-                marker={
-                    "symbol": marker,
-                    "size": 11,
-                    "color": colour,
-                    "line": {"width": 1, "color": "#000"},
-                },
-                text=trades["strategy"][mask],
+    if lines is not None:
+        for colour, (name, values) in zip(_LINE_COLOURS, lines.overlay.items(), strict=False):
+            fig.add_trace(
+                go.Scatter(x=x, y=values, name=name, line={"color": colour}), row=1, col=1
             )
-        )
+        for name, values in lines.panel.items():
+            fig.add_trace(
+                go.Scatter(x=x, y=values, name=name, line={"color": _LINE_COLOURS[0]}),
+                row=2,
+                col=1,
+            )
+            for level in lines.levels:
+                fig.add_hline(y=level, line={"color": NEUTRAL, "dash": "dot"}, row=2, col=1)
+    _marks(fig, trades, int(bars["ts_ns"].iloc[0]))
     fig.update_layout(
-        height=520, xaxis_rangeslider_visible=False, title=f"{symbol} ({interval}, IST)"
+        height=600 if panel else 520,
+        xaxis_rangeslider_visible=False,
+        title=f"{exchange}:{symbol} ({interval}, IST) — {strategy}",
     )
     st.plotly_chart(fig, key="candles")
+    described = (
+        ", ".join(f"{k}={v}" for k, v in lines.params.items())
+        if lines is not None
+        else "no indicator drawing for this strategy"
+    )
+    st.caption(
+        f"Candles: {source}. Indicators: {strategy}'s own ({kind}: {described}), over these "
+        "candles. "
+        "▲/▼ entries, × exits, ★ reversals, from its recorded trades."
+    )
+
+
+def _marks(fig: go.Figure, trades: pd.DataFrame, start_ns: int) -> None:
+    if trades.empty:
+        return
+    marked = charting.entries_and_exits(trades)
+    marked = marked[marked["executed_ns"] >= start_ns]
+    for (kind, side), marker in _MARKERS.items():
+        group = marked[(marked["kind"] == kind) & (marked["side"] == side)]
+        if group.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=_times(group["executed_ns"]),
+                y=group["price"].astype("int64") / 100,
+                mode="markers",
+                name=f"{kind} ({side})",
+                marker={
+                    "symbol": marker,
+                    "size": 12,
+                    "color": GAIN if side == "BUY" else LOSS,
+                    "line": {"width": 1, "color": "#000"},
+                },
+                text=[
+                    f"{q} @ ₹{p / 100:,.2f}"
+                    for q, p in zip(group["quantity"], group["price"], strict=True)
+                ],
+            ),
+            row=1,
+            col=1,
+        )
 
 
 if __name__ == "__main__":

@@ -3,18 +3,20 @@ metrics beside their latest backtest, and charges paid by kind."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from algo_trading.dashboard import analytics, queries
+from algo_trading.dashboard import analytics, charting, queries
 from algo_trading.dashboard.context import AppContext
 from algo_trading.dashboard.format import GAIN, LOSS, rupees
 from algo_trading.dashboard.page_support import empty_state, page_context, show_money
 from algo_trading.domain.errors import AlgoTradingError
 from algo_trading.domain.money import rupees_to_paise
 
-__all__ = ["render"]
+__all__ = ["beside_backtests", "render"]
 
 _DIVERGING = [[0.0, LOSS], [0.5, "#F7F7F7"], [1.0, GAIN]]
 
@@ -98,45 +100,109 @@ def _months(daily: pd.DataFrame) -> None:
     st.plotly_chart(fig, key="months")
 
 
-def _beside_backtests(ctx: AppContext, metrics: pd.DataFrame) -> None:
+def _pct(value: object) -> str:
+    """A stored backtest ratio (text of a fraction, as the summary keeps it) in percent."""
+    try:
+        return f"{float(str(value)) * 100:.2f}"
+    except ValueError:
+        return "-"
+
+
+def _ratio(value: object) -> str:
+    try:
+        return f"{float(str(value)):.2f}"
+    except ValueError:
+        return "-"
+
+
+def beside_backtests(ctx: AppContext, metrics: pd.DataFrame) -> pd.DataFrame:
+    """Each live or paper strategy's figures beside its newest finished backtest: matched by
+    the strategy's code (a run's id, such as demo-sma-banks, is not the code a backtest
+    records, such as sma_crossover), in the same units (percent, Sharpe as a ratio)."""
     runs = queries.backtest_runs(ctx.db)
+    done = runs[runs["status"] == "DONE"] if not runs.empty else runs
     modes = queries.strategy_runs(ctx.db)
-    if runs.empty:
-        st.caption("No stored backtests to compare with: run one with `algo-trading backtest`.")
-        return
-    latest = runs.drop_duplicates("strategy")
     rows = []
     for row in metrics.itertuples():
-        mode = modes[modes["strategy"] == row.strategy]["mode"]
-        bt = latest[latest["strategy"] == row.strategy]
+        strategy = str(row.strategy)
+        kind = charting.strategy_kind(strategy, queries.strategy_params(ctx.db, strategy))
+        mode = modes[modes["strategy"] == strategy]["mode"]
+        bt = done[done["strategy"].isin([strategy, kind])] if not done.empty else done
         summary = bt["summary"].iloc[0] if not bt.empty else {}
         rows.append(
             {
-                "strategy": row.strategy,
+                "strategy": strategy,
                 "mode": mode.iloc[0] if not mode.empty else "paper/live",
-                "return %": row.total_return_pct,
-                "backtest return": summary.get("total_return", "-"),
-                "max drawdown %": row.max_drawdown_pct,
-                "backtest max drawdown": summary.get("max_drawdown", "-"),
-                "sharpe": row.sharpe,
-                "backtest sharpe": summary.get("sharpe", "-"),
+                "backtest": bt["run_id"].iloc[0] if not bt.empty else "none stored",
+                "return %": f"{row.total_return_pct:.2f}",
+                "backtest return %": _pct(summary.get("total_return", "-")),
+                "max drawdown %": f"{row.max_drawdown_pct:.2f}",
+                "backtest max drawdown %": _pct(summary.get("max_drawdown", "-")),
+                "sharpe": "-"
+                if row.sharpe is None or row.sharpe != row.sharpe
+                else f"{row.sharpe:.2f}",
+                "backtest sharpe": _ratio(summary.get("sharpe", "-")),
             }
         )
+    return pd.DataFrame(rows)
+
+
+def _beside_backtests(ctx: AppContext, metrics: pd.DataFrame) -> None:
+    table = beside_backtests(ctx, metrics)
     st.markdown("**Beside their latest backtest**")
-    st.dataframe(pd.DataFrame(rows).astype(str), hide_index=True)
+    if table.empty or (table["backtest"] == "none stored").all():
+        st.caption(
+            "No finished backtest of these strategies: run one with `algo-trading backtest`."
+        )
+    if not table.empty:
+        st.dataframe(table, hide_index=True)
+
+
+_KIND_NAMES = {
+    "brokerage": "Brokerage",
+    "stt": "STT/CTT",
+    "exchange_charges": "Exchange transaction charges",
+    "sebi_fees": "SEBI fee",
+    "stamp_duty": "Stamp duty",
+    "gst": "GST",
+    "dp_charges": "DP charges",
+}
+
+
+@st.cache_data(show_spinner="Charging the recorded trades…", max_entries=8)
+def _charges_split(_ctx: AppContext, version: tuple[str, int, int]) -> analytics.ChargesByKind:
+    """Every trade replayed once per `version` (database, count, newest id): a second at
+    100,000 trades, then free until a trade is written."""
+    return analytics.charges_from_trades(queries.trades_for_charges(_ctx.db), _ctx.master)
 
 
 def _charges(ctx: AppContext) -> None:
     st.subheader("Charges by kind")
-    turnover = queries.trade_turnover(ctx.db)
-    kinds = analytics.charges_by_kind(turnover, ctx.master)
-    recorded = int(turnover["charges"].sum()) if not turnover.empty else 0
-    table = pd.DataFrame({"kind": list(kinds), "estimate": [rupees(v) for v in kinds.values()]})
-    st.dataframe(table, hide_index=True)
-    st.caption(
-        f"Recorded charges: {rupees(recorded)}. The split by kind is estimated from the "
-        "turnover with Angel One's schedule and today's statutory rates."
+    # the whole URL (a schema is in its options), hashed: no password in a cache key
+    where = hashlib.sha256(str(ctx.db.url).encode()).hexdigest()
+    version = (where, *queries.trades_version(ctx.db))
+    split = _charges_split(ctx, version)
+    table = pd.DataFrame(
+        {
+            "kind": [_KIND_NAMES.get(k, k) for k in split.lines],
+            "paid": [rupees(v) for v in split.lines.values()],
+        }
     )
+    total = pd.DataFrame({"kind": ["Total"], "paid": [rupees(split.total_paise)]})
+    st.dataframe(pd.concat([table, total], ignore_index=True), hide_index=True)
+    note = (
+        f"{split.trips} closed round trip(s), each charged by Angel One's schedule and the "
+        f"statutory rates of its dates (market.charges), as the trading service charges them; "
+        f"the trades recorded {rupees(split.recorded_paise)}."
+    )
+    if split.open_trips:
+        note += f" {split.open_trips} open position(s) pay their charges when they close."
+    if split.recorded_paise != split.total_paise:
+        note += (
+            " The recorded total differs: trades charged under another schedule or before a "
+            "restart of the trading service."
+        )
+    st.caption(note)
 
 
 if __name__ == "__main__":

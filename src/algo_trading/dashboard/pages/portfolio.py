@@ -13,7 +13,7 @@ from algo_trading.dashboard.format import ist_text, pnl_text, rupees
 from algo_trading.dashboard.page_support import empty_state, page_context, show_money
 from algo_trading.domain.events import IST
 
-__all__ = ["render", "render_positions"]
+__all__ = ["render", "render_funds", "render_positions"]
 
 _MONEY = ("cost", "realized_pnl", "mark", "unrealized_pnl", "total_pnl")
 
@@ -39,6 +39,7 @@ def render_positions(ctx: AppContext) -> None:
         + (f"; {unpriced} position(s) not in the instrument master" if unpriced else ""),
     )
     cols[2].metric("Charges today", rupees(totals.charges_today_paise))
+    render_funds(ctx)
     st.caption(
         f"{totals.open_positions} open position(s). Updated {ist_text(_now(ctx))}; marks: live "
         "price from the cache where there is one, else the last trade. ▲ blue is a gain, "
@@ -72,6 +73,29 @@ def render_positions(ctx: AppContext) -> None:
             ],
             hide_index=True,
         )
+
+
+def render_funds(ctx: AppContext) -> None:
+    """The broker's funds per account as the trading service last read them (getRMS)."""
+    readings = queries.funds(ctx.db)
+    if not readings:
+        st.info(
+            "Funds: not recorded yet. The trading service records the broker's funds at its "
+            "start and every reconciliation (start it with `make run` or `algo-trading trade`)."
+        )
+        return
+    for f in readings:
+        cols = st.columns(4)
+        cols[0].metric(f"Available cash ({f.account})", rupees(f.available_cash))
+        cols[1].metric(
+            "Margin used",
+            rupees(f.utilised_debits),
+            help="The broker's utilised debits (getRMS)",
+        )
+        cols[2].metric("Net", rupees(f.net), help="The broker's net funds (getRMS)")
+        cols[3].metric("Collateral", rupees(f.collateral))
+        when = dt.datetime.fromtimestamp(f.recorded_ns / 1e9, tz=dt.UTC)
+        st.caption(f"Funds of {f.account} from the broker at {ist_text(when)}.")
 
 
 def _now(ctx: AppContext) -> dt.datetime:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from algo_trading.adapters.storage.sql.types import AvgPrice, Paise, UtcDateTime
 
 __all__ = [
+    "AccountFundsRow",
     "AuditEntry",
     "BacktestRun",
     "BacktestTrade",
@@ -344,3 +345,20 @@ class DataJobRow(Base):
     started_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
     detail: Mapped[str] = mapped_column(Text)
+
+
+class AccountFundsRow(Base):
+    """The broker's funds and margin (getRMS) the trading service last read, per account: what
+    the dashboard shows as available cash, margin used (utilised debits) and net."""
+
+    __tablename__ = "account_funds"
+
+    account: Mapped[str] = mapped_column(String(32), primary_key=True)
+    net: Mapped[int] = mapped_column(Paise())
+    available_cash: Mapped[int] = mapped_column(Paise())
+    available_intraday_payin: Mapped[int] = mapped_column(Paise())
+    collateral: Mapped[int] = mapped_column(Paise())
+    m2m_realized: Mapped[int] = mapped_column(Paise())
+    m2m_unrealized: Mapped[int] = mapped_column(Paise())
+    utilised_debits: Mapped[int] = mapped_column(Paise())
+    recorded_at: Mapped[dt.datetime]

@@ -486,6 +486,9 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         owns=res.owns if res is not None else (p.owns or (lambda _sid: True)),
         paused=p.paused,
         startup=_recording_runs(_startup(p, res, db, broker, account), db, config, clock, stack),
+        # one round a minute: resilience's reads the books once for the adapter's orders in
+        # doubt and the database's orders, fills and positions (never a second pass beside it)
+        reconcile=res.reconcile if res is not None else None,
         warm_up=_warm_up(AngelOneMarketData(session), clock) if settings.warm_up else None,
         on_close=[*p.on_close, *([res.close] if res is not None else []), stack.close],
         instance_id=instance_id,

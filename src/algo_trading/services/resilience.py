@@ -11,21 +11,25 @@ trading service's composition root plugs in (issue #10, items 4 and 10).
 `startup(service)` runs on the loop's thread before any strategy: it builds the `Recovery`
 over the service's engine, notifier, clock and instance id; without leases it recovers every
 strategy; with them it takes what leases it can, each gained strategy recovered before it is
-traded (`on_gained`). `periodic()` gives the loop its cadences: the lease keeper's pass every
-renewal period and the reconciliation pass every minute (on the loop's thread, so the engine
-is never touched from two threads). A lost lease stops the strategy at once: `owns` says no
-from then on and the loop's gate stops calling it.
+traded (`on_gained`). `periodic()` gives the loop the lease keeper's pass every renewal
+period; `reconcile(now_ns)` is the service's one reconciliation round each minute (the
+service's `reconcile=`; on the loop's thread, so the engine is never touched from two
+threads): the broker's order book and trade book are read once, the adapter settles its
+orders in doubt from them, then the recovery pass checks the database's orders, fills and
+positions against the same books and alerts on differences. A lost lease stops the strategy
+at once: `owns` says no from then on and the loop's gate stops calling it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from algo_trading.adapters.storage.sql.database import Database
 from algo_trading.domain.errors import AlgoTradingError, ConfigError
 from algo_trading.domain.ids import StrategyId
+from algo_trading.domain.orders import OrderSnapshot
 from algo_trading.engine.engine import TradingEngine
 from algo_trading.engine.ports import (
     Alert,
@@ -35,7 +39,12 @@ from algo_trading.engine.ports import (
     LeaseToken,
     Notifier,
 )
-from algo_trading.engine.reconciliation import ReconcileConfig
+from algo_trading.engine.reconciliation import (
+    BrokerOrder,
+    BrokerTrade,
+    CancelAction,
+    ReconcileConfig,
+)
 from algo_trading.services.health import CheckResult
 from algo_trading.services.lease_keeper import LeaseConfig, LeaseKeeper
 from algo_trading.services.recovery import (
@@ -63,6 +72,28 @@ class ServiceLike(Protocol):
     clock: Clock
     instance_id: str
     broker: Any
+
+
+class _RoundBroker:
+    """The broker as the recovery pass sees it: while a round holds books already read
+    (`hold`), `books()` answers with them instead of reading the broker again."""
+
+    def __init__(self, broker: RecoveryBroker) -> None:
+        self.broker = broker
+        self._held: tuple[list[BrokerOrder], list[BrokerTrade]] | None = None
+
+    def hold(self, books: tuple[list[BrokerOrder], list[BrokerTrade]] | None) -> None:
+        self._held = books
+
+    def books(self) -> tuple[list[BrokerOrder], list[BrokerTrade]]:
+        held = self._held
+        return held if held is not None else self.broker.books()
+
+    def follow(self, order: OrderSnapshot, *, sent_ns: int, trade_ids: Iterable[str] = ()) -> None:
+        self.broker.follow(order, sent_ns=sent_ns, trade_ids=trade_ids)
+
+    def execute(self, actions: Sequence[CancelAction]) -> None:
+        self.broker.execute(actions)
 
 
 class Resilience:
@@ -96,6 +127,8 @@ class Resilience:
         self.recovery: Recovery | None = None
         self.reports: list[RecoveryReport] = []
         self._service: ServiceLike | None = None
+        self._round: _RoundBroker | None = None
+        self.rounds = 0  # reconciliation rounds run (start-up and takeovers not counted)
         self.keeper: LeaseKeeper | None = None
         if leases is not None:
             if clock is None:
@@ -122,9 +155,10 @@ class Resilience:
                 f"start-up recovery: the broker {type(broker).__name__} cannot "
                 f"{', '.join(missing)} (the Angel One adapter can)"
             )
+        self._round = _RoundBroker(broker)
         self.recovery = Recovery(
             self._db,
-            broker,
+            self._round,
             service.engine,
             service.notifier,
             service.clock,
@@ -153,11 +187,11 @@ class Resilience:
         return self.keeper is not None
 
     def periodic(self) -> list[tuple[float, Callable[[int], object]]]:
-        """(every_s, fn(now_ns)) for the loop: lease renewals, then reconciliation."""
+        """(every_s, fn(now_ns)) for the loop: the lease renewals. The minute's
+        reconciliation is `reconcile`, which the service calls on its own cadence."""
         hooks: list[tuple[float, Callable[[int], object]]] = []
         if self.keeper is not None:
             hooks.append((self.keeper.config.renew_every_s, self._renew))
-        hooks.append((self.reconcile_every_s, self._reconcile))
         return hooks
 
     def leases_held(self) -> bool:
@@ -184,16 +218,33 @@ class Resilience:
         if self.keeper is not None:
             self.keeper.tick()
 
-    def _reconcile(self, _now_ns: int) -> RecoveryReport | None:
-        if self.recovery is None:
+    def reconcile(self, _now_ns: int) -> RecoveryReport | None:
+        """One reconciliation round (the service's, each minute): the broker's books read
+        once; the adapter settles the orders it holds in doubt from them (`reconcile(rows)`,
+        when it can take rows: the Angel One adapter), then the recovery pass reconciles the
+        database's orders, fills and positions of the strategies this instance owns against
+        the same books, repairs and alerts. None when nothing was reconciled."""
+        if self.recovery is None or self._round is None:
             return None
+        self.rounds += 1
         owned = None if self.keeper is None else self.keeper.owned()
-        if owned == []:
-            return None  # nothing of ours to reconcile
+        broker = self._round.broker
+        read = getattr(broker, "read_books", None)
         try:
-            report = self.recovery.reconcile_once(owned)
-        except AlgoTradingError as exc:  # the books could not be read: the next pass tries
-            log.warning("reconciliation pass failed: %s", exc)
+            if read is not None:
+                rows = read()
+                broker.reconcile(rows)  # type: ignore[attr-defined]
+                if owned == []:
+                    return None  # nothing of ours in the database to reconcile
+                self._round.hold(broker.books(rows))  # type: ignore[call-arg]
+            elif owned == []:
+                return None
+            try:
+                report = self.recovery.reconcile_once(owned)
+            finally:
+                self._round.hold(None)
+        except AlgoTradingError as exc:  # the books could not be read: the next round tries
+            log.warning("reconciliation round failed: %s", exc)
             return None
         self.reports.append(report)
         return report

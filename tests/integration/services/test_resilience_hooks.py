@@ -76,7 +76,11 @@ def test_one_instance_recovers_everything_at_start_and_owns_every_strategy(
     assert _status(database, "X1") is OrderStatus.CANCELLED  # never sent: closed
     assert res.owns("sma")
     assert res.fence(StrategyId("sma")) is None  # no leases: the trade log is not fenced
-    assert [every for every, _ in res.periodic()] == [60.0]
+    assert res.periodic() == []  # the minute's round is `reconcile`, the service's own cadence
+    minute = res.reconcile(clock.now_ns())  # the service calls it each minute
+    assert minute is not None
+    assert minute.kind == "periodic"
+    assert res.rounds == 1
     assert res.readiness().ok
 
 

@@ -47,6 +47,7 @@ from algo_trading.adapters.storage.sql import (
     prepare,
 )
 from algo_trading.adapters.storage.sql.leases import SqlLeases
+from algo_trading.adapters.storage.sql.risk_state import SqlRiskState
 from algo_trading.backtest.charges import RoundTripCharges
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import IST, ns_to_ist
@@ -67,7 +68,7 @@ from algo_trading.services.live_gate import secret_store_for
 from algo_trading.services.observability import Observability
 from algo_trading.services.recovery import angelone_positions
 from algo_trading.services.resilience import Resilience, build_resilience
-from algo_trading.services.risk_setup import build_risk_manager
+from algo_trading.services.risk_setup import RiskPersistence, build_risk_manager
 from algo_trading.services.settings import Settings
 from algo_trading.services.simulator_thread import SimulatorThread
 from algo_trading.services.trade_config import TradeConfig
@@ -450,6 +451,16 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
     )
     sender.connect(engine.report)
     plans = _strategies(config, engine)
+    # the day's risk baselines, peaks, halts and the kill switch, kept across restarts
+    risk_state = RiskPersistence(
+        SqlRiskState(db),
+        engine,
+        clock,
+        account=account,
+        owns=res.owns if res is not None else (p.owns or (lambda _sid: True)),
+    )
+    if res is not None:
+        res.on_takeover = risk_state.restore
 
     def connect_feed(on_packet: Callable[[FeedPacket], None]) -> FeedSource:
         return FeedPool(ang.feed_ws_url, session, on_packet, SocketOptions())
@@ -485,12 +496,23 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         options=options,
         owns=res.owns if res is not None else (p.owns or (lambda _sid: True)),
         paused=p.paused,
-        startup=_recording_runs(_startup(p, res, db, broker, account), db, config, clock, stack),
+        startup=_recording_runs(
+            _restoring_risk(_startup(p, res, db, broker, account), risk_state),
+            db,
+            config,
+            clock,
+            stack,
+        ),
         # one round a minute: resilience's reads the books once for the adapter's orders in
         # doubt and the database's orders, fills and positions (never a second pass beside it)
         reconcile=res.reconcile if res is not None else None,
         warm_up=_warm_up(AngelOneMarketData(session), clock) if settings.warm_up else None,
-        on_close=[*p.on_close, *([res.close] if res is not None else []), stack.close],
+        on_close=[
+            *p.on_close,
+            *([res.close] if res is not None else []),
+            risk_state.save,
+            stack.close,
+        ],
         instance_id=instance_id,
         monotonic=p.monotonic,
     )
@@ -503,6 +525,7 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         service.commands = processor
     for every_s, fn in [*p.periodic, *(res.periodic() if res is not None else [])]:
         service.add_periodic(every_s, fn)
+    service.add_periodic(RiskPersistence.SAVE_EVERY_S, risk_state.save, "risk state")
     leases_ready = res.readiness if res is not None and res.fenced else p.leases_ready
     if obs is not None:
         _readiness(obs, service, session, db, leases_ready, settings.feed_stale_s)
@@ -540,6 +563,20 @@ def _startup(
     if res is not None:
         return res.startup
     return p.startup or startup_reconciliation(db, broker, account)
+
+
+def _restoring_risk(
+    startup: Callable[[TradingService], object], risk_state: RiskPersistence
+) -> Callable[[TradingService], object]:
+    """The start-up recovery, then the risk state restored over the books it loaded: a halt
+    or a kill switch tripped before a restart holds before any strategy runs."""
+
+    def startup_then_restore(service: TradingService) -> object:
+        result = startup(service)
+        risk_state.restore()
+        return result
+
+    return startup_then_restore
 
 
 def _recording_runs(

@@ -129,6 +129,9 @@ class Resilience:
         self._service: ServiceLike | None = None
         self._round: _RoundBroker | None = None
         self.rounds = 0  # reconciliation rounds run (start-up and takeovers not counted)
+        # after a strategy taken over from another instance is recovered (its books loaded):
+        # the risk state of that strategy is restored here (services/risk_setup.py)
+        self.on_takeover: Callable[[Sequence[str]], object] | None = None
         self.keeper: LeaseKeeper | None = None
         if leases is not None:
             if clock is None:
@@ -254,6 +257,8 @@ class Resilience:
             raise RuntimeError("a lease was gained before start-up: call startup() first")
         report = self.recovery.recover([strategy_id])  # raises: the keeper releases the lease
         self.reports.append(report)
+        if self.on_takeover is not None:
+            self.on_takeover([strategy_id])
         log.info(
             "strategy %s taken with lease epoch %d and reconciled",
             strategy_id,

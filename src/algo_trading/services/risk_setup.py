@@ -1,15 +1,29 @@
 """The risk manager from a validated trade config (issue #10 item 5): the account's limits from
 `[risk]`, each strategy's from its `[strategies.risk]`. The composition root calls this and hands
-the manager to the `TradingEngine` (`risk_manager=`), with the notifier for its alerts."""
+the manager to the `TradingEngine` (`risk_manager=`), with the notifier for its alerts; then
+`RiskPersistence` keeps the risk state (baselines, peaks, halts, kill switch) across restarts."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import logging
+from collections.abc import Callable, Collection
 
-from algo_trading.engine.risk import DEFAULT_KILL_ON, RiskLimits, RiskManager
+from algo_trading.domain.errors import AlgoTradingError
+from algo_trading.domain.events import ist_day
+from algo_trading.engine.engine import TradingEngine
+from algo_trading.engine.ports import (
+    Clock,
+    KillRecord,
+    RiskState,
+    RiskStateStore,
+    ScopeState,
+)
+from algo_trading.engine.risk import DEFAULT_KILL_ON, KillSwitchState, RiskLimits, RiskManager
 from algo_trading.services.trade_config import TradeConfig
 
-__all__ = ["build_risk_manager"]
+__all__ = ["RiskPersistence", "build_risk_manager", "ist_day_start_ns"]
+
+log = logging.getLogger(__name__)
 
 
 def build_risk_manager(
@@ -30,3 +44,117 @@ def build_risk_manager(
         kill_on=kill_on,
         evaluate_interval_ns=evaluate_interval_ns,
     )
+
+
+_DAY_NS = 86_400 * 1_000_000_000
+_IST_OFFSET_NS = (5 * 3600 + 1800) * 1_000_000_000
+
+
+def ist_day_start_ns(day: int) -> int:
+    """When IST day `day` (days since 1970-01-01, `domain.events.ist_day`) begins."""
+    return day * _DAY_NS - _IST_OFFSET_NS
+
+
+def _kill_record(state: KillSwitchState | None) -> KillRecord | None:
+    return None if state is None else KillRecord(state.reason, state.by, state.since_ns)
+
+
+class RiskPersistence:
+    """Keeps one engine's risk state in a `RiskStateStore` so a restart within the trading
+    day finds it again: the day's baselines, the peaks, every halt, and the kill switch.
+
+    - `restore(strategies=None)` after the start-up recovery loaded the books (and for each
+      strategy taken over from another instance): the stored state back into the risk
+      manager and the engine's gate; the charges and, when no baseline was stored for
+      today, the day's realized P&L from the trades table. Then it writes what it derived.
+    - halts set or lifted and the kill switch tripped or reset are written at once (the
+      manager's and the control's `on_change`); peaks that move are written by `save`, which
+      the loop calls every `SAVE_EVERY_S`.
+    - only the account's scope and the strategies `owns` says this instance runs are written,
+      and only when they changed: instances sharing an account do not undo each other's
+      halts. A write that fails is logged and tried again at the next `save`.
+    """
+
+    SAVE_EVERY_S = 5.0
+
+    def __init__(
+        self,
+        store: RiskStateStore,
+        engine: TradingEngine,
+        clock: Clock,
+        *,
+        account: str,
+        owns: Callable[[str], bool] = lambda _sid: True,
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._clock = clock
+        self._account = account
+        self._owns = owns
+        self._saved: dict[str, ScopeState] = {}
+        self._saved_kill: KillRecord | None = None
+        self.restored: RiskState | None = None
+        self.writes = 0
+        manager = engine.risk_manager
+        if manager is not None:
+            manager.on_change = self.save
+        engine.risk_control.on_change = self.save
+
+    def restore(self, strategies: Collection[str] | None = None) -> RiskState:
+        now = self._clock.now_ns()
+        state = self._store.load(self._account)
+        start = ist_day_start_ns(ist_day(now))
+        manager = self._engine.risk_manager
+        if manager is not None:
+            ever = self._store.day_totals(self._account, 0, start + _DAY_NS)
+            today = self._store.day_totals(self._account, start, start + _DAY_NS)
+            manager.restore(
+                state.scopes,
+                self._engine,
+                now,
+                charges={sid: c for sid, (_, c) in ever.items()},
+                today=today,
+                scopes=strategies,
+            )
+        for s in state.scopes:
+            self._saved.setdefault(s.strategy, s)
+        if state.kill is not None and strategies is None:
+            kill = state.kill
+            self._engine.risk_control.restore_kill(
+                KillSwitchState(kill.reason, kill.by, kill.since_ns), now
+            )
+            log.warning(
+                "kill switch still on after the restart (since %d, by %s: %s); reset it to trade",
+                kill.since_ns,
+                kill.by,
+                kill.reason,
+            )
+        if strategies is None:
+            self._saved_kill = state.kill
+        self.restored = state
+        self.save()
+        return state
+
+    def save(self, _now_ns: int | None = None) -> None:
+        now = self._clock.now_ns()
+        try:
+            manager = self._engine.risk_manager
+            if manager is not None:
+                changed = [
+                    s
+                    for s in manager.scope_states(now)
+                    if (s.strategy == "" or self._owns(s.strategy))
+                    and self._saved.get(s.strategy) != s
+                ]
+                if changed:
+                    self._store.save_scopes(self._account, changed, now)
+                    self.writes += 1
+                    for s in changed:
+                        self._saved[s.strategy] = s
+            kill = _kill_record(self._engine.risk_gate.killed)
+            if kill != self._saved_kill:
+                self._store.save_kill(self._account, kill, now)
+                self.writes += 1
+                self._saved_kill = kill
+        except AlgoTradingError as exc:  # the database's: the next save tries again
+            log.warning("risk state not saved: %s", exc)

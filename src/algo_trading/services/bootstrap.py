@@ -68,7 +68,7 @@ from algo_trading.services.live_gate import secret_store_for
 from algo_trading.services.observability import Observability
 from algo_trading.services.recovery import angelone_positions
 from algo_trading.services.resilience import Resilience, build_resilience
-from algo_trading.services.risk_setup import RiskPersistence, build_risk_manager
+from algo_trading.services.risk_setup import PriceBands, RiskPersistence, build_risk_manager
 from algo_trading.services.settings import Settings
 from algo_trading.services.simulator_thread import SimulatorThread
 from algo_trading.services.trade_config import TradeConfig
@@ -461,6 +461,13 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
     )
     if res is not None:
         res.on_takeover = risk_state.restore
+    market_data = AngelOneMarketData(session)
+    bands: PriceBands | None = None
+    if engine.risk_manager is not None:  # the day's circuit limits from the broker's quotes
+        traded = list(instruments.values())
+        bands = PriceBands(
+            lambda: market_data.price_bands(traded), engine.risk_manager, instruments
+        )
 
     def connect_feed(on_packet: Callable[[FeedPacket], None]) -> FeedSource:
         return FeedPool(ang.feed_ws_url, session, on_packet, SocketOptions())
@@ -497,7 +504,7 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         owns=res.owns if res is not None else (p.owns or (lambda _sid: True)),
         paused=p.paused,
         startup=_recording_runs(
-            _restoring_risk(_startup(p, res, db, broker, account), risk_state),
+            _restoring_risk(_startup(p, res, db, broker, account), risk_state, bands),
             db,
             config,
             clock,
@@ -506,7 +513,7 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         # one round a minute: resilience's reads the books once for the adapter's orders in
         # doubt and the database's orders, fills and positions (never a second pass beside it)
         reconcile=res.reconcile if res is not None else None,
-        warm_up=_warm_up(AngelOneMarketData(session), clock) if settings.warm_up else None,
+        warm_up=_warm_up(market_data, clock) if settings.warm_up else None,
         on_close=[
             *p.on_close,
             *([res.close] if res is not None else []),
@@ -526,6 +533,8 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
     for every_s, fn in [*p.periodic, *(res.periodic() if res is not None else [])]:
         service.add_periodic(every_s, fn)
     service.add_periodic(RiskPersistence.SAVE_EVERY_S, risk_state.save, "risk state")
+    if bands is not None:
+        service.add_periodic(PriceBands.REFRESH_EVERY_S, bands.refresh, "price bands")
     leases_ready = res.readiness if res is not None and res.fenced else p.leases_ready
     if obs is not None:
         _readiness(obs, service, session, db, leases_ready, settings.feed_stale_s)
@@ -566,14 +575,19 @@ def _startup(
 
 
 def _restoring_risk(
-    startup: Callable[[TradingService], object], risk_state: RiskPersistence
+    startup: Callable[[TradingService], object],
+    risk_state: RiskPersistence,
+    bands: PriceBands | None,
 ) -> Callable[[TradingService], object]:
-    """The start-up recovery, then the risk state restored over the books it loaded: a halt
-    or a kill switch tripped before a restart holds before any strategy runs."""
+    """The start-up recovery, then the risk state restored over the books it loaded (a halt
+    or a kill switch tripped before a restart holds before any strategy runs), then the
+    day's price bands read from the broker."""
 
     def startup_then_restore(service: TradingService) -> object:
         result = startup(service)
         risk_state.restore()
+        if bands is not None:
+            bands.refresh(service.clock.now_ns())
         return result
 
     return startup_then_restore

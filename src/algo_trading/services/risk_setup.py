@@ -6,7 +6,7 @@ the manager to the `TradingEngine` (`risk_manager=`), with the notifier for its 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 
 from algo_trading.domain.errors import AlgoTradingError
 from algo_trading.domain.events import ist_day
@@ -19,9 +19,10 @@ from algo_trading.engine.ports import (
     ScopeState,
 )
 from algo_trading.engine.risk import DEFAULT_KILL_ON, KillSwitchState, RiskLimits, RiskManager
+from algo_trading.market.prices import PriceBand
 from algo_trading.services.trade_config import TradeConfig
 
-__all__ = ["RiskPersistence", "build_risk_manager", "ist_day_start_ns"]
+__all__ = ["BandSource", "PriceBands", "RiskPersistence", "build_risk_manager", "ist_day_start_ns"]
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +159,54 @@ class RiskPersistence:
                 self._saved_kill = kill
         except AlgoTradingError as exc:  # the database's: the next save tries again
             log.warning("risk state not saved: %s", exc)
+
+
+BandSource = Callable[[], Mapping[str, PriceBand | None]]
+"""Reads the day's band of every traded symbol from the broker (None: it gave none)."""
+
+
+class PriceBands:
+    """The day's price bands (circuit limits) into the risk manager, read from the broker at
+    start and again at each IST day's start (`refresh`, which the loop calls every minute; it
+    reads only when the day changed or the last read failed). A symbol the broker gives no
+    band for, or a read that fails, is logged once and left without a band: the band check
+    is skipped for it and every other check goes on."""
+
+    REFRESH_EVERY_S = 60.0
+
+    def __init__(self, source: BandSource, manager: RiskManager, symbols: Collection[str]) -> None:
+        self._source = source
+        self._manager = manager
+        self._symbols = tuple(sorted(symbols))
+        self._day: int | None = None
+        self._warned: set[str] = set()  # symbols (or "" for a failed read) already logged
+        self.reads = 0
+
+    def refresh(self, now_ns: int) -> None:
+        day = ist_day(now_ns)
+        if day == self._day:
+            return
+        self.reads += 1
+        try:
+            bands = self._source()
+        except Exception as exc:  # the broker's: no band today until a read succeeds
+            if "" not in self._warned:
+                self._warned.add("")
+                log.warning(
+                    "price bands not read from the broker (%s); no band check until they are", exc
+                )
+            for symbol in self._symbols:
+                self._manager.set_price_band(symbol, None)
+            return
+        self._day = day
+        self._warned.discard("")
+        for symbol in self._symbols:
+            band = bands.get(symbol)
+            self._manager.set_price_band(symbol, band)
+            if band is None and symbol not in self._warned:
+                self._warned.add(symbol)
+                log.warning(
+                    "the broker gives no price band for %s: its orders are not checked against one",
+                    symbol,
+                    extra={"symbol": symbol},
+                )

@@ -240,8 +240,12 @@ class Resilience:
                 if owned == []:
                     return None  # nothing of ours in the database to reconcile
                 self._round.hold(broker.books(rows))  # type: ignore[call-arg]
-            elif owned == []:
-                return None
+            else:  # a broker that cannot share its books: it settles from its own read
+                settle = getattr(broker, "reconcile", None)
+                if settle is not None:
+                    settle()
+                if owned == []:
+                    return None
             try:
                 report = self.recovery.reconcile_once(owned)
             finally:

@@ -75,19 +75,25 @@ class ServiceLike(Protocol):
 
 
 class _RoundBroker:
-    """The broker as the recovery pass sees it: while a round holds books already read
-    (`hold`), `books()` answers with them instead of reading the broker again."""
+    """The broker as the recovery pass sees it. During a round (`capture`), `books()` reads the
+    broker's rows once (`read_books`) and keeps them, so the adapter settles its own orders in
+    doubt from the very rows the pass judged; outside a round it reads as usual."""
 
     def __init__(self, broker: RecoveryBroker) -> None:
         self.broker = broker
-        self._held: tuple[list[BrokerOrder], list[BrokerTrade]] | None = None
+        self._capturing = False
+        self.rows: Any = None  # the rows the round read (the adapter's `BookRows`)
 
-    def hold(self, books: tuple[list[BrokerOrder], list[BrokerTrade]] | None) -> None:
-        self._held = books
+    def capture(self, on: bool) -> None:
+        self._capturing = on
+        self.rows = None
 
     def books(self) -> tuple[list[BrokerOrder], list[BrokerTrade]]:
-        held = self._held
-        return held if held is not None else self.broker.books()
+        read = getattr(self.broker, "read_books", None)
+        if not self._capturing or read is None:
+            return self.broker.books()
+        self.rows = read()
+        return self.broker.books(self.rows)  # type: ignore[call-arg]
 
     def follow(self, order: OrderSnapshot, *, sent_ns: int, trade_ids: Iterable[str] = ()) -> None:
         self.broker.follow(order, sent_ns=sent_ns, trade_ids=trade_ids)
@@ -222,38 +228,41 @@ class Resilience:
             self.keeper.tick()
 
     def reconcile(self, _now_ns: int) -> RecoveryReport | None:
-        """One reconciliation round (the service's, each minute): the broker's books read
-        once; the adapter settles the orders it holds in doubt from them (`reconcile(rows)`,
-        when it can take rows: the Angel One adapter), then the recovery pass reconciles the
-        database's orders, fills and positions of the strategies this instance owns against
-        the same books, repairs and alerts. None when nothing was reconciled."""
-        if self.recovery is None or self._round is None:
+        """One reconciliation round (the service's, each minute): the recovery pass reconciles
+        the database's orders, fills and positions of the strategies this instance owns with
+        the broker's books (read after the pass took its orders, so an order sent meanwhile is
+        never judged against a book read before it), repairs and alerts; then the adapter
+        settles the orders it holds in doubt from the same rows (`reconcile(rows)`, the Angel
+        One adapter). One order-book and one trade-book read. None when the pass did not run."""
+        round_ = self._round
+        if self.recovery is None or round_ is None:
             return None
         self.rounds += 1
         owned = None if self.keeper is None else self.keeper.owned()
-        broker = self._round.broker
-        read = getattr(broker, "read_books", None)
+        broker = round_.broker
+        shares = hasattr(broker, "read_books")
+        report: RecoveryReport | None = None
         try:
-            if read is not None:
-                rows = read()
-                broker.reconcile(rows)  # type: ignore[attr-defined]
-                if owned == []:
-                    return None  # nothing of ours in the database to reconcile
-                self._round.hold(broker.books(rows))  # type: ignore[call-arg]
-            else:  # a broker that cannot share its books: it settles from its own read
-                settle = getattr(broker, "reconcile", None)
-                if settle is not None:
-                    settle()
-                if owned == []:
-                    return None
-            try:
-                report = self.recovery.reconcile_once(owned)
-            finally:
-                self._round.hold(None)
+            if owned != []:
+                round_.capture(True)
+                try:
+                    report = self.recovery.reconcile_once(owned)
+                finally:
+                    rows = round_.rows
+                    round_.capture(False)
+            else:
+                rows = None  # nothing of ours in the database: the adapter's orders only
+            settle = getattr(broker, "reconcile", None)
+            if settle is not None:
+                if shares and rows is not None:
+                    settle(rows)
+                elif report is not None or owned == []:
+                    settle()  # a broker that cannot share its rows reads its own
         except AlgoTradingError as exc:  # the books could not be read: the next round tries
             log.warning("reconciliation round failed: %s", exc)
             return None
-        self.reports.append(report)
+        if report is not None:
+            self.reports.append(report)
         return report
 
     def _gained(self, strategy_id: str, token: LeaseToken) -> None:

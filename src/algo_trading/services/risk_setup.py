@@ -159,6 +159,8 @@ class RiskPersistence:
                 self._saved_kill = kill
         except AlgoTradingError as exc:  # the database's: the next save tries again
             log.warning("risk state not saved: %s", exc)
+        except Exception:  # called from the engine's risk checks: never raise into them
+            log.exception("risk state not saved")
 
 
 BandSource = Callable[[], Mapping[str, PriceBand | None]]

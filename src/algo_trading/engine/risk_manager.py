@@ -481,6 +481,8 @@ class RiskManager:
         for sid, paise in charges.items():
             if mine(sid):
                 self._charges[sid] = paise
+        for sid in wanted or ():  # taken over: the database's halts, not what we last saw
+            self._halts.pop(sid, None)
         if self._day is None:
             self._day = day
         by_key = {s.strategy: s for s in stored}

@@ -52,3 +52,18 @@ def test_a_failing_store_never_reaches_the_engine_and_the_next_save_catches_up()
     persistence.save()
     assert store.kill is not None
     assert store.kill.by == "ops"
+
+
+def test_a_strategy_taken_over_gets_the_stored_halts_not_the_ones_seen_before() -> None:
+    r = risk_rig(strategies={"alpha": RiskLimits(max_daily_loss_paise=1_000_00)})
+    store = FlakyStore()
+    owned: set[str] = set()
+    persistence = RiskPersistence(
+        store, r.engine, r.clock, account="default", owns=owned.__contains__
+    )
+    r.manager.halt("alpha", "by hand", "ops", r.clock.now_ns())  # seen while another ran it
+    assert "alpha" not in store.scopes  # not ours: not written
+    owned.add("alpha")
+    persistence.restore(["alpha"])  # its owner's row: a person had lifted that halt
+    assert r.manager.halted("alpha") is None
+    assert r.code(r.order(OrderSide.BUY, 1, strategy="alpha")) == ""

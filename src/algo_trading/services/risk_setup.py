@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 
 from algo_trading.domain.errors import AlgoTradingError
-from algo_trading.domain.events import ist_day
+from algo_trading.domain.events import ist_day, ist_minute
 from algo_trading.engine.engine import TradingEngine
 from algo_trading.engine.ports import (
     Clock,
@@ -169,24 +169,32 @@ BandSource = Callable[[], Mapping[str, PriceBand | None]]
 
 class PriceBands:
     """The day's price bands (circuit limits) into the risk manager, read from the broker at
-    start and again at each IST day's start (`refresh`, which the loop calls every minute; it
-    reads only when the day changed or the last read failed). A symbol the broker gives no
+    start and again at each IST day's pre-open (`refresh`, which the loop calls every minute;
+    it reads only when the day's band has not been read since 09:00 IST, or the last read
+    failed). A symbol the broker gives no
     band for, or a read that fails, is logged once and left without a band: the band check
     is skipped for it and every other check goes on."""
 
     REFRESH_EVERY_S = 60.0
+    DAY_FROM_MINUTE = 9 * 60
+    """09:00 IST, the pre-open: from then the quote carries the new day's band. A read before
+    it (a service started at 08:00) is read again then; a day's read after it is final."""
 
     def __init__(self, source: BandSource, manager: RiskManager, symbols: Collection[str]) -> None:
         self._source = source
         self._manager = manager
         self._symbols = tuple(sorted(symbols))
-        self._day: int | None = None
+        self._day: int | None = None  # the day whose band was read from the pre-open on
+        self._early: int | None = None  # the day read before its pre-open
         self._warned: set[str] = set()  # symbols (or "" for a failed read) already logged
         self.reads = 0
 
     def refresh(self, now_ns: int) -> None:
         day = ist_day(now_ns)
         if day == self._day:
+            return
+        final = ist_minute(now_ns) >= self.DAY_FROM_MINUTE
+        if not final and day == self._early:
             return
         self.reads += 1
         try:
@@ -200,7 +208,10 @@ class PriceBands:
             for symbol in self._symbols:
                 self._manager.set_price_band(symbol, None)
             return
-        self._day = day
+        if final:
+            self._day = day
+        else:
+            self._early = day
         self._warned.discard("")
         for symbol in self._symbols:
             band = bands.get(symbol)

@@ -71,3 +71,19 @@ def test_a_failed_read_is_logged_once_and_tried_again_until_it_succeeds(
     bands.refresh(now + 120 * 10**9)
     assert r.manager.price_bands == {SBIN: BAND, INFY: BAND}
     assert source.calls == 3
+
+
+def test_a_band_read_before_the_pre_open_is_read_again_at_it() -> None:
+    r = risk_rig(hhmm="08:00")
+    source = Source({SBIN: PriceBand(80_00, 100_00)}, {SBIN: BAND})
+    bands = PriceBands(source, r.manager, [SBIN])
+    bands.refresh(r.clock.now_ns())  # at start, 08:00: what the quote says now
+    r.at("08:30")
+    bands.refresh(r.clock.now_ns())
+    assert source.calls == 1
+    r.at("09:00")
+    bands.refresh(r.clock.now_ns())  # the pre-open: the day's band
+    r.at("09:01")
+    bands.refresh(r.clock.now_ns())
+    assert source.calls == 2
+    assert r.manager.price_bands[SBIN] == BAND

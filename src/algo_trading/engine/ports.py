@@ -650,3 +650,74 @@ class ObjectStore(Protocol):
     def check(self) -> None:
         """Raise ObjectStoreUnavailableError (one line) unless the store can be read and written."""
         ...
+
+
+# --- the risk manager's state across restarts (issue #10 item 5) -----------------------------
+# Kept in one block at the end (with its own `__all__` line).
+
+__all__ += ["HaltRecord", "KillRecord", "RiskState", "RiskStateStore", "ScopeState"]
+
+
+@dataclass(frozen=True, slots=True)
+class HaltRecord:
+    """One reason a scope takes no new orders (a breach's code, or HALTED), as stored."""
+
+    code: str
+    detail: str
+    since_ns: int
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class KillRecord:
+    """The kill switch while it holds: why, who, since when."""
+
+    reason: str
+    by: str
+    since_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeState:
+    """One scope's risk figures (`strategy` "" is the account): the IST day (`ist_day`) the
+    baseline belongs to, the P&L figure the day's loss is measured from, the highest figure
+    seen (the drawdown's peak), and its halts. None: not watched."""
+
+    strategy: str
+    day: int
+    base_paise: int | None
+    peak_paise: int | None
+    halts: tuple[HaltRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RiskState:
+    """What the risk layer of one account must find again after a restart: what the trades
+    table cannot give (each scope's baseline, peak and halts, and the kill switch)."""
+
+    account: str
+    scopes: tuple[ScopeState, ...] = ()
+    kill: KillRecord | None = None
+
+
+class RiskStateStore(Protocol):
+    """Where the risk state is kept (the `risk_state` table, migration 0008). Each instance
+    writes only the scopes it changed, so instances sharing an account do not undo each
+    other's halts; the kill switch is written on its own, when it trips or is reset."""
+
+    def load(self, account: str) -> RiskState:
+        """The stored state (no scopes and no kill switch when nothing was stored)."""
+        ...
+
+    def save_scopes(self, account: str, scopes: Sequence[ScopeState], now_ns: int) -> None:
+        """Write these scopes' rows (inserted or replaced), in one transaction."""
+        ...
+
+    def save_kill(self, account: str, kill: KillRecord | None, now_ns: int) -> None:
+        """Record the kill switch on (`kill`) or reset (None)."""
+        ...
+
+    def day_totals(self, account: str, start_ns: int, end_ns: int) -> Mapping[str, tuple[int, int]]:
+        """Per strategy, the realized P&L and the charges of the account's trades executed in
+        [start_ns, end_ns) (an IST day), from the trades table."""
+        ...

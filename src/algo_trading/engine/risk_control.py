@@ -11,7 +11,7 @@ the market being shut, is retried at a falling pace, never at the pace of ticks)
 
 from __future__ import annotations
 
-from collections.abc import ItemsView
+from collections.abc import Callable, ItemsView
 from typing import TYPE_CHECKING
 
 from algo_trading.domain.errors import OrderError
@@ -69,6 +69,9 @@ class RiskControl:
         # When the engine should next call `evaluate` from a tick or its timer (NEVER: no
         # manager and no kill switch, nothing to watch)
         self.next_due_ns = 0 if manager is not None else NEVER
+        # called when the kill switch trips or is reset (the service writes it down at once)
+        self.on_change: Callable[[], None] | None = None
+        self._cancel_restored = False  # a kill switch restored: cancel what recovery adopted
 
     # --- the kill switch -------------------------------------------------------------------
     def kill(self, reason: str, by: str, now_ns: int) -> None:
@@ -79,6 +82,8 @@ class RiskControl:
         self.flatten(None, now_ns, force=True)
         self.next_due_ns = min(self.next_due_ns, now_ns + self.flatten_retry_ns)
         if first:
+            if self.on_change is not None:
+                self.on_change()
             self.log.append(
                 RiskAction(RiskActionKind.KILL_SWITCH, "KILL_SWITCH", None, reason, now_ns)
             )
@@ -98,6 +103,9 @@ class RiskControl:
         if killed is None:
             return False
         self.gate.killed = None
+        self._cancel_restored = False
+        if self.on_change is not None:
+            self.on_change()
         if self.manager is None:
             self.next_due_ns = NEVER
         self._alert(
@@ -108,6 +116,25 @@ class RiskControl:
             {"by": by},
         )
         return True
+
+    def restore_kill(self, state: KillSwitchState, now_ns: int) -> None:
+        """A kill switch that held when the service stopped holds again (no second alert):
+        new orders are refused at once; the next evaluation cancels every open order and
+        keeps every book flat, as after a trip."""
+        if self.gate.killed is not None:
+            return
+        self.gate.killed = state
+        self._cancel_restored = True
+        self.next_due_ns = min(self.next_due_ns, now_ns)
+        self.log.append(
+            RiskAction(
+                RiskActionKind.KILL_SWITCH,
+                "KILL_SWITCH",
+                None,
+                f"restored after a restart: {state.reason}",
+                now_ns,
+            )
+        )
 
     # --- scopes ----------------------------------------------------------------------------
     def cancel_all(self, strategy_id: str | None) -> int:
@@ -217,6 +244,9 @@ class RiskControl:
             for scope in manager.flat_scopes():
                 self.flatten(scope, now_ns)
         if self.gate.killed is not None:
+            if self._cancel_restored:
+                self._cancel_restored = False
+                self.cancel_all(None)
             self.flatten(None, now_ns)
         step = min(self.interval_ns, self.flatten_retry_ns if self.gate.killed else NEVER)
         self.next_due_ns = NEVER if step == NEVER else now_ns + step

@@ -17,20 +17,31 @@ account breach whose code is in `kill_on`, the kill switch. A halt holds until t
 
 The day's loss of a strategy is its books' realized and unrealized P&L less its charges, against
 the same at the start of the IST day; the account's is its equity against the day's start.
-Not persisted: a restarted service starts the day's count afresh (see the report of issue #10).
+
+Across a restart (`scope_states`, `restore`, `on_change`): the day's baselines, the peaks and
+the halts are kept by the service (services/risk_setup.py, the `risk_state` table); the
+charges are counted again from the trades table. `on_change` is called whenever a halt is set
+or lifted or a day starts, so the service writes those at once.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
 from algo_trading.domain.events import ist_day
 from algo_trading.domain.fills import Fill
 from algo_trading.domain.orders import Order, OrderSide, OrderStatus, ProductType
-from algo_trading.engine.ports import Alert, AlertCode, AlertSeverity, Clock
+from algo_trading.engine.ports import (
+    Alert,
+    AlertCode,
+    AlertSeverity,
+    Clock,
+    HaltRecord,
+    ScopeState,
+)
 from algo_trading.engine.risk_rules import (
     Exposure,
     check_band,
@@ -112,6 +123,9 @@ class RiskManager:
         self._pending: list[RiskAction] = []
         self._clock: Clock | None = None
         self.dirty = False  # a fill or rejection arrived since the last evaluate
+        # called when a halt is set or lifted or a new day's baselines are taken (the service
+        # writes the state down at once); never raises into the manager
+        self.on_change: Callable[[], None] | None = None
 
     # --- configuration -------------------------------------------------------------------
     def limits_for(self, strategy_id: str) -> RiskLimits:
@@ -147,6 +161,7 @@ class RiskManager:
         self._halts.setdefault(strategy_id, {})[RiskCode.HALTED.value] = Halt(
             RiskCode.HALTED.value, detail, now_ns, by
         )
+        self._changed()
 
     def reset(
         self, strategy_id: str | None, by: str, now_ns: int, code: str | None = None
@@ -162,6 +177,8 @@ class RiskManager:
                 self._peak.pop(strategy_id, None)
             if h.code == RiskCode.BREAKER.value:
                 self._rejections.pop(strategy_id, None)
+        if lifted:
+            self._changed()
         return lifted
 
     def flat_scopes(self) -> list[str | None]:
@@ -332,6 +349,7 @@ class RiskManager:
             self._day_base = dict(pnl)
             for held in self._halts.values():
                 held.pop(RiskCode.DAILY_LOSS_LIMIT.value, None)
+            self._changed()
         for scope, value in pnl.items():
             limits = self.account_limits if scope is None else self.limits_for(scope)
             base = self._day_base.setdefault(scope, value)
@@ -384,6 +402,7 @@ class RiskManager:
             return  # in force already: its actions were asked for once
         held[code] = Halt(code, detail, now_ns)
         sid = scope
+        self._changed()
 
         def act(kind: RiskActionKind, alert: Alert | None = None) -> None:
             self._pending.append(RiskAction(kind, code, sid, detail, now_ns, alert))
@@ -408,3 +427,88 @@ class RiskManager:
         )
         if scope is None and code in self.kill_on:
             act(RiskActionKind.KILL_SWITCH)
+
+    # --- across a restart ----------------------------------------------------------------
+    def _changed(self) -> None:
+        listener = self.on_change
+        if listener is not None:
+            listener()
+
+    def scope_states(self, now_ns: int) -> list[ScopeState]:
+        """Each scope's day baseline, peak and halts as the service stores them (the
+        account's scope is named "")."""
+        day = self._day if self._day is not None else ist_day(now_ns)
+        scopes = set(self._day_base) | set(self._peak) | {s for s, h in self._halts.items() if h}
+        out = []
+        for scope in sorted(scopes, key=lambda s: "" if s is None else s):
+            halts = tuple(
+                HaltRecord(h.code, h.detail, h.since_ns, h.by)
+                for h in self._halts.get(scope, {}).values()
+            )
+            out.append(
+                ScopeState(
+                    "" if scope is None else scope,
+                    day,
+                    self._day_base.get(scope),
+                    self._peak.get(scope),
+                    halts,
+                )
+            )
+        return out
+
+    def restore(
+        self,
+        stored: Sequence[ScopeState],
+        view: RiskView,
+        now_ns: int,
+        *,
+        charges: Mapping[str, int],
+        today: Mapping[str, tuple[int, int]],
+        scopes: Collection[str] | None = None,
+    ) -> None:
+        """After a restart, once the books are loaded: the halts stored (a daily loss halt
+        only on its own day), the peaks, and the day's baselines when stored for today;
+        otherwise a baseline is derived as the figure now less the day's realized P&L net of
+        charges (`today`: per strategy, from the trades table). `charges`: each strategy's
+        charges booked so far (its P&L figure is net of them). `scopes`: only these
+        strategies (a takeover), the account's scope included when None."""
+        day = ist_day(now_ns)
+        wanted = None if scopes is None else set(scopes)
+
+        def mine(scope: Scope) -> bool:
+            return wanted is None or (scope is not None and scope in wanted)
+
+        for sid, paise in charges.items():
+            if mine(sid):
+                self._charges[sid] = paise
+        for sid in wanted or ():  # taken over: the database's halts, not what we last saw
+            self._halts.pop(sid, None)
+        if self._day is None:
+            self._day = day
+        by_key = {s.strategy: s for s in stored}
+        for kept in stored:
+            scope: Scope = None if kept.strategy == "" else kept.strategy
+            if not mine(scope) or not kept.halts:
+                continue
+            held = self._halts.setdefault(scope, {})
+            for h in kept.halts:
+                if h.code == RiskCode.DAILY_LOSS_LIMIT.value and kept.day != day:
+                    continue  # yesterday's loss halt ended with its day
+                held.setdefault(h.code, Halt(h.code, h.detail, h.since_ns, h.by))
+        pnl = self._pnl(cast(ExposureView, view))
+        for scope, value in pnl.items():
+            if not mine(scope):
+                continue
+            st = by_key.get("" if scope is None else scope)
+            if st is not None and st.day == day and st.base_paise is not None:
+                base = st.base_paise
+            else:
+                if scope is None:
+                    realized = sum(r for r, _ in today.values())
+                    paid = sum(c for _, c in today.values())
+                else:
+                    realized, paid = today.get(scope, (0, 0))
+                base = value - (realized - paid)
+            self._day_base[scope] = base
+            seen = [value] if st is None or st.peak_paise is None else [value, st.peak_paise]
+            self._peak[scope] = max(seen)

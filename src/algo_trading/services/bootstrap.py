@@ -47,6 +47,7 @@ from algo_trading.adapters.storage.sql import (
     prepare,
 )
 from algo_trading.adapters.storage.sql.leases import SqlLeases
+from algo_trading.adapters.storage.sql.risk_state import SqlRiskState
 from algo_trading.backtest.charges import RoundTripCharges
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import IST, ns_to_ist
@@ -68,7 +69,7 @@ from algo_trading.services.live_gate import secret_store_for
 from algo_trading.services.observability import Observability
 from algo_trading.services.recovery import angelone_positions
 from algo_trading.services.resilience import Resilience, build_resilience
-from algo_trading.services.risk_setup import build_risk_manager
+from algo_trading.services.risk_setup import PriceBands, RiskPersistence, build_risk_manager
 from algo_trading.services.settings import Settings
 from algo_trading.services.simulator_thread import SimulatorThread
 from algo_trading.services.trade_config import TradeConfig
@@ -451,6 +452,23 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
     )
     sender.connect(engine.report)
     plans = _strategies(config, engine)
+    # the day's risk baselines, peaks, halts and the kill switch, kept across restarts
+    risk_state = RiskPersistence(
+        SqlRiskState(db),
+        engine,
+        clock,
+        account=account,
+        owns=res.owns if res is not None else (p.owns or (lambda _sid: True)),
+    )
+    if res is not None:
+        res.on_takeover = risk_state.restore
+    market_data = AngelOneMarketData(session)
+    bands: PriceBands | None = None
+    if engine.risk_manager is not None:  # the day's circuit limits from the broker's quotes
+        traded = list(instruments.values())
+        bands = PriceBands(
+            lambda: market_data.price_bands(traded), engine.risk_manager, instruments
+        )
 
     def connect_feed(on_packet: Callable[[FeedPacket], None]) -> FeedSource:
         return FeedPool(ang.feed_ws_url, session, on_packet, SocketOptions())
@@ -486,9 +504,23 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         options=options,
         owns=res.owns if res is not None else (p.owns or (lambda _sid: True)),
         paused=p.paused,
-        startup=_recording_runs(_startup(p, res, db, broker, account), db, config, clock, stack),
-        warm_up=_warm_up(AngelOneMarketData(session), clock) if settings.warm_up else None,
-        on_close=[*p.on_close, *([res.close] if res is not None else []), stack.close],
+        startup=_recording_runs(
+            _restoring_risk(_startup(p, res, db, broker, account), risk_state, bands),
+            db,
+            config,
+            clock,
+            stack,
+        ),
+        # one round a minute: resilience's reads the books once for the adapter's orders in
+        # doubt and the database's orders, fills and positions (never a second pass beside it)
+        reconcile=res.reconcile if res is not None else None,
+        warm_up=_warm_up(market_data, clock) if settings.warm_up else None,
+        on_close=[
+            *p.on_close,
+            *([res.close] if res is not None else []),
+            risk_state.save,
+            stack.close,
+        ],
         instance_id=instance_id,
         monotonic=p.monotonic,
     )
@@ -503,6 +535,9 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         service.add_periodic(every_s, fn)
     funds = FundsRecorder(AngelOneAccount(session), db, account)  # for the dashboard
     service.add_periodic(settings.reconcile_every_s, funds, "funds")
+    service.add_periodic(RiskPersistence.SAVE_EVERY_S, risk_state.save, "risk state")
+    if bands is not None:
+        service.add_periodic(PriceBands.REFRESH_EVERY_S, bands.refresh, "price bands")
     leases_ready = res.readiness if res is not None and res.fenced else p.leases_ready
     if obs is not None:
         _readiness(obs, service, session, db, leases_ready, settings.feed_stale_s)
@@ -540,6 +575,25 @@ def _startup(
     if res is not None:
         return res.startup
     return p.startup or startup_reconciliation(db, broker, account)
+
+
+def _restoring_risk(
+    startup: Callable[[TradingService], object],
+    risk_state: RiskPersistence,
+    bands: PriceBands | None,
+) -> Callable[[TradingService], object]:
+    """The start-up recovery, then the risk state restored over the books it loaded (a halt
+    or a kill switch tripped before a restart holds before any strategy runs), then the
+    day's price bands read from the broker."""
+
+    def startup_then_restore(service: TradingService) -> object:
+        result = startup(service)
+        risk_state.restore()
+        if bands is not None:
+            bands.refresh(service.clock.now_ns())
+        return result
+
+    return startup_then_restore
 
 
 def _recording_runs(

@@ -11,21 +11,25 @@ trading service's composition root plugs in (issue #10, items 4 and 10).
 `startup(service)` runs on the loop's thread before any strategy: it builds the `Recovery`
 over the service's engine, notifier, clock and instance id; without leases it recovers every
 strategy; with them it takes what leases it can, each gained strategy recovered before it is
-traded (`on_gained`). `periodic()` gives the loop its cadences: the lease keeper's pass every
-renewal period and the reconciliation pass every minute (on the loop's thread, so the engine
-is never touched from two threads). A lost lease stops the strategy at once: `owns` says no
-from then on and the loop's gate stops calling it.
+traded (`on_gained`). `periodic()` gives the loop the lease keeper's pass every renewal
+period; `reconcile(now_ns)` is the service's one reconciliation round each minute (the
+service's `reconcile=`; on the loop's thread, so the engine is never touched from two
+threads): the broker's order book and trade book are read once, the adapter settles its
+orders in doubt from them, then the recovery pass checks the database's orders, fills and
+positions against the same books and alerts on differences. A lost lease stops the strategy
+at once: `owns` says no from then on and the loop's gate stops calling it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from algo_trading.adapters.storage.sql.database import Database
 from algo_trading.domain.errors import AlgoTradingError, ConfigError
 from algo_trading.domain.ids import StrategyId
+from algo_trading.domain.orders import OrderSnapshot
 from algo_trading.engine.engine import TradingEngine
 from algo_trading.engine.ports import (
     Alert,
@@ -35,7 +39,12 @@ from algo_trading.engine.ports import (
     LeaseToken,
     Notifier,
 )
-from algo_trading.engine.reconciliation import ReconcileConfig
+from algo_trading.engine.reconciliation import (
+    BrokerOrder,
+    BrokerTrade,
+    CancelAction,
+    ReconcileConfig,
+)
 from algo_trading.services.health import CheckResult
 from algo_trading.services.lease_keeper import LeaseConfig, LeaseKeeper
 from algo_trading.services.recovery import (
@@ -63,6 +72,34 @@ class ServiceLike(Protocol):
     clock: Clock
     instance_id: str
     broker: Any
+
+
+class _RoundBroker:
+    """The broker as the recovery pass sees it. During a round (`capture`), `books()` reads the
+    broker's rows once (`read_books`) and keeps them, so the adapter settles its own orders in
+    doubt from the very rows the pass judged; outside a round it reads as usual."""
+
+    def __init__(self, broker: RecoveryBroker) -> None:
+        self.broker = broker
+        self._capturing = False
+        self.rows: Any = None  # the rows the round read (the adapter's `BookRows`)
+
+    def capture(self, on: bool) -> None:
+        self._capturing = on
+        self.rows = None
+
+    def books(self) -> tuple[list[BrokerOrder], list[BrokerTrade]]:
+        read = getattr(self.broker, "read_books", None)
+        if not self._capturing or read is None:
+            return self.broker.books()
+        self.rows = read()
+        return self.broker.books(self.rows)  # type: ignore[call-arg]
+
+    def follow(self, order: OrderSnapshot, *, sent_ns: int, trade_ids: Iterable[str] = ()) -> None:
+        self.broker.follow(order, sent_ns=sent_ns, trade_ids=trade_ids)
+
+    def execute(self, actions: Sequence[CancelAction]) -> None:
+        self.broker.execute(actions)
 
 
 class Resilience:
@@ -96,6 +133,11 @@ class Resilience:
         self.recovery: Recovery | None = None
         self.reports: list[RecoveryReport] = []
         self._service: ServiceLike | None = None
+        self._round: _RoundBroker | None = None
+        self.rounds = 0  # reconciliation rounds run (start-up and takeovers not counted)
+        # after a strategy taken over from another instance is recovered (its books loaded):
+        # the risk state of that strategy is restored here (services/risk_setup.py)
+        self.on_takeover: Callable[[Sequence[str]], object] | None = None
         self.keeper: LeaseKeeper | None = None
         if leases is not None:
             if clock is None:
@@ -122,9 +164,10 @@ class Resilience:
                 f"start-up recovery: the broker {type(broker).__name__} cannot "
                 f"{', '.join(missing)} (the Angel One adapter can)"
             )
+        self._round = _RoundBroker(broker)
         self.recovery = Recovery(
             self._db,
-            broker,
+            self._round,
             service.engine,
             service.notifier,
             service.clock,
@@ -153,11 +196,11 @@ class Resilience:
         return self.keeper is not None
 
     def periodic(self) -> list[tuple[float, Callable[[int], object]]]:
-        """(every_s, fn(now_ns)) for the loop: lease renewals, then reconciliation."""
+        """(every_s, fn(now_ns)) for the loop: the lease renewals. The minute's
+        reconciliation is `reconcile`, which the service calls on its own cadence."""
         hooks: list[tuple[float, Callable[[int], object]]] = []
         if self.keeper is not None:
             hooks.append((self.keeper.config.renew_every_s, self._renew))
-        hooks.append((self.reconcile_every_s, self._reconcile))
         return hooks
 
     def leases_held(self) -> bool:
@@ -184,18 +227,42 @@ class Resilience:
         if self.keeper is not None:
             self.keeper.tick()
 
-    def _reconcile(self, _now_ns: int) -> RecoveryReport | None:
-        if self.recovery is None:
+    def reconcile(self, _now_ns: int) -> RecoveryReport | None:
+        """One reconciliation round (the service's, each minute): the recovery pass reconciles
+        the database's orders, fills and positions of the strategies this instance owns with
+        the broker's books (read after the pass took its orders, so an order sent meanwhile is
+        never judged against a book read before it), repairs and alerts; then the adapter
+        settles the orders it holds in doubt from the same rows (`reconcile(rows)`, the Angel
+        One adapter). One order-book and one trade-book read. None when the pass did not run."""
+        round_ = self._round
+        if self.recovery is None or round_ is None:
             return None
+        self.rounds += 1
         owned = None if self.keeper is None else self.keeper.owned()
-        if owned == []:
-            return None  # nothing of ours to reconcile
+        broker = round_.broker
+        shares = hasattr(broker, "read_books")
+        report: RecoveryReport | None = None
         try:
-            report = self.recovery.reconcile_once(owned)
-        except AlgoTradingError as exc:  # the books could not be read: the next pass tries
-            log.warning("reconciliation pass failed: %s", exc)
+            if owned != []:
+                round_.capture(True)
+                try:
+                    report = self.recovery.reconcile_once(owned)
+                finally:
+                    rows = round_.rows
+                    round_.capture(False)
+            else:
+                rows = None  # nothing of ours in the database: the adapter's orders only
+            settle = getattr(broker, "reconcile", None)
+            if settle is not None:
+                if shares and rows is not None:
+                    settle(rows)
+                elif report is not None or owned == []:
+                    settle()  # a broker that cannot share its rows reads its own
+        except AlgoTradingError as exc:  # the books could not be read: the next round tries
+            log.warning("reconciliation round failed: %s", exc)
             return None
-        self.reports.append(report)
+        if report is not None:
+            self.reports.append(report)
         return report
 
     def _gained(self, strategy_id: str, token: LeaseToken) -> None:
@@ -203,6 +270,8 @@ class Resilience:
             raise RuntimeError("a lease was gained before start-up: call startup() first")
         report = self.recovery.recover([strategy_id])  # raises: the keeper releases the lease
         self.reports.append(report)
+        if self.on_takeover is not None:
+            self.on_takeover([strategy_id])
         log.info(
             "strategy %s taken with lease epoch %d and reconciled",
             strategy_id,

@@ -46,6 +46,19 @@ def test_quotes_for_more_than_50_tokens_go_in_batches_of_50(
     assert fetched == set(nse) | set(nfo)
 
 
+def test_price_bands_are_the_quotes_circuit_limits_and_none_without_one(
+    session: AngelOneSession, master: InstrumentMaster
+) -> None:
+    stock = master.by_symbol(SYMBOL)
+    index = next(i for i in master if i.instrument_type.value == "INDEX")
+    bands = AngelOneMarketData(session).price_bands([stock, index])
+    band = bands[stock.symbol]
+    assert band is not None
+    assert 0 < band.lower_paise < band.upper_paise
+    assert band.lower_paise % stock.tick_size_paise == 0
+    assert bands[index.symbol] is None  # an index has no circuit: quoted 0, no band
+
+
 def test_one_minute_candles_over_45_days_take_two_requests_and_never_repeat_a_candle(
     session: AngelOneSession, master: InstrumentMaster
 ) -> None:

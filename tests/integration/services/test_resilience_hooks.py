@@ -4,18 +4,18 @@ lease lost, the periodic passes, the release on drain."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from algo_trading.adapters.storage.sql import Database, SqlTradeLog, SqlUnitOfWork, upgrade
-from algo_trading.domain.ids import ClientOrderId, StrategyId
+from algo_trading.domain.ids import BrokerOrderId, ClientOrderId, StrategyId
 from algo_trading.domain.orders import Order, OrderEvent, OrderSide, OrderStatus
 from algo_trading.engine.clock import SimulatedClock
 from algo_trading.engine.engine import TradingEngine
 from algo_trading.engine.ports import AlertCode, LeaseToken
-from algo_trading.engine.reconciliation import ReconcileConfig
+from algo_trading.engine.reconciliation import BrokerOrder, BrokerTrade, ReconcileConfig
 from algo_trading.services.lease_keeper import LeaseConfig
 from algo_trading.services.resilience import LEASE_LOST, build_resilience
 from tests.support.leases import MemoryLeases
@@ -76,7 +76,11 @@ def test_one_instance_recovers_everything_at_start_and_owns_every_strategy(
     assert _status(database, "X1") is OrderStatus.CANCELLED  # never sent: closed
     assert res.owns("sma")
     assert res.fence(StrategyId("sma")) is None  # no leases: the trade log is not fenced
-    assert [every for every, _ in res.periodic()] == [60.0]
+    assert res.periodic() == []  # the minute's round is `reconcile`, the service's own cadence
+    minute = res.reconcile(clock.now_ns())  # the service calls it each minute
+    assert minute is not None
+    assert minute.kind == "periodic"
+    assert res.rounds == 1
     assert res.readiness().ok
 
 
@@ -152,3 +156,61 @@ def test_a_takeover_whose_books_cannot_be_read_gives_the_lease_back(
     assert lease is not None
     assert lease.owner is None  # released for another instance to try
     assert AlertCode.CRASH_RECOVERY not in FakeService(database, broker, clock).notifier.codes()
+
+
+class SharingBroker(BookBroker):
+    """A broker that reads its rows once a round and settles its orders in doubt from them;
+    `during_read` plays the sender thread placing an order while the books are being read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+        self.settled: list[object] = []
+        self.during_read: Callable[[], None] | None = None
+
+    def read_books(self) -> tuple[list[BrokerOrder], list[BrokerTrade]]:
+        self.reads += 1
+        rows = (list(self.orders), list(self.trades))
+        if self.during_read is not None:
+            self.during_read()
+            self.during_read = None
+        return rows
+
+    def books(  # type: ignore[override]
+        self, rows: tuple[list[BrokerOrder], list[BrokerTrade]] | None = None
+    ) -> tuple[list[BrokerOrder], list[BrokerTrade]]:
+        return rows if rows is not None else self.read_books()
+
+    def reconcile(self, rows: object = None) -> None:
+        self.settled.append(rows)
+
+
+def test_a_minutes_round_reads_the_books_once_after_taking_the_orders_it_judges(
+    database: Database,
+) -> None:
+    """The adapter settles from the rows the pass read (one read a round), and an order sent
+    while the books were being read is not judged against them (no false difference)."""
+    broker, clock = SharingBroker(), SimulatedClock(T0 + 120 * S)
+    res = build_resilience(database, account=ACCOUNT, instance_id="me", strategies=["sma"])
+    service = FakeService(database, broker, clock)
+    res.startup(service)
+    reads = broker.reads
+
+    def sent_meanwhile() -> None:  # placed and acknowledged by the broker after the read
+        order = Order(ClientOrderId("Z1"), StrategyId("sma"), "SBIN-EQ", OrderSide.BUY, 1)
+        order.tag = "sma-Z1"
+        order.apply(OrderEvent.SUBMIT, clock.now_ns())
+        log = SqlTradeLog(database, account=ACCOUNT)
+        log.record_order(order, OrderEvent.SUBMIT)
+        order.broker_order_id = BrokerOrderId("B-Z1")
+        order.apply(OrderEvent.ACCEPT, clock.now_ns())
+        log.record_order(order, OrderEvent.ACCEPT)
+
+    broker.during_read = sent_meanwhile
+    report = res.reconcile(clock.now_ns())
+    assert report is not None
+    assert broker.reads == reads + 1
+    assert len(broker.settled) == 1
+    assert broker.settled[0] is not None  # the round's rows, not a read of its own
+    assert report.unresolved == ()
+    assert AlertCode.RECONCILIATION_DIFF not in service.notifier.codes()

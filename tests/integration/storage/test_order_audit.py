@@ -153,7 +153,7 @@ def test_downgrading_to_0001_drops_only_the_order_audit_and_upgrading_restores_i
     SqlOrderAuditLog(empty_db).record(_record("DOWN1"))
 
     assert downgrade(empty_db, "0001").current == "0001"
-    after_0001 = {"order_audit", "leases", "data_jobs"}  # 0002, 0005 and 0007
+    after_0001 = {"order_audit", "leases", "data_jobs", "risk_state", "account_funds"}  # 0002…0009
     assert _tables(empty_db) == set(metadata.tables) - after_0001 | {"alembic_version"}
     with empty_db.engine.begin() as conn:  # 0001's own append-only guard is untouched
         conn.execute(

@@ -13,6 +13,9 @@ What the other parts of the service plug in (constructor arguments):
 - `owns(strategy_id) -> bool`: whether this instance holds the strategy's lease (default: yes);
 - `paused`: the set of strategy ids the loop does not call (pause/resume commands change it);
 - `startup(service)`: run before any strategy starts (default: `reconcile_at_start`);
+- `reconcile(now_ns)`: the one reconciliation round each `reconcile_every_s` (default: the
+  broker adapter's `reconcile()`; the service's composition root gives resilience's round,
+  which reconciles orders, trades and positions from one read of the broker's books);
 - `drain()` / `stop()`: what SIGTERM calls.
 """
 
@@ -172,6 +175,7 @@ class TradingService:
         owns: Callable[[str], bool] = always,
         paused: set[str] | None = None,
         startup: Callable[[TradingService], object] | None = None,
+        reconcile: Callable[[int], object] | None = None,
         warm_up: WarmUp | None = None,
         on_close: Iterable[Callable[[], object]] = (),
         instance_id: str = "",
@@ -193,6 +197,7 @@ class TradingService:
         self.owns = owns
         self.paused: set[str] = paused if paused is not None else set()
         self.startup = startup
+        self.reconcile_round = reconcile
         self.warm_up = warm_up
         self.instance_id = instance_id
         self._on_close = list(on_close)
@@ -514,20 +519,27 @@ class TradingService:
                 self._publish_pnl()
 
     def reconcile_now(self, now_ns: int) -> object:
-        """Settle the broker adapter's orders in doubt from the books (every minute)."""
+        """The minute's one reconciliation round (`reconcile`, or else the broker adapter's
+        orders in doubt settled from its books)."""
         self.counters.reconciliations += 1
         try:
-            result = self.broker.reconcile()
+            if self.reconcile_round is not None:
+                result = self.reconcile_round(now_ns)
+            else:
+                result = self.broker.reconcile()
         except Exception:  # the broker's: logged; the next minute tries again
             log.exception("reconciliation failed")
             return None
         self._report_broker_alerts(now_ns)
         obs = self.observability
         if obs is not None and result is not None:
-            decisions = getattr(result, "decisions", ())
             counts: dict[str, int] = {}
-            for d in decisions:
-                counts[str(d.verdict)] = counts.get(str(d.verdict), 0) + 1
+            verdicts = getattr(result, "verdicts", None)  # a recovery report's
+            if verdicts is not None:
+                counts = {str(v): int(n) for v, n in verdicts.items()}
+            else:
+                for d in getattr(result, "decisions", ()):
+                    counts[str(d.verdict)] = counts.get(str(d.verdict), 0) + 1
             obs.metrics.reconciliation(counts)
         return result
 

@@ -61,7 +61,10 @@ from algo_trading.engine.reconciliation import (
 )
 from algo_trading.market.audit import order_tag
 
-__all__ = ["AngelOneBroker"]
+__all__ = ["AngelOneBroker", "BookRows"]
+
+BookRows = tuple[Sequence[BrokerOrderRow], Sequence[BrokerTradeRow]]
+"""The order book's and the trade book's rows as read once (`AngelOneBroker.read_books`)."""
 
 log = logging.getLogger(__name__)
 
@@ -293,24 +296,33 @@ class AngelOneBroker:
             }
 
     # --- reconciliation by tag (engine/reconciliation.py) --------------------------------
-    def books(self) -> tuple[list[BrokerOrder], list[BrokerTrade]]:
+    def read_books(self) -> BookRows:
+        """The order book's and the trade book's rows, each read once; raises the typed error
+        when either cannot be read. One reconciliation round hands the same rows to
+        `reconcile(rows)` and `books(rows)`, so a minute reads each book once."""
+        return self._order_rows(), self._trade_rows()
+
+    def books(self, rows: BookRows | None = None) -> tuple[list[BrokerOrder], list[BrokerTrade]]:
         """The order book and the trade book in reconciliation's terms (for reconciling the
         database's orders at start); raises the typed error when either cannot be read, since
-        a half-read book would make an order that is there look never placed."""
-        return orders_api.reconciliation_books(
-            self._order_rows(), self._trade_rows(), self._clock.now_ns()
-        )
+        a half-read book would make an order that is there look never placed. `rows`: books
+        already read (`read_books`)."""
+        order_rows, trade_rows = rows if rows is not None else self.read_books()
+        return orders_api.reconciliation_books(order_rows, trade_rows, self._clock.now_ns())
 
-    def reconcile(self) -> Reconciliation | None:
+    def reconcile(self, rows: BookRows | None = None) -> Reconciliation | None:
         """Settle our unconfirmed, declared-not-placed and duplicated orders from the books:
         adopt what appeared, declare not placed what stayed absent past the window, cancel
-        extra orders carrying our tags. None when the books could not be read."""
+        extra orders carrying our tags. None when the books could not be read. `rows`: books
+        already read this round (`read_books`), not read again."""
+        if rows is not None:
+            return self._reconcile(rows[0], rows[1])
         try:
-            rows = self._order_rows()
+            order_rows = self._order_rows()
         except AngelOneError as exc:
             self._record(exc)
             return None
-        return self._reconcile(rows)
+        return self._reconcile(order_rows)
 
     def _order_rows(self) -> list[BrokerOrderRow]:
         route = ROUTES["order_book"]
@@ -328,12 +340,19 @@ class AngelOneBroker:
                 for t in self._orders.values()
             )
 
-    def _reconcile(self, book_rows: Sequence[BrokerOrderRow]) -> Reconciliation | None:
-        try:
-            fills = self._trade_rows()
-        except AngelOneError as exc:
-            self._record(exc)
-            return None
+    def _reconcile(
+        self,
+        book_rows: Sequence[BrokerOrderRow],
+        trade_rows: Sequence[BrokerTradeRow] | None = None,
+    ) -> Reconciliation | None:
+        if trade_rows is not None:
+            fills = trade_rows
+        else:
+            try:
+                fills = self._trade_rows()
+            except AngelOneError as exc:
+                self._record(exc)
+                return None
         now = self._clock.now_ns()
         orders, trades = orders_api.reconciliation_books(book_rows, fills, now)
         counts = Counter(o.tag for o in orders)

@@ -21,7 +21,10 @@ from algo_trading.adapters.brokers.angelone.parsing import (
     parse_ltp,
     parse_quote,
 )
+from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import IST, ns_to_ist
+from algo_trading.domain.instruments import Instrument
+from algo_trading.market.prices import PriceBand
 
 __all__ = [
     "INTERVAL_MINUTES",
@@ -146,6 +149,27 @@ class AngelOneMarketData:
             data = self.session.call(route.name, {"mode": mode, "exchangeTokens": batch})
             results.append(parse_quote(route.path, data))
         return results
+
+    def price_bands(self, instruments: Sequence[Instrument]) -> dict[str, PriceBand | None]:
+        """The day's circuit limits of each instrument by its symbol, from FULL quotes
+        (`lowerCircuit`, `upperCircuit`, §2.10); None for one the broker did not quote
+        (`unfetched`) or quoted without a usable band (0, as for an index). Raises the
+        adapter's typed error when the quotes cannot be read."""
+        by_token = {(i.exchange.value, str(i.token)): i.symbol for i in instruments}
+        tokens: dict[str, list[str]] = {}
+        for exchange, token in by_token:
+            tokens.setdefault(exchange, []).append(token)
+        bands: dict[str, PriceBand | None] = {i.symbol: None for i in instruments}
+        for result in self.quotes("FULL", tokens):
+            for q in result.fetched:
+                symbol = by_token.get((q.exchange, q.token))
+                if symbol is None:
+                    continue
+                try:
+                    bands[symbol] = PriceBand(q.lower_circuit_paise, q.upper_circuit_paise)
+                except ConfigError:  # 0 or inverted: no band to check against
+                    bands[symbol] = None
+        return bands
 
     def candles(
         self, exchange: str, token: str, interval: str, start: dt.datetime, end: dt.datetime

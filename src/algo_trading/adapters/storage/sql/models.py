@@ -42,6 +42,7 @@ __all__ = [
     "OrderEventRow",
     "OrderRow",
     "PositionRow",
+    "RiskStateRow",
     "StrategyRun",
     "TradeRow",
     "metadata",
@@ -362,3 +363,27 @@ class AccountFundsRow(Base):
     m2m_unrealized: Mapped[int] = mapped_column(Paise())
     utilised_debits: Mapped[int] = mapped_column(Paise())
     recorded_at: Mapped[dt.datetime]
+
+
+# --- the risk manager's state across restarts (issue #10 item 5, migration 0008) -------------
+
+
+class RiskStateRow(Base):
+    """One risk scope of an account (`strategy` "" is the account): what a restart within
+    the day must find again and the trades table cannot give. `day` is the IST day (days
+    since 1970-01-01) of `base`, the P&L figure the day's loss is measured from; `peak` is the
+    highest figure seen (the drawdown's); `halts` the scope's halts as JSON
+    ([{code, detail, since_ns, by}, …]); the kill switch is on the account's row while it holds."""
+
+    __tablename__ = "risk_state"
+
+    account: Mapped[str] = mapped_column(String(32), primary_key=True)
+    strategy: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer)
+    base: Mapped[int | None] = mapped_column(Paise())
+    peak: Mapped[int | None] = mapped_column(Paise())
+    halts: Mapped[str] = mapped_column(Text, default="[]")
+    kill_reason: Mapped[str | None] = mapped_column(Text)
+    kill_by: Mapped[str | None] = mapped_column(String(64))
+    kill_since: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime]

@@ -15,7 +15,7 @@ from alembic import op
 from algo_trading.adapters.storage.sql.types import Paise, UtcDateTime
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | None = None
 depends_on: str | None = None
 

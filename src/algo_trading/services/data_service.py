@@ -45,6 +45,7 @@ from algo_trading.services.capture import (
     parse_capture_list,
     resolve_targets,
 )
+from algo_trading.services.clock import WallClock
 from algo_trading.services.data_jobs import (
     HistoryTopUp,
     archive_day,
@@ -76,13 +77,6 @@ FeedFactory = Callable[[Callable[[FeedPacket], None]], TickFeed]
 def _put_report(store: ObjectStore, key: str, body: bytes) -> None:
     kind = "text/html; charset=utf-8" if key.endswith(".html") else "application/json"
     store.put(key, body, content_type=kind)
-
-
-class WallClock:
-    """The real time, for the service's composition root only (tests inject their own)."""
-
-    def now_ns(self) -> int:
-        return time.time_ns()
 
 
 def data_schedule_jobs(

@@ -315,7 +315,7 @@ def import_command(
         calendar = None
     series = import_csv(file, symbol=symbol, tz=tz, calendar=calendar)
     for s in series:  # every check before the first write: a bad file stores nothing
-        grid = off_grid(s.ts_ns, interval)
+        grid = off_grid(s.ts_ns, interval, calendar)
         if grid.any():
             i = int(grid.argmax())
             raise ConfigError(

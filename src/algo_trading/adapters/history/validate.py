@@ -27,11 +27,21 @@ import numpy.typing as npt
 from algo_trading.adapters.history.bars import I64, BarSeries
 from algo_trading.adapters.history.sessions import session_window
 from algo_trading.adapters.history.store import ParquetBarStore
+from algo_trading.domain.errors import InvalidInputError
 from algo_trading.domain.events import ns_to_ist
 from algo_trading.engine.ports import BarKey
 from algo_trading.market.calendar import TradingCalendar
+from algo_trading.market.instruments import InstrumentMaster
 
-__all__ = ["INTERVAL_MINUTES", "Finding", "SeriesReport", "off_grid", "validate_series"]
+__all__ = [
+    "INTERVAL_MINUTES",
+    "Finding",
+    "SeriesReport",
+    "TickSize",
+    "off_grid",
+    "tick_size_for",
+    "validate_series",
+]
 
 INTERVAL_MINUTES: Mapping[str, int] = {
     "ONE_MINUTE": 1,
@@ -76,6 +86,42 @@ class SeriesReport:
     @property
     def ok(self) -> bool:
         return not self.findings
+
+
+@dataclass(frozen=True, slots=True)
+class TickSize:
+    """The tick a series' prices must be on, and where it came from (said in the report)."""
+
+    paise: int
+    source: str
+
+    def describe(self) -> str:
+        return f"tick {_rupees(self.paise)} from {self.source}"
+
+
+def tick_size_for(
+    key: BarKey,
+    master: InstrumentMaster | None,
+    *,
+    master_name: str = "the instrument master",
+    override_paise: int | None = None,
+    fallback_paise: int = 5,
+) -> TickSize:
+    """`key`'s tick: `override_paise` when given (--tick-size), else the instrument master's
+    tick for the symbol on its exchange, else `fallback_paise` (a symbol the master lacks,
+    an index with no tick)."""
+    if override_paise is not None:
+        return TickSize(override_paise, "--tick-size")
+    if master is not None:
+        try:
+            inst = master.by_symbol(key.symbol, key.exchange)
+        except InvalidInputError:
+            inst = None
+        if inst is not None and inst.tick_size_paise > 0:
+            return TickSize(inst.tick_size_paise, master_name)
+        why = "not in" if inst is None else "without a tick in"
+        return TickSize(fallback_paise, f"the default ({key.symbol} {why} {master_name})")
+    return TickSize(fallback_paise, "the default (no instrument master)")
 
 
 def _stamp(ts_ns: int) -> str:

@@ -360,9 +360,8 @@ def test_validate_takes_each_symbols_tick_from_the_instrument_master(
     root = tmp_path / "store"
     bars = ParquetBarStore(root)
     on_fives = make_bars("X", ist_ns(2025, 1, 6, 9, 15), 375)  # on 0.05, mostly off 0.10
-    on_paise = BarSeries(
-        "X", on_fives.ts_ns, *(getattr(on_fives, c) + 1 for c in COLS[1:5]), on_fives.volume
-    )
+    f = on_fives
+    on_paise = BarSeries("X", f.ts_ns, f.open + 1, f.high + 1, f.low + 1, f.close + 1, f.volume)
     bars.write(BarKey("NSE", "SBIN-EQ", "ONE_MINUTE"), on_fives)
     bars.write(BarKey("NSE", "WIPRO-EQ", "ONE_MINUTE"), on_paise)
     bars.write(BarKey("NSE", "NOPE-EQ", "ONE_MINUTE"), on_fives)

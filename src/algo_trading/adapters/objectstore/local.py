@@ -139,6 +139,16 @@ class LocalObjectStore:
             return None
         return ObjectInfo(key, int(meta["size"]), str(meta["sha256"]))
 
+    def content_type(self, key: str) -> str:
+        """The content type the object was put with (octet-stream if none was recorded)."""
+        try:
+            meta = json.loads(self._meta(key).read_bytes())
+        except FileNotFoundError:
+            raise ObjectNotFoundError(f"{self.uri(key)}: no such object") from None
+        except (OSError, ValueError) as exc:
+            raise ObjectStoreError(f"{self.uri(key)}: metadata unreadable ({exc})") from None
+        return str(meta.get("content_type") or "application/octet-stream")
+
     def list(self, prefix: str) -> list[str]:
         keys = []
         for dirpath, dirnames, filenames in os.walk(self.root):

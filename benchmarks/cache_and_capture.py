@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gc
+import itertools
 import os
 import sys
 import tempfile
@@ -41,12 +42,11 @@ T0_MS = 1_741_062_600_000  # 2025-03-04 10:00 IST
 
 
 class Clock:
-    def __init__(self) -> None:
-        self.ns = T0_MS * 1_000_000
+    """Moves 1 us a read. A C-level counter, as time.time_ns is in the service: a Python
+    method here cost a tenth of the capture's whole path per tick, and measured the harness."""
 
-    def now_ns(self) -> int:
-        self.ns += 1000
-        return self.ns
+    def __init__(self) -> None:
+        self.now_ns = itertools.count(T0_MS * 1_000_000 + 1000, 1000).__next__
 
 
 def _packets(n: int, symbols: int) -> list[FeedPacket]:

@@ -118,3 +118,43 @@ def test_a_store_marked_down_by_a_check_spills_without_trying_it(tmp_path: Path)
     inner.up = False
     with pytest.raises(ObjectStoreUnavailableError):
         store.list("market-data/")  # a partial listing would be worse than none
+
+
+def test_a_spill_left_by_a_killed_service_is_uploaded_by_the_next_one(tmp_path: Path) -> None:
+    inner, store = _stores(tmp_path)
+    inner.up = False
+    store.put(KEY, b"ticks")
+    del store  # the process is gone; its folder stays
+    _, again = _stores(tmp_path)  # a new process on the same folders, S3 back
+    assert again.pending() == [KEY]
+    assert again.drain().uploaded == 1
+    assert LocalObjectStore(tmp_path / "s3").get(KEY) == b"ticks"
+
+
+def test_the_nightly_archive_during_an_outage_keeps_its_logs_and_runs_again_after(
+    tmp_path: Path,
+) -> None:
+    import datetime as dt
+    import gzip
+    import os
+
+    from algo_trading.domain.events import IST
+    from algo_trading.services.data_jobs import archive_day
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "data-service.log").write_text("a day of logs\n")
+    noon = dt.datetime(2025, 3, 4, 12, 0, tzinfo=IST).timestamp()
+    os.utime(logs / "data-service.log", (noon, noon))
+    inner, store = _stores(tmp_path)
+    inner.up = False
+    job = archive_day(store, logs)
+    with pytest.raises(ObjectStoreUnavailableError):  # the ticks need S3's listing: retried
+        job(dt.date(2025, 3, 4))
+    key = "logs/archived/2025/03/04/data-service.log.gz"
+    assert store.pending() == [key]  # the log archive is on disk, not lost
+    inner.up = True
+    store.drain()
+    assert job(dt.date(2025, 3, 4)).startswith("1 log files archived")  # the retry: same bytes
+    assert gzip.decompress(inner.get(key)) == b"a day of logs\n"
+    assert store.pending() == []

@@ -3,7 +3,7 @@ rolling Parquet files under market-data/live/YYYY/MM/DD/, 1-minute candles, and 
 quote and candle in the cache.
 
 Threads: the feed's socket threads (up to three, Angel One's limit) call `on_packet`, which
-only appends (receive time, packet) to a deque, without a lock; the capture's own loop
+only appends the tick's fields as one flat tuple to a deque, without a lock; the capture's own loop
 (`run_once`, every `poll_s`, or sooner when `flush_ticks` are queued) hands the queue over
 as columns (candles, latest quotes, one Arrow batch for the writer), publishes the latest
 quotes and candles to the cache in one batch, flushes the buffer when it is `flush_s` old or
@@ -295,6 +295,7 @@ class LiveCapture:
             return
         pop = inbox.popleft
         items = [pop() for _ in range(n)]  # exactly n: appends after len() wait for next turn
+        self._handed += n  # (`received` may read n low while the line above runs: harmless)
         # one comprehension per column: zip(*items) is ten times slower on 100,000 rows
         recv = [t[0] for t in items]
         ts_ms = [t[1] for t in items]
@@ -333,7 +334,6 @@ class LiveCapture:
                     volume[i],
                 )
             self._closed.extend(closed)
-            self._handed += n
             self._last_tick_ns = recv[-1]
         self.writer.extend_columns((recv, ts_ms, ex_type, token, names, sequence, ltp, qty, volume))
         if closed:

@@ -13,7 +13,13 @@ from pathlib import Path
 import boto3
 import pytest
 
-from algo_trading.adapters.objectstore import LocalObjectStore, RetryPolicy, backtest_key, live_key
+from algo_trading.adapters.objectstore import (
+    LocalObjectStore,
+    RetryPolicy,
+    SpillingObjectStore,
+    backtest_key,
+    live_key,
+)
 from algo_trading.adapters.objectstore.s3 import S3ObjectStore
 from algo_trading.domain.errors import (
     ChecksumMismatchError,
@@ -34,10 +40,18 @@ def moto_endpoint() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "s3", "spilling"])
 def store_and_corrupt(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[ObjectStore, Corrupt]:
+    if request.param == "spilling":  # the data service's wrapper, with its store up
+        inner = LocalObjectStore(tmp_path / "objects", FAST)
+        spilling = SpillingObjectStore(inner, LocalObjectStore(tmp_path / "spill", FAST))
+
+        def corrupt_inner(key: str, data: bytes) -> None:
+            (inner.root / key).write_bytes(data)
+
+        return spilling, corrupt_inner
     if request.param == "local":
         local = LocalObjectStore(tmp_path / "objects", FAST)
 

@@ -324,3 +324,89 @@ def test_a_real_process_reports_a_corrupt_file_in_one_line(tmp_path: Path) -> No
     assert result.stderr.count("\n") == 1
     assert "\x1b" not in result.stderr
     assert "bars.parquet: cannot read it" in result.stderr
+
+
+def _master_file(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """A scrip master in Angel One's shape: (symbol, token, tick_size in paise)."""
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "token": token,
+                    "symbol": symbol,
+                    "name": symbol.removesuffix("-EQ"),
+                    "expiry": "",
+                    "strike": "-1.000000",
+                    "lotsize": "1",
+                    "instrumenttype": "",
+                    "exch_seg": "NSE",
+                    "tick_size": tick,
+                }
+                for symbol, token, tick in rows
+            ]
+        )
+    )
+    return path
+
+
+def test_validate_takes_each_symbols_tick_from_the_instrument_master(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from algo_trading.adapters.history.store import ParquetBarStore
+    from algo_trading.engine.ports import BarKey
+    from tests.support.history import ist_ns, make_bars
+
+    monkeypatch.setenv("ALGO_DATA_DIR", str(tmp_path / "data"))  # no cached master there
+    root = tmp_path / "store"
+    bars = ParquetBarStore(root)
+    on_fives = make_bars("X", ist_ns(2025, 1, 6, 9, 15), 375)  # on 0.05, mostly off 0.10
+    f = on_fives
+    on_paise = BarSeries("X", f.ts_ns, f.open + 1, f.high + 1, f.low + 1, f.close + 1, f.volume)
+    bars.write(BarKey("NSE", "SBIN-EQ", "ONE_MINUTE"), on_fives)
+    bars.write(BarKey("NSE", "WIPRO-EQ", "ONE_MINUTE"), on_paise)
+    bars.write(BarKey("NSE", "NOPE-EQ", "ONE_MINUTE"), on_fives)
+    master = _master_file(
+        tmp_path / "master.json",
+        [("SBIN-EQ", "3045", "10.000000"), ("WIPRO-EQ", "3787", "1.000000")],
+    )
+
+    result = run("data", "validate", "--store", str(root), "--master", str(master))
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"tick sizes: the instrument master {master}"
+    sbin = next(line for line in lines if line.startswith("NSE:SBIN-EQ"))
+    assert sbin.endswith(f"finding(s) (tick 0.10 from the instrument master {master})")
+    assert "is not on the 0.10 tick" in result.output
+    wipro = next(line for line in lines if line.startswith("NSE:WIPRO-EQ"))
+    assert wipro.endswith(f"bars: ok (tick 0.01 from the instrument master {master})")
+    nope = next(line for line in lines if line.startswith("NSE:NOPE-EQ"))
+    assert nope.endswith(
+        f"ok (tick 0.05 from the default (NOPE-EQ not in the instrument master {master}))"
+    )
+
+    # the shipped NIFTY 50 list when no master is named or cached: SBIN 0.10, WIPRO 0.01
+    result = run("data", "validate", "--store", str(root), "--symbol", "SBIN-EQ,WIPRO-EQ")
+    assert result.exit_code == 1, result.output
+    assert "tick sizes: the NIFTY 50 reference list" in result.output
+    assert "(tick 0.10 from the NIFTY 50 reference list" in result.output
+    assert "WIPRO-EQ:ONE_MINUTE: 375 bars: ok (tick 0.01 from the NIFTY 50" in result.output
+
+    # --tick-size overrides the master for every series
+    result = run(
+        "data", "validate", "--store", str(root), "--tick-size", "0.01", "--master", str(master)
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.count("(tick 0.01 from --tick-size)") == 3
+    assert "tick sizes:" not in result.output
+
+
+def test_validate_with_an_unreadable_master_is_one_line(store: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    _one_line_error(
+        run("data", "validate", "--store", str(store), "--master", str(missing)), str(missing)
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    _one_line_error(
+        run("data", "validate", "--store", str(store), "--master", str(broken)), str(broken)
+    )

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from algo_trading.adapters.brokers.angelone.market_data import AngelOneMarketData
     from algo_trading.adapters.history.store import ParquetBarStore
     from algo_trading.engine.ports import BarKey, Clock
+    from algo_trading.market.instruments import InstrumentMaster
     from algo_trading.services.history_fetch import FetchPlan, SymbolPlan
 
 __all__ = ["data_group", "store_root"]
@@ -209,7 +210,18 @@ def list_command(store: str | None) -> None:
 @click.option("--exchange", default=None, help="Only this exchange.")
 @click.option("--interval", default=None, help="Only this interval.")
 @click.option(
-    "--tick-size", default="0.05", show_default=True, help="Tick in rupees prices must be on."
+    "--tick-size",
+    default=None,
+    help="Tick in rupees for every series, instead of each symbol's tick from the instrument "
+    "master (also the tick of a symbol the master lacks; default 0.05).",
+)
+@click.option(
+    "--master",
+    "master_file",
+    default=None,
+    help="Instrument master (Angel One's OpenAPIScripMaster.json) for the tick sizes (default: "
+    "the newest one `data fetch` cached under $ALGO_DATA_DIR/instruments, else the NIFTY 50 "
+    "reference list the simulator ships).",
 )
 @click.option("--store", default=None, help=_STORE_HELP)
 @user_errors
@@ -217,21 +229,24 @@ def validate_command(
     symbols: str | None,
     exchange: str | None,
     interval: str | None,
-    tick_size: str,
+    tick_size: str | None,
+    master_file: str | None,
     store: str | None,
 ) -> None:
     """Report gaps against the trading calendar, duplicates and impossible bars.
     Exit code 0: clean; 1: problems found; 2: bad input."""
     from algo_trading.adapters.history.store import ParquetBarStore
-    from algo_trading.adapters.history.validate import validate_series
+    from algo_trading.adapters.history.validate import tick_size_for, validate_series
     from algo_trading.domain.instruments import Exchange
     from algo_trading.domain.money import rupees_to_paise
     from algo_trading.market.calendar import calendar_for
     from algo_trading.services.history_fetch import check_exchange, check_interval
 
-    tick = rupees_to_paise(tick_size, what="--tick-size")
-    if tick <= 0:
-        raise ConfigError(f"--tick-size {tick_size} must be positive")
+    override: int | None = None
+    if tick_size is not None:
+        override = rupees_to_paise(tick_size, what="--tick-size")
+        if override <= 0:
+            raise ConfigError(f"--tick-size {tick_size} must be positive")
     root = store_root(store)
     bars = ParquetBarStore(root)
     keys = bars.stored_keys()
@@ -251,15 +266,21 @@ def validate_command(
     if not keys:
         click.echo(f"nothing to validate in {root}")
         return
+    master, master_name = (None, "") if override is not None else _tick_master(master_file)
+    if master is not None:
+        click.echo(f"tick sizes: {one_line(master_name)}")
     problems = 0
     for key in keys:
         try:
             calendar = calendar_for(Exchange(key.exchange))
         except (ValueError, KeyError):
             calendar = None
-        report = validate_series(bars, key, calendar, tick)
+        tick = tick_size_for(key, master, master_name=master_name, override_paise=override)
+        report = validate_series(bars, key, calendar, tick.paise)
         verdict = "ok" if report.ok else f"{len(report.findings)} finding(s)"
-        click.echo(f"{one_line(str(key))}: {report.bars:,} bars: {verdict}")
+        click.echo(
+            f"{one_line(str(key))}: {report.bars:,} bars: {verdict} ({one_line(tick.describe())})"
+        )
         for finding in report.findings:
             click.echo(f"    {finding.kind}: {one_line(finding.text)}")
         for note in report.notes:
@@ -268,6 +289,30 @@ def validate_command(
     if problems:
         click.echo(f"{problems} of {len(keys)} series have problems")
         sys.exit(1)
+
+
+def _tick_master(path: str | None) -> tuple[InstrumentMaster, str]:
+    """The instrument master `data validate` takes tick sizes from, and its name: --master,
+    else the newest master `data fetch` cached, else the simulator's (the NIFTY 50 list)."""
+    from algo_trading.adapters.instruments.master import load_scrip_master
+
+    if path is not None:
+        return load_scrip_master(path), f"the instrument master {path}"
+    from algo_trading.services.settings import load_settings
+
+    folder = Path(load_settings().data_dir) / "instruments"
+    cached = sorted(folder.rglob("OpenAPIScripMaster-*.json"), key=lambda p: (p.name, str(p)))
+    if cached:
+        return load_scrip_master(cached[-1]), f"the instrument master {cached[-1]}"
+    from algo_trading.domain.events import ns_to_ist
+    from algo_trading.services.clock import WallClock
+    from algo_trading.simulator.scripmaster import build_records, build_scrip_master
+
+    today = ns_to_ist(WallClock().now_ns()).date()  # the simulator's derivatives of today
+    return (
+        build_scrip_master(build_records(today)),
+        "the NIFTY 50 reference list (the simulator's master)",
+    )
 
 
 @data_group.command("import", cls=_OneLine)
@@ -315,7 +360,7 @@ def import_command(
         calendar = None
     series = import_csv(file, symbol=symbol, tz=tz, calendar=calendar)
     for s in series:  # every check before the first write: a bad file stores nothing
-        grid = off_grid(s.ts_ns, interval)
+        grid = off_grid(s.ts_ns, interval, calendar)
         if grid.any():
             i = int(grid.argmax())
             raise ConfigError(

@@ -33,7 +33,8 @@ def data_service_command(check: bool) -> None:
     """Live capture, the instrument master, history top-up and nightly archives, with
     /healthz, /readyz and /metrics on ALGO_DATA_HEALTH_PORT (default 9181)."""
     from algo_trading.adapters.logs import install_logging
-    from algo_trading.services.data_service import WallClock, build_data_service
+    from algo_trading.services.clock import WallClock
+    from algo_trading.services.data_service import build_data_service
     from algo_trading.services.data_stores import check_cache
     from algo_trading.services.history_fetch import StoreTopUp
     from algo_trading.services.settings import load_settings

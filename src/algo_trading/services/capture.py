@@ -3,13 +3,15 @@ rolling Parquet files under market-data/live/YYYY/MM/DD/, 1-minute candles, and 
 quote and candle in the cache.
 
 Threads: the feed's socket threads (up to three, Angel One's limit) call `on_packet`, which
-only appends to buffers under one lock; the capture's own loop (`run_once`, every `poll_s`)
-publishes the latest quotes and candles to the cache in one batch, flushes the buffer when it
-is `flush_s` old or `flush_ticks` long, and watches the feed's connections to mark gaps: a
-connection lost and made again is written as a gap record from the moment it was seen down
-(or the last tick before it) to the moment it was back. The feed client resubscribes on every
-reconnect by itself. Neither a cache outage (the cache degrades to no-ops) nor an object-store
-outage (the rows stay buffered for the next flush) stops the capture.
+only appends the tick's fields as one flat tuple to a deque, without a lock; the capture's own loop
+(`run_once`, every `poll_s`, or sooner when `flush_ticks` are queued) hands the queue over
+as columns (candles, latest quotes, one Arrow batch for the writer), publishes the latest
+quotes and candles to the cache in one batch, flushes the buffer when it is `flush_s` old or
+`flush_ticks` long, and watches the feed's connections to mark gaps: a connection lost and
+made again is written as a gap record from the moment it was seen down (or the last tick
+before it) to the moment it was back. The feed client resubscribes on every reconnect by
+itself. Neither a cache outage (the cache degrades to no-ops) nor an object-store outage
+(the store spills to the local disk, services/data_stores.py) stops the capture.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -51,6 +54,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_Queued = tuple[int, int, int, str, int, int, int, int]
+"""A tick as the socket threads queue it: receive ns, exchange ms, exchange type, token,
+sequence, LTP paise, last traded quantity, cumulative volume."""
 
 MAX_TARGETS = 3000  # 1,000 tokens a connection, 3 connections (§5.1)
 FEED_EXCHANGE: Mapping[Exchange, ExchangeType] = {
@@ -185,12 +192,10 @@ class LiveCapture:
         self._lock = threading.Lock()
         self._candles = MinuteCandles()
         self._now_ns = clock.now_ns
-        self._on_tick = self._candles.on_tick
-        self._pending: list[RawTick] = []
+        self._inbox: deque[_Queued] = deque()
+        self._handed = 0
         self._latest: dict[str, RawTick] = {}
         self._closed: list[LiveCandle] = []
-        self._closed_to_store: list[LiveCandle] = []
-        self._ticks_counted = 0
         self._last_tick_ns = 0
         self._last_flush_ns = clock.now_ns()
         self._wake = threading.Event()
@@ -202,44 +207,36 @@ class LiveCapture:
         self._ever_up = False
         self._store_down = False
         self.gaps: list[tuple[int, int]] = []
-        self.received = 0
         self.metrics = _Metrics(registry if registry is not None else CollectorRegistry())
 
     # --- the feed's threads ----------------------------------------------------------------
     def on_packet(self, packet: FeedPacket) -> None:
-        """One tick from a socket thread: a plain tuple (a TickRow's fields) appended under one
-        lock with the candle and latest-quote updates; nothing else on this path (hot:
-        benchmarks/cache_and_capture.py)."""
-        recv = self._now_ns()
-        symbol = self._symbols.get((packet.exchange_type, packet.token))
-        if symbol is None:
-            symbol = f"{packet.exchange_type}:{packet.token}"
-        ts_ms = packet.exchange_ts_ms
-        ltp = packet.ltp_paise
-        volume = packet.volume
-        row = (
-            recv,
-            ts_ms,
-            packet.exchange_type,
-            packet.token,
-            symbol,
-            packet.sequence,
-            ltp,
-            packet.last_traded_qty,
-            volume,
+        """One tick from a socket thread: its fields as one flat tuple appended to a deque,
+        nothing else. deque.append is atomic, so there is no lock per tick; a tuple of ints and
+        strings is dropped from the garbage collector's tracking, where a kept packet object
+        would be walked by every collection until the hand-over. The candles, the latest
+        quotes and the Parquet columns are made a batch at a time by the capture's loop
+        (`_hand_over`). Hot: benchmarks/cache_and_capture.py."""
+        inbox = self._inbox
+        inbox.append(
+            (
+                self._now_ns(),
+                packet.exchange_ts_ms,
+                packet.exchange_type,
+                packet.token,
+                packet.sequence,
+                packet.ltp_paise,
+                packet.last_traded_qty,
+                packet.volume,
+            )
         )
-        with self._lock:
-            self.received += 1
-            self._last_tick_ns = recv
-            self._pending.append(row)
-            self._latest[symbol] = row
-            closed = self._on_tick(symbol, ts_ms or recv // 1_000_000, ltp, volume)
-            if closed is not None:
-                self._closed.append(closed)
-                self._closed_to_store.append(closed)
-            n = len(self._pending)
-        if n >= self._flush_ticks:
-            self._wake.set()
+        if len(inbox) >= self._flush_ticks and not self._wake.is_set():
+            self._wake.set()  # once: Event.set takes a lock and notifies
+
+    @property
+    def received(self) -> int:
+        """Ticks received so far (handed over, or waiting in the inbox)."""
+        return self._handed + len(self._inbox)
 
     # --- the capture's loop ------------------------------------------------------------------
     def start(self, feed: TickFeed) -> None:
@@ -261,11 +258,11 @@ class LiveCapture:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
-        with self._lock:
-            for candle in self._candles.close_all():
-                self._closed.append(candle)
-                self._closed_to_store.append(candle)
         self._hand_over()
+        with self._lock:
+            left = self._candles.close_all()
+            self._closed.extend(left)
+        self.writer.add_candles(left)
         self._publish()
         deadline = time.monotonic() + timeout_s
         while True:
@@ -290,17 +287,58 @@ class LiveCapture:
                 self._on_turn()
 
     def _hand_over(self) -> None:
-        """Move what the socket threads buffered to the writer (one lock, one list swap)."""
+        """Move what the socket threads queued to the writer, as columns: the candles and the
+        latest quote per symbol are made from the same columns in one pass each."""
+        inbox = self._inbox
+        n = len(inbox)
+        if not n:
+            return
+        pop = inbox.popleft
+        items = [pop() for _ in range(n)]  # exactly n: appends after len() wait for next turn
+        self._handed += n  # (`received` may read n low while the line above runs: harmless)
+        # one comprehension per column: zip(*items) is ten times slower on 100,000 rows
+        recv = [t[0] for t in items]
+        ts_ms = [t[1] for t in items]
+        ex_type = [t[2] for t in items]
+        token = [t[3] for t in items]
+        sequence = [t[4] for t in items]
+        ltp = [t[5] for t in items]
+        qty = [t[6] for t in items]
+        volume = [t[7] for t in items]
+        del items
+        symbols = self._symbols
+        symbol = list(map(symbols.get, zip(ex_type, token, strict=True)))
+        if None in symbol:  # a token nobody subscribed (a venue's mistake): keep it, named
+            symbol = [
+                s if s is not None else f"{e}:{k}"
+                for s, e, k in zip(symbol, ex_type, token, strict=True)
+            ]
+        names: list[str] = symbol  # type: ignore[assignment]
+        # a tick without an exchange time takes its receive time (ms) for its minute
+        minute_ms = (
+            ts_ms if all(ts_ms) else [t or r // 1_000_000 for t, r in zip(ts_ms, recv, strict=True)]
+        )
+        last = dict(zip(names, range(n), strict=True))  # the latest tick of each symbol
         with self._lock:
-            pending, self._pending = self._pending, []
-            closed, self._closed_to_store = self._closed_to_store, []
-            received = self.received
-        if pending:
-            self.writer.extend(pending)
-        for candle in closed:
-            self.writer.add_candle(candle)
-        self.metrics.ticks.inc(received - self._ticks_counted)
-        self._ticks_counted = received
+            closed = self._candles.on_ticks(names, minute_ms, ltp, volume)
+            for sym, i in last.items():
+                self._latest[sym] = (
+                    recv[i],
+                    ts_ms[i],
+                    ex_type[i],
+                    token[i],
+                    sym,
+                    sequence[i],
+                    ltp[i],
+                    qty[i],
+                    volume[i],
+                )
+            self._closed.extend(closed)
+            self._last_tick_ns = recv[-1]
+        self.writer.extend_columns((recv, ts_ms, ex_type, token, names, sequence, ltp, qty, volume))
+        if closed:
+            self.writer.add_candles(closed)
+        self.metrics.ticks.inc(n)
 
     def run_once(self) -> None:
         self._hand_over()

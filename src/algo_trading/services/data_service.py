@@ -4,9 +4,11 @@ trading service has 9180).
 
 It degrades rather than dies: an unreachable Redis or bucket at start or later is a logged
 error, a failing readiness check and a metric, while the loop goes on (the cache answers
-misses; capture keeps ticks buffered until the store takes them). `build_data_service` is the
-composition root: settings -> adapters -> the service, by plain calls; nothing here runs at
-import, and every clock is injected.
+misses). A bucket that answered once and then goes away is an outage, not a failure: every
+write spills to <data_dir>/spill (checksummed), /readyz stays 200 with the object_store check
+saying "degraded", and the store checks upload the spill when S3 is back.
+`build_data_service` is the composition root: settings -> adapters -> the service, by plain
+calls; nothing here runs at import, and every clock is injected.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from prometheus_client import Gauge
+
 from algo_trading.adapters.brokers.angelone.auth import AngelOneSession
 from algo_trading.adapters.brokers.angelone.config import (
     AngelOneConfig,
@@ -31,9 +35,10 @@ from algo_trading.adapters.brokers.angelone.instruments import download_scrip_ma
 from algo_trading.adapters.brokers.angelone.packets import FeedPacket, Mode
 from algo_trading.adapters.instruments.master import parse_scrip_master_bytes
 from algo_trading.adapters.live import LiveTickWriter
+from algo_trading.adapters.objectstore import SpillingObjectStore
 from algo_trading.adapters.storage.sql import Database, prepare
 from algo_trading.adapters.storage.sql.data_jobs import SqlDataJobs
-from algo_trading.domain.errors import AlgoTradingError
+from algo_trading.domain.errors import AlgoTradingError, ObjectStoreUnavailableError
 from algo_trading.domain.instruments import Exchange
 from algo_trading.engine.ports import Cache, Clock, ObjectStore
 from algo_trading.market.calendar import calendar_for
@@ -45,6 +50,7 @@ from algo_trading.services.capture import (
     parse_capture_list,
     resolve_targets,
 )
+from algo_trading.services.clock import WallClock
 from algo_trading.services.data_jobs import (
     HistoryTopUp,
     archive_day,
@@ -76,13 +82,6 @@ FeedFactory = Callable[[Callable[[FeedPacket], None]], TickFeed]
 def _put_report(store: ObjectStore, key: str, body: bytes) -> None:
     kind = "text/html; charset=utf-8" if key.endswith(".html") else "application/json"
     store.put(key, body, content_type=kind)
-
-
-class WallClock:
-    """The real time, for the service's composition root only (tests inject their own)."""
-
-    def now_ns(self) -> int:
-        return time.time_ns()
 
 
 def data_schedule_jobs(
@@ -142,7 +141,9 @@ class DataService:
     history_root: Path | None = None
 
     def __post_init__(self) -> None:
-        self._store_status = CheckResult.failed("not checked yet")
+        self._store_reached = False  # the store answered once: a later failure is an outage
+        self._store_probe = CheckResult.failed("not checked yet")  # the store itself
+        self._store_status = CheckResult.failed("not checked yet")  # what readiness says
         self._cache_status = CheckResult.failed("not checked yet")
         self._last_check = float("-inf")
         self.health.add_check("object_store", lambda: self._store_status)
@@ -194,8 +195,42 @@ class DataService:
 
     def _check_stores(self) -> None:
         self._last_check = self.monotonic()
-        self._store_status = _probe(self.store.check, "object store", self._store_status)
+        self._store_status = self._check_object_store()
         self._cache_status = _probe(lambda: check_cache(self.cache), "cache", self._cache_status)
+
+    def _check_object_store(self) -> CheckResult:
+        """The store's check; with a spilling store (S3), an outage after the store has once
+        answered is degraded but ready while the spill folder takes the writes, and every
+        check that finds the store back uploads what was spilled."""
+        store = self.store
+        status = self._store_probe = _probe(store.check, "object store", self._store_probe)
+        if not isinstance(store, SpillingObjectStore):
+            return status
+        if status.ok:
+            self._store_reached = True
+            result = store.drain()
+            if result.error:
+                return self._spilling(store, result.error)
+            if result.damaged:
+                return CheckResult.passed(
+                    f"{len(result.damaged)} spilled objects fail their SHA-256 and stay in "
+                    f"{store.spill.root}"
+                )
+            return status
+        store.mark_down(ObjectStoreUnavailableError(status.reason))
+        if not self._store_reached:  # never reached: a wrong bucket or endpoint, not an outage
+            return status
+        return self._spilling(store, status.reason)
+
+    def _spilling(self, store: SpillingObjectStore, reason: str) -> CheckResult:
+        try:
+            store.check_spill()
+        except AlgoTradingError as exc:
+            return CheckResult.failed(f"{reason}; and the spill folder fails: {exc}")
+        return CheckResult.passed(
+            f"degraded: {reason}; {len(store.pending())} objects spilled to {store.spill.root}, "
+            "uploaded when it is back"
+        )
 
     def _capture_check(self) -> CheckResult:
         if self.capture is None:
@@ -220,6 +255,20 @@ def _probe(check: Callable[[], None], what: str, before: CheckResult) -> CheckRe
     if not before.ok and before.reason != "not checked yet":
         log.info("%s is back", what)
     return CheckResult.passed()
+
+
+def _watch_spill(store: SpillingObjectStore, metrics: ServiceMetrics) -> None:
+    registry = metrics.registry
+    Gauge(
+        "algo_object_store_spilled",
+        "Objects on the local disk waiting for the object store",
+        registry=registry,
+    ).set_function(lambda: len(store.pending()))
+    Gauge(
+        "algo_object_store_up",
+        "1 unless the object store was unreachable at the last put or check",
+        registry=registry,
+    ).set_function(lambda: 0 if store.down else 1)
 
 
 def _broker(settings: Settings, environ: Mapping[str, str], clock: Clock) -> AngelOneSession:
@@ -278,7 +327,9 @@ def build_data_service(
         health, metrics.registry, host=settings.health_host, port=settings.data_health_port
     )
     cache = build_cache(settings, metrics.registry)
-    store = build_object_store(settings)
+    store = build_object_store(settings, spill_dir=Path(settings.data_dir) / "spill")
+    if isinstance(store, SpillingObjectStore):
+        _watch_spill(store, metrics)
     closers: list[Callable[[], None]] = []
     close_cache = getattr(cache, "close", None)
     if close_cache is not None:

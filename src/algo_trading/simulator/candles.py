@@ -1,7 +1,9 @@
 """Historical candles for getCandleData (spec §3), generated and consistent.
 
 Every trading day of every instrument has one seeded one-minute path on the instrument's tick
-grid; longer intervals are aggregated from it, so a 5-minute candle is exactly its five minutes
+grid over that day's continuous session (09:15-15:30 IST; a Muhurat or other special session
+with its own hours from the calendar, the grid of longer intervals starting at its open);
+longer intervals are aggregated from it, so a 5-minute candle is exactly its five minutes
 and a day candle its whole session. Rows are [ISO time +05:30, open, high, low, close, volume].
 """
 
@@ -14,7 +16,7 @@ from typing import Any
 
 from algo_trading.domain.errors import ConfigError
 from algo_trading.domain.events import IST
-from algo_trading.domain.instruments import Exchange, InstrumentType
+from algo_trading.domain.instruments import Exchange, InstrumentType, Segment
 from algo_trading.market.calendar import calendar_for
 from algo_trading.simulator.accounts import RequestError
 from algo_trading.simulator.market import Quote
@@ -47,23 +49,47 @@ _SESSION_MINUTES = 375
 Minute = tuple[int, int, int, int, int]  # open, high, low, close, volume (paise, units)
 
 
-def _is_trading_day(exchange: Exchange, day: dt.date) -> bool:
+def _session(exchange: Exchange, day: dt.date) -> tuple[dt.time, int] | None:
+    """The continuous cash market of `day`: (its open, its minutes), or None when nothing
+    trades. A special session has its own hours (Muhurat: 13:45-14:45 IST on 2025-10-21,
+    an evening hour in earlier years); one whose hours are not published yet serves no
+    candles. Outside the calendar's years, weekdays at the regular 09:15-15:30."""
     try:
-        return calendar_for(exchange).is_trading_day(day)
+        calendar = calendar_for(exchange)
+        if not calendar.first_day <= day <= calendar.last_day:
+            raise ConfigError("outside the calendar")
     except ConfigError:
-        return day.weekday() < 5
+        return (_OPEN, _SESSION_MINUTES) if day.weekday() < 5 else None
+    try:
+        session = calendar.session_for(day)
+    except ConfigError:  # a special session whose hours are not tabled
+        return None
+    if session is None:
+        return None
+    window = session.continuous(Segment.CASH)
+    start = window.start.hour * 60 + window.start.minute
+    end = window.end.hour * 60 + window.end.minute
+    return window.start, end - start
 
 
 @functools.lru_cache(maxsize=512)
 def _minutes(
-    seed: int, token: str, day: dt.date, base: int, tick: int, lot: int, index: bool
+    seed: int,
+    token: str,
+    day: dt.date,
+    base: int,
+    tick: int,
+    lot: int,
+    index: bool,
+    length: int = _SESSION_MINUTES,
 ) -> tuple[Minute, ...]:
-    """The day's one-minute path: opens near `base` (moved by a seeded daily drift)."""
+    """The day's one-minute path of `length` minutes: opens near `base` (moved by a seeded
+    daily drift)."""
     rng = random.Random(f"{seed}:candles:{token}:{day.isoformat()}")
     price = max(tick, round(base * (1 + rng.gauss(0, 0.01)) / tick) * tick)
     sigma = max(1.0, price * 3 / 10_000 / tick)
     out = []
-    for _ in range(_SESSION_MINUTES):
+    for _ in range(length):
         close = max(tick, price + round(rng.gauss(0, sigma)) * tick)
         wick = abs(round(rng.gauss(0, sigma / 2))) * tick
         high = max(price, close) + wick
@@ -111,25 +137,29 @@ def candles(
     for offset in range((last.date() - first.date()).days + 1):
         # Counting days, not stepping a date past todate: 9999-12-31 has no next day.
         day = first.date() + dt.timedelta(days=offset)
-        if _is_trading_day(inst.exchange, day):
-            path = _minutes(
-                seed,
-                str(inst.token),
-                day,
-                quote.close,
-                quote.tick_paise,
-                inst.lot_size,
-                inst.instrument_type is InstrumentType.INDEX,
-            )
-            open_at = dt.datetime.combine(day, _OPEN, tzinfo=IST)
-            for i in range(0, _SESSION_MINUTES, step):
-                start = open_at + dt.timedelta(minutes=i)
-                chunk = path[i : i + step]
-                stamp = dt.datetime.combine(day, dt.time(0), tzinfo=IST) if step == 375 else start
-                end = open_at + dt.timedelta(minutes=i + len(chunk))
-                inside = (
-                    first.date() <= day <= last.date() if step == 375 else first <= stamp <= last
-                )
-                if inside and end <= now:
-                    rows.append(_row(stamp, chunk))
+        session = _session(inst.exchange, day)
+        if session is None:
+            continue
+        opens, length = session
+        path = _minutes(
+            seed,
+            str(inst.token),
+            day,
+            quote.close,
+            quote.tick_paise,
+            inst.lot_size,
+            inst.instrument_type is InstrumentType.INDEX,
+            length,
+        )
+        open_at = dt.datetime.combine(day, opens, tzinfo=IST)
+        daily = interval == "ONE_DAY"
+        chunk_minutes = length if daily else step
+        for i in range(0, length, chunk_minutes):
+            start = open_at + dt.timedelta(minutes=i)
+            chunk = path[i : i + chunk_minutes]
+            stamp = dt.datetime.combine(day, dt.time(0), tzinfo=IST) if daily else start
+            end = open_at + dt.timedelta(minutes=i + len(chunk))
+            inside = first.date() <= day <= last.date() if daily else first <= stamp <= last
+            if inside and end <= now:
+                rows.append(_row(stamp, chunk))
     return rows

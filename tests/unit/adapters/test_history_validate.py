@@ -109,3 +109,34 @@ def test_a_bar_on_a_holiday_is_outside_the_sessions(tmp_path: Path) -> None:
     store.write(KEY, holiday)
     report = validate_series(store, KEY, NSE, 5)
     assert [f.kind for f in report.findings] == ["session"]
+
+
+MUHURAT = dt.date(2025, 10, 21)  # Samvat 2082: continuous market 13:45-14:45 IST (calendar)
+
+
+def test_a_muhurat_session_is_the_session_of_its_day(tmp_path: Path) -> None:
+    minutes = BarKey("NSE", "SBIN-EQ", "ONE_MINUTE")
+    hours = BarKey("NSE", "SBIN-EQ", "ONE_HOUR")
+    store = ParquetBarStore(tmp_path)
+    store.write(minutes, make_bars("SBIN-EQ", ist_ns(2025, 10, 20, 9, 15), 375, seed=1))
+    store.write(minutes, make_bars("SBIN-EQ", ist_ns(2025, 10, 21, 13, 45), 60, seed=2))
+    store.write(minutes, make_bars("SBIN-EQ", ist_ns(2025, 10, 23, 9, 15), 375, seed=3))
+    report = validate_series(store, minutes, NSE, 5)
+    assert report.ok, report.findings
+    # the hour grid of that day starts at its open (13:45), not at 09:15's 13:15 or 14:15
+    store.write(hours, make_bars("SBIN-EQ", ist_ns(2025, 10, 20, 9, 15), 7, step_s=3600))
+    store.write(hours, make_bars("SBIN-EQ", ist_ns(2025, 10, 21, 13, 45), 1))
+    assert validate_series(store, hours, NSE, 5).ok
+    on_hour = np.asarray([ist_ns(2025, 10, 21, 13, 45), ist_ns(2025, 10, 21, 14, 15)])
+    assert off_grid(on_hour, "ONE_HOUR", NSE).tolist() == [False, True]
+    assert off_grid(on_hour, "ONE_HOUR").tolist() == [True, False]  # no calendar: from 09:15
+
+
+def test_regular_hours_on_a_muhurat_day_are_outside_its_session(tmp_path: Path) -> None:
+    store = ParquetBarStore(tmp_path)
+    store.write(KEY, make_bars("SBIN-EQ", ist_ns(2025, 10, 21, 9, 15), 375))
+    report = validate_series(store, KEY, NSE, 5)
+    sessions = [f.text for f in report.findings if f.kind == "session"]
+    assert sessions[0] == "2025-10-21 09:15 IST: outside the exchange's sessions"
+    assert sessions[-1] == "... and 295 more session findings"  # 375 - 60 Muhurat minutes
+    assert report.count("gap") == 0

@@ -153,3 +153,43 @@ def test_start_subscribes_every_target_by_exchange_and_stop_flushes_the_rest(
     assert feed.closed
     assert cap.writer.flushed_ticks == 1
     assert any("/candles-" in k for k in cap.writer.keys)  # the open candle, closed at stop
+
+
+class CountingLock:
+    """A lock that counts how often it is taken (the hot path must not take it per tick)."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+
+    def __enter__(self) -> None:
+        self.taken += 1
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+def test_the_feed_threads_take_no_lock_per_tick_and_every_tick_is_handed_over_in_order(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    cap = _capture(tmp_path, clock)
+    lock = CountingLock()
+    cap._lock = lock  # type: ignore[assignment]
+    cap.writer._lock = lock  # type: ignore[assignment]
+    for i in range(90):
+        clock.ns += 1_000
+        cap.on_packet(_packet(i, T0_MS + i * 1_000, 100 + i, instrument=("3045", "1594")[i % 2]))
+    assert lock.taken == 0
+    assert cap.received == 90
+    assert cap.writer.buffered == 0
+    cap.run_once()
+    assert lock.taken <= 6  # per batch, not per tick
+    assert cap.writer.buffered == 90
+    cap.writer.flush()
+    ticks = read_ticks(cap.writer.store, DAY)
+    assert ticks["sequence"].to_pylist() == list(range(90))
+    assert ticks["symbol"].to_pylist()[:2] == ["NSE:SBIN-EQ", "NSE:INFY-EQ"]
+    assert ticks["recv_ts_ns"].to_pylist() == [
+        T0_MS * 1_000_000 + (i + 1) * 1_000 for i in range(90)
+    ]
+    assert latest_quote(cap.cache, "NSE:INFY-EQ")["ltp_paise"] == 189  # type: ignore[index]

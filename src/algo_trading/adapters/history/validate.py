@@ -8,7 +8,8 @@ else, or damaged, shows what it holds:
 * impossible bars: high below low, open or close outside [low, high], a price not positive or
   not on the tick, a negative volume;
 * off-grid or off-session bars: a start time that is not on the interval's grid from the open
-  (09:15 IST for intraday intervals, 00:00 IST for daily candles) or outside the session.
+  of that day's session (09:15 IST; a Muhurat or other special session from its own open, as
+  the calendar has it; 00:00 IST for daily candles) or outside the session.
 
 Days the calendar cannot judge (a special session whose hours are not tabled) are skipped.
 """
@@ -26,11 +27,21 @@ import numpy.typing as npt
 from algo_trading.adapters.history.bars import I64, BarSeries
 from algo_trading.adapters.history.sessions import session_window
 from algo_trading.adapters.history.store import ParquetBarStore
+from algo_trading.domain.errors import InvalidInputError
 from algo_trading.domain.events import ns_to_ist
 from algo_trading.engine.ports import BarKey
 from algo_trading.market.calendar import TradingCalendar
+from algo_trading.market.instruments import InstrumentMaster
 
-__all__ = ["INTERVAL_MINUTES", "Finding", "SeriesReport", "off_grid", "validate_series"]
+__all__ = [
+    "INTERVAL_MINUTES",
+    "Finding",
+    "SeriesReport",
+    "TickSize",
+    "off_grid",
+    "tick_size_for",
+    "validate_series",
+]
 
 INTERVAL_MINUTES: Mapping[str, int] = {
     "ONE_MINUTE": 1,
@@ -77,6 +88,42 @@ class SeriesReport:
         return not self.findings
 
 
+@dataclass(frozen=True, slots=True)
+class TickSize:
+    """The tick a series' prices must be on, and where it came from (said in the report)."""
+
+    paise: int
+    source: str
+
+    def describe(self) -> str:
+        return f"tick {_rupees(self.paise)} from {self.source}"
+
+
+def tick_size_for(
+    key: BarKey,
+    master: InstrumentMaster | None,
+    *,
+    master_name: str = "the instrument master",
+    override_paise: int | None = None,
+    fallback_paise: int = 5,
+) -> TickSize:
+    """`key`'s tick: `override_paise` when given (--tick-size), else the instrument master's
+    tick for the symbol on its exchange, else `fallback_paise` (a symbol the master lacks,
+    an index with no tick)."""
+    if override_paise is not None:
+        return TickSize(override_paise, "--tick-size")
+    if master is not None:
+        try:
+            inst = master.by_symbol(key.symbol, key.exchange)
+        except InvalidInputError:
+            inst = None
+        if inst is not None and inst.tick_size_paise > 0:
+            return TickSize(inst.tick_size_paise, master_name)
+        why = "not in" if inst is None else "without a tick in"
+        return TickSize(fallback_paise, f"the default ({key.symbol} {why} {master_name})")
+    return TickSize(fallback_paise, "the default (no instrument master)")
+
+
 def _stamp(ts_ns: int) -> str:
     return ns_to_ist(int(ts_ns)).strftime("%Y-%m-%d %H:%M IST")
 
@@ -85,8 +132,12 @@ def _rupees(paise: int) -> str:
     return f"{Decimal(int(paise)).scaleb(-2)}"
 
 
-def off_grid(ts_ns: I64, interval: str) -> npt.NDArray[np.bool_]:
-    """Which start times are not on `interval`'s grid (from 09:15 IST, or at 00:00 IST daily)."""
+def off_grid(
+    ts_ns: I64, interval: str, calendar: TradingCalendar | None = None
+) -> npt.NDArray[np.bool_]:
+    """Which start times are not on `interval`'s grid: from the day's open (09:15 IST; with a
+    `calendar`, the open of that day's session, so a Muhurat session's grid starts at its own
+    open), or at 00:00 IST for daily candles."""
     step = INTERVAL_MINUTES[interval]
     local = ts_ns + _IST_NS
     if local.size and not step:
@@ -94,7 +145,16 @@ def off_grid(ts_ns: I64, interval: str) -> npt.NDArray[np.bool_]:
     if not step:
         return np.zeros(0, dtype=bool)
     minute = (local % _DAY_NS) // _MINUTE_NS
-    return np.asarray(((local % _MINUTE_NS) != 0) | ((minute - _OPEN_MINUTE) % step != 0))
+    opens: npt.NDArray[np.int64] | int = _OPEN_MINUTE
+    if calendar is not None and local.size:
+        days, inverse = np.unique(local // _DAY_NS, return_inverse=True)
+        anchors = np.full(len(days), _OPEN_MINUTE, dtype=np.int64)
+        for k, number in enumerate(days.tolist()):
+            window = session_window(calendar, _EPOCH + dt.timedelta(days=number))
+            if not isinstance(window, str):
+                anchors[k] = ((window[0] + _IST_NS) % _DAY_NS) // _MINUTE_NS
+        opens = anchors[inverse.reshape(-1)]
+    return np.asarray(((local % _MINUTE_NS) != 0) | ((minute - opens) % step != 0))
 
 
 def validate_series(
@@ -121,7 +181,7 @@ def validate_series(
     if key.interval not in INTERVAL_MINUTES:
         report.notes.append(f"interval {key.interval} unknown: grid and gaps not checked")
         return report
-    grid = off_grid(ts, key.interval)
+    grid = off_grid(ts, key.interval, calendar)
     for i in np.flatnonzero(grid)[:_SHOW].tolist():
         report.findings.append(
             Finding("grid", f"{_stamp(ts[i])}: not on the {key.interval} grid of the session")

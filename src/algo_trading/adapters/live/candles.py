@@ -5,12 +5,14 @@ earlier minute (late, or replayed after a reconnect) is kept in the raw ticks bu
 reopen a closed candle. Volume is the growth of the feed's cumulative day volume within the
 minute (0 in LTP mode, which carries none).
 
-`on_tick` runs for every tick under the capture's lock, so the open candle is a plain list
-mutated in place (no object per tick); a LiveCandle is built only when a minute closes.
+`on_ticks` takes a batch as columns (the capture hands its buffer over a few times a second)
+and runs one tight loop; the open candle is a plain list mutated in place (no object per
+tick); a LiveCandle is built only when a minute closes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["LiveCandle", "MinuteCandles"]
@@ -48,38 +50,53 @@ class MinuteCandles:
     def on_tick(
         self, symbol: str, exchange_ts_ms: int, ltp_paise: int, cum_volume: int
     ) -> LiveCandle | None:
-        if ltp_paise <= 0:
-            return None
-        minute = exchange_ts_ms // _MS_PER_MINUTE
-        c = self._open.get(symbol)
-        if c is not None and minute == c[_START]:
-            if ltp_paise > c[_HIGH]:
-                c[_HIGH] = ltp_paise
-            elif ltp_paise < c[_LOW]:
-                c[_LOW] = ltp_paise
-            c[_CLOSE] = ltp_paise
-            if cum_volume > 0:
-                last = c[_LAST_CUM]
-                if last > 0 and cum_volume > last:
-                    c[_VOLUME] += cum_volume - last
-                c[_LAST_CUM] = cum_volume
-            c[_TICKS] += 1
-            return None
-        if c is not None and minute < c[_START]:
-            return None  # late tick: the minute it belongs to is closed
-        last_cum = c[_LAST_CUM] if c is not None else 0
-        volume = cum_volume - last_cum if last_cum > 0 and cum_volume > last_cum else 0
-        self._open[symbol] = [
-            minute,
-            ltp_paise,
-            ltp_paise,
-            ltp_paise,
-            ltp_paise,
-            volume,
-            1,
-            cum_volume if cum_volume > 0 else last_cum,
-        ]
-        return None if c is None else _candle(symbol, c)
+        """One tick (tests, a caller without a batch); the capture uses `on_ticks`."""
+        closed = self.on_ticks((symbol,), (exchange_ts_ms,), (ltp_paise,), (cum_volume,))
+        return closed[0] if closed else None
+
+    def on_ticks(
+        self,
+        symbols: Iterable[str],
+        exchange_ts_ms: Iterable[int],
+        ltp_paise: Iterable[int],
+        cum_volume: Iterable[int],
+    ) -> list[LiveCandle]:
+        """A batch of ticks in arrival order, as columns; returns the candles they closed.
+        One loop with everything in locals: the capture's hand-over runs it for every tick."""
+        closed: list[LiveCandle] = []
+        opened = self._open
+        get = opened.get
+        for symbol, ts_ms, ltp, cum in zip(
+            symbols, exchange_ts_ms, ltp_paise, cum_volume, strict=True
+        ):
+            if ltp <= 0:
+                continue
+            minute = ts_ms // _MS_PER_MINUTE
+            c = get(symbol)
+            if c is not None:
+                start = c[_START]
+                if minute == start:
+                    if ltp > c[_HIGH]:
+                        c[_HIGH] = ltp
+                    elif ltp < c[_LOW]:
+                        c[_LOW] = ltp
+                    c[_CLOSE] = ltp
+                    if cum > 0:
+                        last = c[_LAST_CUM]
+                        if last > 0 and cum > last:
+                            c[_VOLUME] += cum - last
+                        c[_LAST_CUM] = cum
+                    c[_TICKS] += 1
+                    continue
+                if minute < start:
+                    continue  # late tick: the minute it belongs to is closed
+                closed.append(_candle(symbol, c))
+                last_cum = c[_LAST_CUM]
+            else:
+                last_cum = 0
+            volume = cum - last_cum if last_cum > 0 and cum > last_cum else 0
+            opened[symbol] = [minute, ltp, ltp, ltp, ltp, volume, 1, cum if cum > 0 else last_cum]
+        return closed
 
     def close_all(self) -> list[LiveCandle]:
         """Every open candle, closed (the end of a capture)."""

@@ -15,6 +15,7 @@ import contextlib
 import errno
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,7 @@ __all__ = ["LocalObjectStore"]
 
 T = TypeVar("T")
 _META = ".meta"
+_TORN_PAUSES_S = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02)  # 38 ms in all, per attempt
 _FATAL = {errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS, errno.EDQUOT, errno.ENOTDIR}
 
 
@@ -109,13 +111,25 @@ class LocalObjectStore:
             if digest == meta.get("sha256"):
                 return data
             # A put that finished between the two reads: the bytes are the new object's, and
-            # so is the metadata now. Only a pair that stays apart is torn (or corrupt).
-            try:
-                again = json.loads(meta_path.read_bytes())
-            except (OSError, ValueError) as exc:
-                raise Transient(exc) from exc
-            if digest == again.get("sha256"):
-                return data
+            # so is the metadata now. A put caught between its two renames settles within
+            # moments, so the pair is read again a few times, briefly, before this attempt
+            # counts as torn (the retry policy is for I/O failures, and a busy writer could
+            # outlast its few tries); only a pair that stays apart is corrupt.
+            for pause in _TORN_PAUSES_S:
+                try:
+                    again = json.loads(meta_path.read_bytes())
+                    if digest == again.get("sha256"):
+                        return data
+                    time.sleep(pause)
+                    data = path.read_bytes()
+                    meta = json.loads(meta_path.read_bytes())
+                except FileNotFoundError:
+                    raise Transient(_Torn(key)) from None
+                except (OSError, ValueError) as exc:
+                    raise Transient(exc) from exc
+                digest = sha256_hex(data)
+                if digest == meta.get("sha256"):
+                    return data
             raise Transient(_Torn(key))
 
         try:
@@ -138,6 +152,16 @@ class LocalObjectStore:
         if not self._path(key).exists():
             return None
         return ObjectInfo(key, int(meta["size"]), str(meta["sha256"]))
+
+    def content_type(self, key: str) -> str:
+        """The content type the object was put with (octet-stream if none was recorded)."""
+        try:
+            meta = json.loads(self._meta(key).read_bytes())
+        except FileNotFoundError:
+            raise ObjectNotFoundError(f"{self.uri(key)}: no such object") from None
+        except (OSError, ValueError) as exc:
+            raise ObjectStoreError(f"{self.uri(key)}: metadata unreadable ({exc})") from None
+        return str(meta.get("content_type") or "application/octet-stream")
 
     def list(self, prefix: str) -> list[str]:
         keys = []

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import random
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from algo_trading.adapters.live import LiveTickWriter, MinuteCandles, TickRow
+from algo_trading.adapters.live import LiveCandle, LiveTickWriter, MinuteCandles, TickRow
 from algo_trading.adapters.live.ticks import read_ticks
 from algo_trading.adapters.objectstore import LocalObjectStore, RetryPolicy
 from algo_trading.domain.errors import ObjectStoreUnavailableError
@@ -79,3 +80,59 @@ def test_a_failed_flush_keeps_every_row_for_the_next_one(tmp_path: Path) -> None
     writer.store = LocalObjectStore(tmp_path / "objects")
     assert writer.flush() == 6
     assert read_ticks(writer.store, (2025, 3, 4)).column("sequence").to_pylist() == list(range(6))
+
+
+def test_a_batch_of_ticks_makes_the_same_candles_as_one_tick_at_a_time() -> None:
+    rng = random.Random(11)
+    ticks = [
+        (
+            rng.choice(["NSE:X", "NSE:Y", "NSE:Z"]),
+            T0_MS + rng.randrange(0, 5 * MIN_MS) if rng.random() < 0.1 else T0_MS + i * 997,
+            rng.choice([0, rng.randrange(90, 110)]),
+            rng.choice([0, 1000 + i * 3, 900]),
+        )
+        for i in range(400)
+    ]
+    one = MinuteCandles()
+    by_one = [c for t in ticks if (c := one.on_tick(*t)) is not None]
+    batch = MinuteCandles()
+    by_batch: list[LiveCandle] = []
+    for k in range(0, len(ticks), 37):  # batches of uneven size, split anywhere
+        part = ticks[k : k + 37]
+        by_batch += batch.on_ticks(*(list(col) for col in zip(*part, strict=True)))
+    assert by_batch == by_one
+    assert batch.close_all() == one.close_all()
+
+
+def test_tick_files_are_one_row_group_dictionary_only_where_values_are_few(
+    tmp_path: Path,
+) -> None:
+    store = LocalObjectStore(tmp_path)
+    writer = LiveTickWriter(store)
+    writer.extend_columns(
+        [
+            [T0_NS + i for i in range(1000)],
+            [T0_MS + i for i in range(1000)],
+            [1] * 1000,
+            ["3045"] * 1000,
+            ["NSE:SBIN-EQ"] * 1000,
+            list(range(1000)),
+            [100 + i % 7 for i in range(1000)],
+            [1] * 1000,
+            list(range(1000)),
+        ]
+    )
+    writer.append(_row(1000))  # rows and column batches keep their order
+    assert writer.flush() == 1001
+    meta = pq.ParquetFile(io.BytesIO(store.get(writer.keys[0]))).metadata
+    assert meta.num_row_groups == 1
+    group = meta.row_group(0)
+    encodings = {
+        group.column(i).path_in_schema: set(group.column(i).encodings)
+        for i in range(group.num_columns)
+    }
+    assert "DELTA_BINARY_PACKED" in encodings["recv_ts_ns"]
+    assert not {"PLAIN_DICTIONARY", "RLE_DICTIONARY"} & encodings["recv_ts_ns"]
+    assert "RLE_DICTIONARY" in encodings["symbol"]
+    table = read_ticks(store, (2025, 3, 4))
+    assert table.column("sequence").to_pylist() == [*range(1000), 1000]

@@ -97,7 +97,7 @@ def fetch(
     from algo_trading.adapters.history.store import ParquetBarStore
     from algo_trading.domain.events import IST
     from algo_trading.services import history_fetch as hf
-    from algo_trading.services.alerts import WallClock
+    from algo_trading.services.clock import WallClock
     from algo_trading.services.settings import load_settings
 
     names = _symbols(symbols)

@@ -23,10 +23,10 @@ from algo_trading.adapters.notify import (
 )
 from algo_trading.domain.errors import ConfigError
 from algo_trading.engine.ports import Clock, SecretStore
-from algo_trading.services.clock import WallClock  # re-exported: bootstrap imports it here
+from algo_trading.services.clock import WallClock
 from algo_trading.services.settings import Settings, check_alert_settings, env_name
 
-__all__ = ["SMTP_PASSWORD_SECRET", "TELEGRAM_TOKEN_SECRET", "WallClock", "build_notifier"]
+__all__ = ["SMTP_PASSWORD_SECRET", "TELEGRAM_TOKEN_SECRET", "build_notifier"]
 
 SMTP_PASSWORD_SECRET = "alert_smtp_password"  # noqa: S105 - the name asked of the store
 TELEGRAM_TOKEN_SECRET = "alert_telegram_bot_token"  # noqa: S105 - a name, not a value

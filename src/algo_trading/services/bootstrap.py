@@ -60,7 +60,8 @@ from algo_trading.engine.squareoff import CutoffFn, IntradaySquareOff, broker_cu
 from algo_trading.market import BROKERS
 from algo_trading.market.calendar import calendar_for
 from algo_trading.market.throttle import DEFAULT_ORDERS_PER_SECOND, OrderThrottle
-from algo_trading.services.alerts import WallClock, build_notifier
+from algo_trading.services.alerts import build_notifier
+from algo_trading.services.clock import WallClock
 from algo_trading.services.commands import CommandProcessor as TableCommands
 from algo_trading.services.commands import EngineControl
 from algo_trading.services.funds_recorder import FundsRecorder

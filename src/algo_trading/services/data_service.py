@@ -40,9 +40,10 @@ from algo_trading.adapters.storage.sql import Database, prepare
 from algo_trading.adapters.storage.sql.data_jobs import SqlDataJobs
 from algo_trading.domain.errors import AlgoTradingError, ObjectStoreUnavailableError
 from algo_trading.domain.instruments import Exchange
-from algo_trading.engine.ports import Cache, Clock, ObjectStore
+from algo_trading.engine.ports import Alert, Cache, Clock, ObjectStore
 from algo_trading.market.calendar import calendar_for
 from algo_trading.research.reports import scheduled_reports
+from algo_trading.services.alerts import build_notifier
 from algo_trading.services.capture import (
     AngelOneTickFeed,
     LiveCapture,
@@ -136,7 +137,7 @@ class DataService:
     poll_s: float = 1.0
     check_every_s: float = 30.0
     monotonic: MonotonicClock = time.monotonic
-    closers: list[Callable[[], None]] = field(default_factory=list)
+    closers: list[Callable[[], object]] = field(default_factory=list)
     # the local history store, restored from and kept in the object store (with S3)
     history_root: Path | None = None
 
@@ -330,7 +331,7 @@ def build_data_service(
     store = build_object_store(settings, spill_dir=Path(settings.data_dir) / "spill")
     if isinstance(store, SpillingObjectStore):
         _watch_spill(store, metrics)
-    closers: list[Callable[[], None]] = []
+    closers: list[Callable[[], object]] = []
     close_cache = getattr(cache, "close", None)
     if close_cache is not None:
         closers.append(close_cache)
@@ -340,7 +341,15 @@ def build_data_service(
         prepare(db, migrate=settings.database_migrate_on_start)
         job_log = SqlDataJobs(db)
         closers.append(db.dispose)
-        reports = scheduled_reports(db, lambda key, body: _put_report(store, key, body))
+        notify: Callable[[Alert], None] | None = None
+        if settings.reports_notify:
+            notifier = build_notifier(settings, secrets=secret_store_for(settings, environ))
+            notifier.start()
+            closers.append(notifier.close)
+            notify = notifier.notify
+        reports = scheduled_reports(
+            db, lambda key, body: _put_report(store, key, body), notify, clock.now_ns
+        )
     session = _broker(settings, environ, clock)
     closers.insert(0, session.http.close)
     capture, feed_factory, capture_error = None, None, ""

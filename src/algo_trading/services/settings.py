@@ -173,6 +173,11 @@ class Settings(BaseSettings):
         pattern=r"^https?://[^/\s]+(/[^\s]*)?$",
         description="Bot API base URL (a local Bot API server, or a test double)",
     )
+    reports_notify: bool = Field(
+        default=False,
+        description="the data service also sends each scheduled report's summary (daily, "
+        "weekly, monthly) through these alert channels: e-mail by SNS or SMTP, Telegram",
+    )
 
     # --- the trading service (issue #10, item 1) ----------------------------------------------
     instance_id: str = Field(

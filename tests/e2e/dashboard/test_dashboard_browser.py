@@ -32,7 +32,7 @@ from algo_trading.adapters.brokers.angelone.orders_api import AngelOneAccount
 from algo_trading.adapters.storage.sql import Database
 from algo_trading.adapters.storage.sql.models import metadata
 from algo_trading.dashboard import queries
-from algo_trading.services.alerts import WallClock
+from algo_trading.services.clock import WallClock
 from algo_trading.services.dashboard_demo import seed_candles
 from algo_trading.services.users import DEMO_PASSWORD
 from algo_trading.simulator.config import (

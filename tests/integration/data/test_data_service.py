@@ -32,6 +32,7 @@ from algo_trading.services.settings import Settings
 from algo_trading.simulator.config import SimulatorConfig
 from algo_trading.simulator.testing import running_simulator
 from tests.integration.angelone.conftest import MovingClock, wait_for
+from tests.support.alert_servers import BotApi
 from tests.support.aws import REGION, isolate_from_aws, moto_server
 from tests.support.redis_servers import private_redis
 
@@ -178,3 +179,39 @@ def test_an_unreachable_bucket_leaves_the_service_running_and_not_ready(
         assert _get(service.server.url + "/readyz")[0] == 503
         beats = service.heartbeat.age_s()
         assert beats < settings.health_stale_after_s
+
+
+@pytest.mark.parametrize("notify", [True, False])
+def test_the_reports_job_sends_each_summary_through_the_alert_channels_only_when_asked(
+    venue: tuple[Any, MovingClock],
+    tmp_path: Path,
+    no_algo_env: None,
+    bot_api: BotApi,
+    notify: bool,
+) -> None:
+    """ALGO_REPORTS_NOTIFY (off by default): the trading_reports job also sends the daily, weekly
+    and monthly summaries to the alert channels (here Telegram's Bot API on loopback)."""
+    server, clock = venue
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        log_dir=tmp_path / "logs",
+        broker_url=server.base_url,
+        data_health_port=0,
+        reports_notify=notify,
+        alert_telegram_bot_token=bot_api.token,
+        alert_telegram_chat_id="-1001",
+        alert_telegram_api_url=bot_api.base_url,
+    )
+    service = build_data_service(settings, clock=clock)
+    try:
+        [job] = [j for j in service.schedule.jobs if j.name == "trading_reports"]
+        assert "daily" in job.action(DAY)
+        if notify:
+            wait_for(lambda: len(bot_api.texts) >= 3, 20, "three reports sent")
+            texts = "\n".join(bot_api.texts)
+            for kind in ("REPORT_DAILY", "REPORT_WEEKLY", "REPORT_MONTHLY"):
+                assert kind in texts
+        else:
+            assert bot_api.texts == []
+    finally:
+        service.stop()

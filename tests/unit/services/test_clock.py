@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 import algo_trading
-from algo_trading.services import alerts, clock, data_service
+from algo_trading.services import bootstrap, clock, data_service
 
 SRC = Path(algo_trading.__file__).parent
 
@@ -23,5 +23,5 @@ def test_one_wall_clock_class_in_the_source_tree() -> None:
 
 
 def test_the_services_share_it() -> None:
-    assert alerts.WallClock is clock.WallClock
+    assert bootstrap.WallClock is clock.WallClock
     assert data_service.WallClock is clock.WallClock

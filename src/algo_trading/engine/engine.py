@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, ItemsView, Iterable
 from dataclasses import replace
+from typing import NamedTuple
 
 from algo_trading.domain.errors import ConfigError, DuplicateOrderError, StrategyError
 from algo_trading.domain.events import Bar, ExecutionReport, Tick
@@ -52,7 +53,7 @@ from algo_trading.market.audit import OrderAuditRecord
 from algo_trading.market.throttle import OrderThrottle
 from algo_trading.strategy.base import Strategy
 
-__all__ = ["MemoryAuditLog", "MemoryTradeLog", "TradingEngine"]
+__all__ = ["InlineRoute", "MemoryAuditLog", "MemoryTradeLog", "TradingEngine"]
 
 # The base class's hooks do nothing: a strategy that keeps them is not called (nor is a
 # snapshot made for it) on each report, which is most of a backtest's reports.
@@ -61,6 +62,17 @@ _NO_ON_ORDER_UPDATE = Strategy.on_order_update
 
 
 # Each event's and status's text, read from a dict: an enum's `.value` is a slow property.
+class InlineRoute(NamedTuple):
+    """What the one-strategy bar handler works with (`TradingEngine.inline_route`)."""
+
+    # [(the strategy's indicator updates then its on_bar, the strategy)]: one entry
+    routes: list[tuple[tuple[Callable[[Bar], None], ...], Strategy]]
+    books: list[Position]  # the symbol's books, marked at each bar's close
+    queue: deque[ExecutionReport]  # reports waiting for `drain`
+    drain: Callable[[], None]
+    failed: Callable[[Strategy, str, Exception, str], None]
+
+
 _VALUE: dict[object, str] = {e: e.value for e in (*OrderEvent, *OrderStatus)}
 
 
@@ -272,6 +284,23 @@ class TradingEngine:
         handler = on_bar_one_strategy if self._started and len(routes) == 1 else on_bar
         self._handlers[symbol] = handler
         return handler
+
+    def inline_route(self, symbol: str) -> InlineRoute | None:
+        """What `bar_handler(symbol)` works with when one strategy takes the symbol's bars,
+        for a feed loop that does the handler's work inline (the backtest driver: a Python
+        call less per bar); None otherwise (call the handler). The loop must do exactly what
+        `on_bar_one_strategy` does, in its order, and re-read `routes[0]` at every bar."""
+        self.bar_handler(symbol)
+        routes = self._bar_routes.get(symbol)
+        if not self._started or routes is None or len(routes) != 1:
+            return None
+        return InlineRoute(
+            routes,
+            self.portfolio.by_symbol.setdefault(symbol, []),
+            self._queue,
+            self.drain,
+            self._strategy_failed,
+        )
 
     def on_tick(self, tick: Tick) -> None:
         if self.orders.held:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from algo_trading.strategy.builtin._crossover import MovingAverageCrossover, check_fast_slow
-from algo_trading.strategy.indicators import Exact
+from algo_trading.strategy.indicators import SMA, CrossOver, Exact, SmaCrossOver
 
 __all__ = ["SmaCrossover", "SmaCrossoverParams"]
 
@@ -31,3 +31,12 @@ class SmaCrossover(MovingAverageCrossover):
 
     def average(self, period: int, symbol: str) -> Exact:
         return self.sma(period, symbol)
+
+    def on_start(self) -> None:
+        # The two averages and their crossing as one registered indicator: one call a bar
+        # instead of three, the same values (SmaCrossOver).
+        p = self.params
+        self.cross: dict[str, CrossOver] = {}
+        for sym in self.symbols:
+            both = self.indicator(SmaCrossOver(SMA(p.fast), SMA(p.slow)), sym)
+            self.cross[sym] = both.cross

@@ -61,7 +61,6 @@ _NO_ON_FILL = Strategy.on_fill
 _NO_ON_ORDER_UPDATE = Strategy.on_order_update
 
 
-# Each event's and status's text, read from a dict: an enum's `.value` is a slow property.
 class InlineRoute(NamedTuple):
     """What the one-strategy bar handler works with (`TradingEngine.inline_route`)."""
 
@@ -73,6 +72,7 @@ class InlineRoute(NamedTuple):
     failed: Callable[[Strategy, str, Exception, str], None]
 
 
+# Each event's and status's text, read from a dict: an enum's `.value` is a slow property.
 _VALUE: dict[object, str] = {e: e.value for e in (*OrderEvent, *OrderStatus)}
 
 

@@ -191,7 +191,7 @@ class TradingEngine:
             self._call(s, "on_start", s.on_start)
         for s in self._strategies:
             for sym in s.symbols:
-                calls = (*s.indicator_updates.get(sym, ()), s.on_bar)
+                calls = s.bar_calls(sym)
                 self._bar_routes.setdefault(sym, []).append((calls, s))
 
     def stop(self) -> None:

@@ -118,6 +118,13 @@ class Strategy:
     def on_stop(self) -> None:
         """After the last event."""
 
+    def bar_calls(self, symbol: str) -> tuple[Callable[[Bar], None], ...]:
+        """What the engine calls, in this order, for each bar of `symbol`: the indicators'
+        updates, then `on_bar`. Asked once, when the engine starts. The default is right for
+        every strategy; one may answer with a function that does the same work in fewer
+        Python calls (the SMA crossover does: a backtest calls it a million times)."""
+        return (*self.indicator_updates.get(symbol, ()), self.on_bar)
+
     # --- indicators ---------------------------------------------------------------------
     def indicator(self, ind: IndicatorT, symbol: str | None = None) -> IndicatorT:
         """Register an indicator to be updated with each bar of `symbol`."""

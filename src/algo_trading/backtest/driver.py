@@ -179,7 +179,9 @@ def run_backtest(
     )
 
 
-_CHUNK = 65_536  # bars turned into Python ints at a time: bounds memory, costs nothing
+# Bars turned into Python ints at a time: bounds memory, and keeps the ints of a chunk (about
+# 1.5 MB) in the processor's cache while the loop walks them.
+_CHUNK = 8_192
 
 
 def _run_one(

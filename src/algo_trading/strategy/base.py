@@ -223,10 +223,15 @@ class Strategy:
         cancelled are on their way out, so neither counts. None when nothing needs doing."""
         sym = symbol or self.symbol
         book = product or self.product
-        pending = sum(
-            (o.remaining if o.side is OrderSide.BUY else -o.remaining)
-            for o in self.open_orders(sym)
-            if o.product is book and _changes_exposure(o)
+        working = self.open_orders(sym)
+        pending = (
+            sum(
+                (o.remaining if o.side is OrderSide.BUY else -o.remaining)
+                for o in working
+                if o.product is book and _changes_exposure(o)
+            )
+            if working
+            else 0  # the common case: no generator to make
         )
         delta = quantity - self.ctx.book_quantity(sym, book) - pending
         if delta == 0:

@@ -16,13 +16,13 @@ from algo_trading.domain.events import Bar, Tick
 from algo_trading.domain.fills import Fill
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.orders import (
-    OrderIntent,
     OrderSide,
     OrderSnapshot,
     OrderStatus,
     OrderType,
     ProductType,
     Validity,
+    new_intent,
 )
 from algo_trading.strategy.context import StrategyContext
 from algo_trading.strategy.indicators import (
@@ -280,7 +280,7 @@ class Strategy:
         else:
             order_type = OrderType.MARKET if limit_paise is None else OrderType.LIMIT
         return self.ctx.submit_order(
-            OrderIntent(
+            new_intent(
                 self.strategy_id,
                 symbol or self.symbol,
                 side,

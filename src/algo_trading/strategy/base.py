@@ -233,7 +233,10 @@ class Strategy:
             if working
             else 0  # the common case: no generator to make
         )
-        delta = quantity - self.ctx.book_quantity(sym, book) - pending
+        ctx = self._ctx  # `ctx` inlined where set (every order of a backtest comes here)
+        if ctx is None:
+            ctx = self.ctx  # raises, naming the strategy
+        delta = quantity - ctx.book_quantity(sym, book) - pending
         if delta == 0:
             return None
         side = OrderSide.BUY if delta > 0 else OrderSide.SELL
@@ -279,7 +282,10 @@ class Strategy:
             )
         else:
             order_type = OrderType.MARKET if limit_paise is None else OrderType.LIMIT
-        return self.ctx.submit_order(
+        ctx = self._ctx  # `ctx` inlined where set
+        if ctx is None:
+            ctx = self.ctx  # raises, naming the strategy
+        return ctx.submit_order(
             new_intent(
                 self.strategy_id,
                 symbol or self.symbol,

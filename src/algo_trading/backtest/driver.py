@@ -274,12 +274,19 @@ def _run_one_inline(
                 release(t)
             if queue:
                 drain()
-            for pos in books:
-                pos.last_price_paise = cl
+            # one book and one call are the common case: indexed, no iterator made
+            if len(books) == 1:
+                books[0].last_price_paise = cl
+            else:
+                for pos in books:
+                    pos.last_price_paise = cl
             calls, strategy = routes[0]
             try:
-                for call in calls:
-                    call(bar)
+                if len(calls) == 1:
+                    calls[0](bar)
+                else:
+                    for call in calls:
+                        call(bar)
             except Exception as exc:  # user code: stop this strategy only
                 failed(strategy, "on_bar", exc, bar.time.isoformat())
             if queue:

@@ -284,3 +284,11 @@ def test_a_subclass_with_its_own_on_bar_is_called_on_every_bar(bars: BarSeries) 
     run_backtest(strategy, [bars])
     assert strategy.seen == len(bars)
     assert strategy.bar_calls(bars.symbol)[-1] == strategy.on_bar
+
+
+def test_an_sma_crossover_whose_on_start_failed_still_lets_the_engine_start() -> None:
+    # The engine asks bar_calls of every strategy at start, a failed one included; it must
+    # not raise for want of what on_start would have made.
+    strategy = SmaCrossover(SmaCrossover.Params(3, 7), symbols=("SBIN",), quantity=7)
+    calls = strategy.bar_calls("SBIN")
+    assert calls == (strategy.on_bar,)

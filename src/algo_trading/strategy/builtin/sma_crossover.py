@@ -48,12 +48,15 @@ class SmaCrossover(MovingAverageCrossover):
         """One function a bar: `SmaCrossOver.on_bar` and then `on_bar`, inlined. Only for
         this class's own on_bar and indicators; a subclass that changes either gets the
         default (its indicators, then its on_bar)."""
-        both = self._fused.get(symbol)
+        # getattr: an on_start that failed may have set neither (the engine still asks)
+        fused: dict[str, SmaCrossOver] = getattr(self, "_fused", {})
+        crosses: dict[str, CrossOver] = getattr(self, "cross", {})
+        both = fused.get(symbol)
         if (
             type(self).on_bar is not MovingAverageCrossover.on_bar
             or both is None
             or self.indicator_updates.get(symbol) != [both.on_bar]
-            or self.cross.get(symbol) is not both.cross
+            or crosses.get(symbol) is not both.cross
         ):
             return super().bar_calls(symbol)
         a, b, c = both.fast, both.slow, both.cross

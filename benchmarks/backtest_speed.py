@@ -33,6 +33,15 @@ because the latter is the largest of all children reaped so far, so the runs' fi
 
 Run: .venv/bin/python benchmarks/backtest_speed.py [--bars N] [--bt-bars N] [--repeat N]
 Exits 1 when a figure misses its target.
+
+Instructions per bar, which the machine's load does not change (valgrind's callgrind):
+`--runs-only engine|backtrader --runs R` only generates --bars bars, warms up and runs that
+side R times (nothing timed, nothing else run). The instructions of R=2 minus those of R=1,
+divided by --bars, are one run's per bar, set-up and imports cancelled:
+
+    for r in 1 2; do valgrind --tool=callgrind --callgrind-out-file=cg.$r \
+      .venv/bin/python benchmarks/backtest_speed.py --runs-only engine --runs $r --bars 100000
+    done   # then (totals of cg.2 - cg.1) / 100000; backtrader: --bars 10000
 """
 
 from __future__ import annotations
@@ -252,9 +261,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bars", type=int, default=1_000_000, help="bars for this engine")
     ap.add_argument("--bt-bars", type=int, default=100_000, help="first bars for backtrader")
     ap.add_argument("--repeat", type=int, default=5, help="repetitions of each timing")
+    ap.add_argument(
+        "--runs-only",
+        choices=("engine", "backtrader"),
+        help="only run this side --runs times on --bars bars, untimed (for callgrind)",
+    )
+    ap.add_argument("--runs", type=int, default=1, help="runs of --runs-only")
     args = ap.parse_args(argv)
-    if args.bars <= 0 or args.bt_bars <= 0 or args.repeat <= 0:
-        ap.error("--bars, --bt-bars and --repeat must be positive")
+    if args.bars <= 0 or args.bt_bars <= 0 or args.repeat <= 0 or args.runs <= 0:
+        ap.error("--bars, --bt-bars, --repeat and --runs must be positive")
+    if args.runs_only is not None:
+        return _runs_only(args.runs_only, args.bars, args.runs)
     bt_bars = min(args.bt_bars, args.bars)
 
     t0 = time.perf_counter()
@@ -367,6 +384,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<34} ~{rate:>9,} bars/s")
     failed = [r for r in rows_out if r[3] == "FAIL"]
     return 1 if failed else 0
+
+
+def _runs_only(side: str, bars: int, runs: int) -> int:
+    """Generate the bars, warm up on a few, then run `side` `runs` times; print its fills."""
+    series = realistic_bars(bars, seed=7)
+    warm = realistic_bars(2_000, seed=7)
+    if side == "engine":
+        _ours(warm)
+        fills = [_ours(series) for _ in range(runs)][-1]
+    else:
+        rows = _bt_rows(series)
+        _backtrader(_bt_rows(warm), runonce=False)
+        fills = [_backtrader(rows, runonce=False)[1] for _ in range(runs)][-1]
+    print(f"{side}: {fills:,} fills per run on {bars:,} bars, {runs} run(s)")
+    return 0
 
 
 def _fmt_runs(t: Timing) -> str:

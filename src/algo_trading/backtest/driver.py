@@ -31,6 +31,7 @@ from algo_trading.engine import (
     SimulatedClock,
     TradingEngine,
 )
+from algo_trading.engine.engine import InlineRoute
 from algo_trading.engine.ports import ChargesModel
 from algo_trading.engine.risk import NoDeliveryShort, RiskChain, RiskCheck
 from algo_trading.engine.squareoff import IntradaySquareOff, broker_cutoffs
@@ -178,7 +179,9 @@ def run_backtest(
     )
 
 
-_CHUNK = 65_536  # bars turned into Python ints at a time: bounds memory, costs nothing
+# Bars turned into Python ints at a time: bounds memory, and keeps the ints of a chunk (about
+# 1.5 MB) in the processor's cache while the loop walks them.
+_CHUNK = 8_192
 
 
 def _run_one(
@@ -200,6 +203,10 @@ def _run_one(
     held, release = engine.orders.held, engine.orders.release
     arrays = (s.ts_ns, s.open, s.high, s.low, s.close, s.volume)
     cutoff = squareoff.next_cutoff_ns(sym, int(s.ts_ns[0]) - 1)
+    inline = engine.inline_route(sym)
+    if inline is not None:
+        _run_one_inline(inline, engine, broker, clock, s, squareoff, marks, cutoff)
+        return
     for start in range(0, len(s), _CHUNK):
         columns = (a[start : start + _CHUNK].tolist() for a in arrays)
         for t, op, hi, lw, cl, vo in zip(*columns, strict=True):
@@ -221,6 +228,69 @@ def _run_one(
                 match(bar)
             marks[sym] = cl
             on_bar(bar)
+
+
+def _run_one_inline(
+    inline: InlineRoute,
+    engine: TradingEngine,
+    broker: SimulatedBroker,
+    clock: SimulatedClock,
+    s: BarSeries,
+    squareoff: IntradaySquareOff,
+    marks: dict[str, int],
+    cutoff: int,
+) -> None:
+    """`_run_one` with the engine's one-strategy bar handler (`on_bar_one_strategy`) done
+    in the loop rather than called: the same steps in the same order, a call less per bar."""
+    new, bar_type = object.__new__, Bar
+    sym = s.symbol
+    match = broker.on_bar
+    resting = broker.matcher.by_id
+    held, release = engine.orders.held, engine.orders.release
+    routes, books, queue, drain, failed = inline
+    arrays = (s.ts_ns, s.open, s.high, s.low, s.close, s.volume)
+    for start in range(0, len(s), _CHUNK):
+        columns = (a[start : start + _CHUNK].tolist() for a in arrays)
+        for t, op, hi, lw, cl, vo in zip(*columns, strict=True):
+            bar = new(bar_type)
+            bar.symbol = sym
+            bar.ts_ns = t
+            bar.open = op
+            bar.high = hi
+            bar.low = lw
+            bar.close = cl
+            bar.volume = vo
+            clock.ts_ns = t
+            if t >= cutoff:
+                engine.square_off(sym)
+                cutoff = squareoff.next_cutoff_ns(sym, t)
+            if held:
+                release(t)
+            if resting:
+                match(bar)
+            marks[sym] = cl
+            # the engine's handler from here (engine.py, on_bar_one_strategy)
+            if held:
+                release(t)
+            if queue:
+                drain()
+            # one book and one call are the common case: indexed, no iterator made
+            if len(books) == 1:
+                books[0].last_price_paise = cl
+            else:
+                for pos in books:
+                    pos.last_price_paise = cl
+            calls, strategy = routes[0]
+            try:
+                if len(calls) == 1:
+                    calls[0](bar)
+                else:
+                    for call in calls:
+                        call(bar)
+            except Exception as exc:  # user code: stop this strategy only
+                failed(strategy, "on_bar", exc, bar.time.isoformat())
+            if queue:
+                drain()
 
 
 def _run_many(

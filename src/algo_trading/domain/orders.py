@@ -28,6 +28,7 @@ __all__ = [
     "OrderType",
     "ProductType",
     "Validity",
+    "new_intent",
 ]
 
 
@@ -223,6 +224,37 @@ class OrderIntent:
     @property
     def signed_quantity(self) -> int:
         return self.quantity if self.side is OrderSide.BUY else -self.quantity
+
+
+_IntentTwin = twin(OrderIntent)
+
+
+def new_intent(
+    strategy_id: str,
+    symbol: str,
+    side: OrderSide,
+    quantity: int,
+    order_type: OrderType,
+    price_paise: int | None,
+    trigger_price_paise: int | None,
+    product: ProductType,
+    validity: Validity,
+) -> OrderIntent:
+    """`OrderIntent(...)` at a third of the cost, for a strategy's every order (see
+    `domain._build`)."""
+    i = _IntentTwin()
+    i.strategy_id = strategy_id
+    i.symbol = symbol
+    i.side = side
+    i.quantity = quantity
+    i.order_type = order_type
+    i.price_paise = price_paise
+    i.trigger_price_paise = trigger_price_paise
+    i.product = product
+    i.validity = validity
+    i.__class__ = OrderIntent
+    intent: OrderIntent = i
+    return intent
 
 
 @dataclass(frozen=True, slots=True)

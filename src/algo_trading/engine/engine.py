@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, ItemsView, Iterable
 from dataclasses import replace
+from typing import NamedTuple
 
 from algo_trading.domain.errors import ConfigError, DuplicateOrderError, StrategyError
 from algo_trading.domain.events import Bar, ExecutionReport, Tick
@@ -52,12 +53,23 @@ from algo_trading.market.audit import OrderAuditRecord
 from algo_trading.market.throttle import OrderThrottle
 from algo_trading.strategy.base import Strategy
 
-__all__ = ["MemoryAuditLog", "MemoryTradeLog", "TradingEngine"]
+__all__ = ["InlineRoute", "MemoryAuditLog", "MemoryTradeLog", "TradingEngine"]
 
 # The base class's hooks do nothing: a strategy that keeps them is not called (nor is a
 # snapshot made for it) on each report, which is most of a backtest's reports.
 _NO_ON_FILL = Strategy.on_fill
 _NO_ON_ORDER_UPDATE = Strategy.on_order_update
+
+
+class InlineRoute(NamedTuple):
+    """What the one-strategy bar handler works with (`TradingEngine.inline_route`)."""
+
+    # [(the strategy's indicator updates then its on_bar, the strategy)]: one entry
+    routes: list[tuple[tuple[Callable[[Bar], None], ...], Strategy]]
+    books: list[Position]  # the symbol's books, marked at each bar's close
+    queue: deque[ExecutionReport]  # reports waiting for `drain`
+    drain: Callable[[], None]
+    failed: Callable[[Strategy, str, Exception, str], None]
 
 
 # Each event's and status's text, read from a dict: an enum's `.value` is a slow property.
@@ -159,7 +171,9 @@ class TradingEngine:
         self.risk_control = RiskControl(self, self.risk_gate, risk_manager, notifier)
         if risk_manager is not None:
             risk_manager.bind(self, clock)
-        broker.connect(self.report)
+        # `report` is this append and nothing else: the broker is handed the append itself,
+        # a Python call less on each of a backtest's reports
+        broker.connect(self._queue.append)
 
     # --- set-up ---------------------------------------------------------------------------
     def add_strategy(self, strategy: Strategy) -> None:
@@ -179,7 +193,7 @@ class TradingEngine:
             self._call(s, "on_start", s.on_start)
         for s in self._strategies:
             for sym in s.symbols:
-                calls = (*s.indicator_updates.get(sym, ()), s.on_bar)
+                calls = s.bar_calls(sym)
                 self._bar_routes.setdefault(sym, []).append((calls, s))
 
     def stop(self) -> None:
@@ -190,7 +204,8 @@ class TradingEngine:
 
     # --- events in ------------------------------------------------------------------------
     def report(self, report: ExecutionReport) -> None:
-        """A broker report; applied at the next drain."""
+        """A broker report; applied at the next drain. (What the broker is connected to
+        in `__init__` is the queue's append itself: keep the two the same.)"""
         self._queue.append(report)
 
     def on_timer(self, now_ns: int) -> None:
@@ -272,6 +287,23 @@ class TradingEngine:
         handler = on_bar_one_strategy if self._started and len(routes) == 1 else on_bar
         self._handlers[symbol] = handler
         return handler
+
+    def inline_route(self, symbol: str) -> InlineRoute | None:
+        """What `bar_handler(symbol)` works with when one strategy takes the symbol's bars,
+        for a feed loop that does the handler's work inline (the backtest driver: a Python
+        call less per bar); None otherwise (call the handler). The loop must do exactly what
+        `on_bar_one_strategy` does, in its order, and re-read `routes[0]` at every bar."""
+        self.bar_handler(symbol)
+        routes = self._bar_routes.get(symbol)
+        if not self._started or routes is None or len(routes) != 1:
+            return None
+        return InlineRoute(
+            routes,
+            self.portfolio.by_symbol.setdefault(symbol, []),
+            self._queue,
+            self.drain,
+            self._strategy_failed,
+        )
 
     def on_tick(self, tick: Tick) -> None:
         if self.orders.held:

@@ -191,13 +191,20 @@ def rates_on(day: dt.date | None) -> StatutoryRates:
     clock, so "today" is the caller's to pass)."""
     if day is None:
         return STATUTORY_RATES[-1]
+    row = _ROW_ON.get(day)  # a backtest asks for the same few days thousands of times
+    if row is not None:
+        return row
     in_force = [r for r in STATUTORY_RATES if r.effective_from <= day]
     if not in_force:
         first = STATUTORY_RATES[0].effective_from
         raise InvalidInputError(
             f"charges: no rates for {day.isoformat()}; the tables start on {first.isoformat()}"
         )
-    return in_force[-1]
+    row = _ROW_ON[day] = in_force[-1]
+    return row
+
+
+_ROW_ON: dict[dt.date, StatutoryRates] = {}  # day -> rates_on(day); the table is a constant
 
 
 @dataclass(frozen=True, slots=True)

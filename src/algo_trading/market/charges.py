@@ -1,6 +1,7 @@
 """Transaction charges of a round trip, exact (indian-market.md §1).
 
-Amounts are Decimal paise inside and whole paise out. Rounding follows §1.3: STT to the rupee,
+Amounts are exact fractions of paise inside (brokerage as the broker's Decimal, every other line
+in integers) and whole paise out. Rounding follows §1.3: STT to the rupee,
 half-up, for each side on its own (a delivery buy and its sell are on separate contract notes);
 every other line half-up to the paisa; GST on the already rounded lines; the total is the sum of
 the lines. Each side takes the rates of its own trade date, so a delivery bought before a rate
@@ -80,10 +81,6 @@ def _to_paisa(amount: Decimal) -> int:
     return int(amount.to_integral_value(rounding=ROUND_HALF_UP))
 
 
-def _to_rupee(amount_paise: Decimal) -> int:
-    return int(amount_paise.scaleb(-2).to_integral_value(rounding=ROUND_HALF_UP)) * 100
-
-
 def round_trip_charges(
     segment: ChargeSegment,
     buy_value_paise: int,
@@ -110,25 +107,28 @@ def round_trip_charges(
     market = _market(exchange, segment)
     buy_rates = rates_on(trade_date)
     sell_rates = buy_rates if sell_date is None else rates_on(sell_date)
+    buy, sell = buy_value_paise, sell_value_paise
     with localcontext(prec=_PRECISION):
-        buy, sell = Decimal(buy_value_paise), Decimal(sell_value_paise)
-        brokerage = _to_paisa(broker.brokerage(segment, buy_value_paise, buy_orders)) + _to_paisa(
-            broker.brokerage(segment, sell_value_paise, sell_orders)
+        brokerage = _to_paisa(broker.brokerage(segment, buy, buy_orders)) + _to_paisa(
+            broker.brokerage(segment, sell, sell_orders)
         )
-        stt = _to_rupee(buy_rates.stt[segment].buy * buy) + _to_rupee(
-            sell_rates.stt[segment].sell * sell
-        )
-        exchange_rate_buy = _exchange_rate(buy_rates, market, segment, bse_class)
-        exchange_rate_sell = _exchange_rate(sell_rates, market, segment, bse_class)
-        exchange_paise = _to_paisa(exchange_rate_buy * buy + exchange_rate_sell * sell)
-        sebi = _to_paisa(buy_rates.sebi * buy + sell_rates.sebi * sell)
-        stamp = _to_paisa(buy_rates.stamp_buy[segment] * buy)
-        gst = _to_paisa(sell_rates.gst * (brokerage + exchange_paise + sebi))
-        dp = 0
-        if segment is ChargeSegment.EQUITY_DELIVERY and sell_value_paise > 0:
-            # DP is charged per scrip per sell day with its own GST, and posted to the ledger
-            # rather than the contract note (§1.2); §1.4 shows it as its own line.
-            dp = _to_paisa(broker.dp_charge_paise * (1 + sell_rates.gst))
+    # Every other line in integers: each rate is an exact fraction n / d, a value times it
+    # rounded half up is (2 * value * n + d) // (2 * d) (nothing here is negative), the same
+    # as the Decimal product at _PRECISION digits rounded half up, and several times faster.
+    bn, bd = _side_rates(buy_rates, market, segment, bse_class)
+    sn, sd = bn, bd
+    if sell_rates is not buy_rates:
+        sn, sd = _side_rates(sell_rates, market, segment, bse_class)
+    stt = _half_up(buy * bn[0], 100 * bd[0]) * 100 + _half_up(sell * sn[1], 100 * sd[1]) * 100
+    exchange_paise = _half_up(buy * bn[2] * sd[2] + sell * sn[2] * bd[2], bd[2] * sd[2])
+    sebi = _half_up(buy * bn[3] * sd[3] + sell * sn[3] * bd[3], bd[3] * sd[3])
+    stamp = _half_up(buy * bn[4], bd[4])
+    gst = _half_up(sn[5] * (brokerage + exchange_paise + sebi), sd[5])
+    dp = 0
+    if segment is ChargeSegment.EQUITY_DELIVERY and sell_value_paise > 0:
+        # DP is charged per scrip per sell day with its own GST, and posted to the ledger
+        # rather than the contract note (§1.2); §1.4 shows it as its own line.
+        dp = _half_up(broker.dp_charge_paise * (sd[5] + sn[5]), sd[5])
     return ChargeBreakdown(
         brokerage_paise=brokerage,
         stt_paise=stt,
@@ -138,6 +138,44 @@ def round_trip_charges(
         gst_paise=gst,
         dp_paise=dp,
     )
+
+
+def _half_up(n: int, d: int) -> int:
+    """n / d rounded half up, for n >= 0 and d > 0."""
+    return (2 * n + d) // (2 * d)
+
+
+# (numerators, denominators) of one side's rates, in the order: STT buy, STT sell, exchange,
+# SEBI, stamp (buy), GST; keyed by the rates row (kept in the value, so its id stays its own),
+# the market, the segment and the BSE class.
+_SideRates = tuple[tuple[int, ...], tuple[int, ...]]
+_SIDE_RATES: dict[tuple[int, Exchange, ChargeSegment, str | None], tuple[object, _SideRates]] = {}
+
+
+def _side_rates(
+    rates: StatutoryRates, market: Exchange, segment: ChargeSegment, bse_class: str | None
+) -> _SideRates:
+    key = (id(rates), market, segment, bse_class)
+    hit = _SIDE_RATES.get(key)
+    if hit is not None and hit[0] is rates:
+        return hit[1]
+    stt = rates.stt[segment]
+    ratios = [
+        r.as_integer_ratio()
+        for r in (
+            stt.buy,
+            stt.sell,
+            _exchange_rate(rates, market, segment, bse_class),  # raises for a bad class
+            rates.sebi,
+            rates.stamp_buy[segment],
+            rates.gst,
+        )
+    ]
+    out = (tuple(n for n, _ in ratios), tuple(d for _, d in ratios))
+    if any(n < 0 for n in out[0]):
+        raise InvalidInputError(f"charges: a negative rate in the table of {rates.effective_from}")
+    _SIDE_RATES[key] = (rates, out)
+    return out
 
 
 def _check(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,11 @@ from algo_trading.backtest import (
     summary,
     write_outputs,
 )
-from algo_trading.domain.errors import ConfigError
+from algo_trading.domain.errors import ConfigError, StrategyError
 from algo_trading.domain.events import Bar
 from algo_trading.domain.fills import Fill
+from algo_trading.engine import TradingEngine
+from algo_trading.strategy.builtin.ema_crossover import EmaCrossover, EmaCrossoverParams
 from algo_trading.strategy.builtin.sma_crossover import SmaCrossover, SmaCrossoverParams
 from tests.support.builders import ist_ns
 from tests.support.fakes import FlatCharges, RecordingStrategy
@@ -214,6 +217,55 @@ def test_equity_curve_of_several_symbols_values_each_at_its_latest_close() -> No
     assert run.equity_paise.tolist() == expected
     assert run.exposed.tolist() == exposed
     assert expected[-1] == run.final_equity_paise
+
+
+def _ema_run(n: int) -> BacktestRun:
+    # several calls a bar (two EMAs, their crossover, then on_bar), where the SMA one makes one
+    strategy = EmaCrossover(
+        EmaCrossoverParams(fast=3, slow=9, allow_short=True), symbols=("SYNTH",), quantity=7
+    )
+    return run_backtest(
+        strategy,
+        [generate_bars(n, symbol="SYNTH", seed=11)],
+        BacktestConfig(cash_paise=CASH, charges=FlatCharges(1_234)),
+    )
+
+
+@pytest.mark.parametrize("make_run", [_sma_run, _ema_run])
+def test_the_inlined_one_strategy_loop_does_what_the_engines_bar_handler_does(
+    monkeypatch: pytest.MonkeyPatch, make_run: Callable[[int], BacktestRun]
+) -> None:
+    # The driver runs the engine's one-strategy handler inline; made to call the handler
+    # instead, the same run must leave the same orders, fills, charges and equity.
+    inlined = make_run(4_000)
+    monkeypatch.setattr(TradingEngine, "inline_route", lambda self, symbol: None)
+    called = make_run(4_000)
+
+    assert len(inlined.fills) > 50  # an order-heavy run, not a quiet one
+    assert inlined.fills == called.fills
+    assert [o.snapshot() for o in inlined.orders] == [o.snapshot() for o in called.orders]
+    assert inlined.charges_paise == called.charges_paise
+    assert inlined.equity_paise.tolist() == called.equity_paise.tolist()
+
+
+class _FailsOnThirdBar(RecordingStrategy):
+    def on_bar(self, bar: Bar) -> None:
+        super().on_bar(bar)
+        if self.hooks().count("on_bar") == 3:
+            raise ValueError("boom")
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_a_strategy_failing_on_a_bar_stops_the_backtest_naming_the_bar(
+    monkeypatch: pytest.MonkeyPatch, inline: bool
+) -> None:
+    if not inline:
+        monkeypatch.setattr(TradingEngine, "inline_route", lambda self, symbol: None)
+    series = _series("A", [0, 1, 2, 3], [100, 101, 102, 103])
+    with pytest.raises(StrategyError) as caught:
+        run_backtest(_FailsOnThirdBar(symbols=("A",)), [series])
+    assert caught.value.hook == "on_bar"
+    assert "09:17" in str(caught.value)
 
 
 def test_an_empty_list_of_series_is_a_config_error() -> None:

@@ -11,7 +11,16 @@ import pytest
 from algo_trading.domain.events import ExecutionReport, execution_report
 from algo_trading.domain.fills import Fill, new_fill
 from algo_trading.domain.ids import ClientOrderId, StrategyId, TradeId
-from algo_trading.domain.orders import OrderEvent, OrderSide, OrderSnapshot, ProductType
+from algo_trading.domain.orders import (
+    OrderEvent,
+    OrderIntent,
+    OrderSide,
+    OrderSnapshot,
+    OrderType,
+    ProductType,
+    Validity,
+    new_intent,
+)
 from algo_trading.domain.positions import Position, RoundTrip
 from tests.support.builders import make_order
 
@@ -52,6 +61,21 @@ def test_a_built_fill_is_a_fill() -> None:
     )
     _same_as_constructed(new_fill(*args), Fill(*args))
     _same_as_constructed(new_fill(*args[:8]), Fill(*args[:8]))
+
+
+def test_a_built_intent_is_an_order_intent() -> None:
+    args = (
+        "s",
+        "SBIN-EQ",
+        OrderSide.BUY,
+        5,
+        OrderType.STOPLOSS_LIMIT,
+        10_000,
+        9_950,
+        ProductType.DELIVERY,
+        Validity.IOC,
+    )
+    _same_as_constructed(new_intent(*args), OrderIntent(*args))
 
 
 def test_an_order_snapshot_is_built_field_for_field() -> None:

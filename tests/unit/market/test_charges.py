@@ -295,3 +295,105 @@ def test_the_total_is_the_sum_of_the_lines_and_no_line_is_negative(
     assert result.stt_paise % 100 == 0  # whole rupees
     taxable = result.brokerage_paise + result.exchange_paise + result.sebi_paise
     assert result.gst_paise == (taxable * 18 + 50) // 100
+
+
+def _decimal_reference(
+    segment: ChargeSegment,
+    buy: int,
+    sell: int,
+    exchange: Exchange,
+    broker: BrokerSchedule,
+    buy_date: dt.date,
+    sell_date: dt.date,
+    buy_orders: int,
+    sell_orders: int,
+    bse_class: str | None,
+) -> tuple[int, ...]:
+    """The calculator as §1.3 words it, in Decimal at 60 digits (how it was first written):
+    the integer arithmetic of round_trip_charges must give the same paise on every line."""
+    from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+    def paisa(x: Decimal) -> int:
+        return int(x.to_integral_value(rounding=ROUND_HALF_UP))
+
+    def rupee(x: Decimal) -> int:
+        return int(x.scaleb(-2).to_integral_value(rounding=ROUND_HALF_UP)) * 100
+
+    def exchange_rate(rates: object) -> Decimal:
+        r = rates  # StatutoryRates
+        if exchange is Exchange.NSE:
+            return r.nse_exchange[segment]  # type: ignore[attr-defined,no-any-return]
+        if segment is FUTURES:
+            return r.bse_futures  # type: ignore[attr-defined,no-any-return]
+        if segment is OPTIONS:
+            return r.bse_option_classes[bse_class or "SENSEX"]  # type: ignore[attr-defined,no-any-return]
+        return r.bse_cash_groups[bse_class or "A"]  # type: ignore[attr-defined,no-any-return]
+
+    br, sr = rates_on(buy_date), rates_on(sell_date)
+    with localcontext(prec=60):
+        b, s = Decimal(buy), Decimal(sell)
+        brokerage = paisa(broker.brokerage(segment, buy, buy_orders)) + paisa(
+            broker.brokerage(segment, sell, sell_orders)
+        )
+        stt = rupee(br.stt[segment].buy * b) + rupee(sr.stt[segment].sell * s)
+        exch = paisa(exchange_rate(br) * b + exchange_rate(sr) * s)
+        sebi = paisa(br.sebi * b + sr.sebi * s)
+        stamp = paisa(br.stamp_buy[segment] * b)
+        gst = paisa(sr.gst * (brokerage + exch + sebi))
+        dp = 0
+        if segment is DELIVERY and sell > 0:
+            dp = paisa(broker.dp_charge_paise * (1 + sr.gst))
+    return (brokerage, stt, exch, sebi, stamp, gst, dp)
+
+
+_RATE_DAYS = [row.effective_from for row in STATUTORY_RATES]
+
+
+@given(
+    st.sampled_from(list(ChargeSegment)),
+    st.integers(0, 10**13),
+    st.integers(0, 10**13),
+    st.sampled_from([Exchange.NSE, Exchange.BSE]),
+    st.sampled_from(list(BROKERS.values())),
+    st.sampled_from(_RATE_DAYS),
+    st.integers(0, 3),
+    st.integers(0, 4),
+    st.integers(0, 4),
+    st.sampled_from([None, "Z", "A"]),
+)
+def test_the_integer_calculator_equals_the_decimal_one_on_every_line(
+    segment: ChargeSegment,
+    buy: int,
+    sell: int,
+    exchange: Exchange,
+    broker: BrokerSchedule,
+    first_day: dt.date,
+    later_rows: int,
+    buy_orders: int,
+    sell_orders: int,
+    bse_class: str | None,
+) -> None:
+    # values up to ₹10 crore and beyond, on every rate row, each side on its own row
+    i = _RATE_DAYS.index(first_day)
+    sell_day = _RATE_DAYS[min(i + later_rows, len(_RATE_DAYS) - 1)]
+    if exchange is Exchange.NSE or segment is FUTURES:
+        bse_class = None
+    if segment is OPTIONS and bse_class is not None:
+        bse_class = "SENSEX"
+    got = round_trip_charges(
+        segment,
+        buy,
+        sell,
+        exchange=exchange,
+        broker=broker,
+        trade_date=first_day,
+        sell_date=sell_day,
+        buy_orders=buy_orders,
+        sell_orders=sell_orders,
+        bse_class=bse_class,
+    )
+    want = _decimal_reference(
+        segment, buy, sell, exchange, broker, first_day, sell_day, buy_orders, sell_orders,
+        bse_class,
+    )  # fmt: skip
+    assert lines(got) == want

@@ -12,8 +12,9 @@ import pytest
 from algo_trading.adapters.history import BarSeries
 from algo_trading.backtest import BacktestRun, build_strategy, generate_bars, run_backtest
 from algo_trading.domain.errors import ConfigError
-from algo_trading.domain.events import ist_day, ist_minute, parse_hhmm
-from algo_trading.strategy import BUILTIN_STRATEGIES, parse_params
+from algo_trading.domain.events import Bar, ist_day, ist_minute, parse_hhmm
+from algo_trading.strategy import BUILTIN_STRATEGIES, Strategy, parse_params
+from algo_trading.strategy.builtin.sma_crossover import SmaCrossover
 
 INTRADAY = ("opening_range_breakout", "vwap_reversion")
 
@@ -226,3 +227,68 @@ def test_a_float_field_is_refused_as_an_unsupported_type() -> None:
         parse_params("floaty", FloatParams, {"ratio": "0.3"})
     assert "ratio" in str(info.value)
     assert "unsupported type" in str(info.value)
+
+
+# --- the SMA crossover's one-call-a-bar path ----------------------------------------------------
+
+
+def _sma_runs(
+    monkeypatch: pytest.MonkeyPatch, bars: BarSeries, strategy: type[SmaCrossover], **params: str
+) -> tuple[BacktestRun, BacktestRun]:
+    """The same run through the strategy's own bar_calls and through the default one (its
+    indicators, then its on_bar)."""
+    fused = run_backtest(
+        build_strategy(strategy, params, quantity=7, symbols=(bars.symbol,)), [bars]
+    )
+    monkeypatch.setattr(strategy, "bar_calls", Strategy.bar_calls)
+    default = run_backtest(
+        build_strategy(strategy, params, quantity=7, symbols=(bars.symbol,)), [bars]
+    )
+    return fused, default
+
+
+@pytest.mark.parametrize("allow_short", ["false", "true"])
+def test_the_sma_crossovers_single_call_a_bar_trades_exactly_as_its_indicators_and_on_bar(
+    monkeypatch: pytest.MonkeyPatch, bars: BarSeries, allow_short: str
+) -> None:
+    fused, default = _sma_runs(
+        monkeypatch, bars, SmaCrossover, fast="3", slow="7", allow_short=allow_short
+    )
+    assert len(fused.fills) > 50
+    assert fused.fills == default.fills
+    assert [o.snapshot() for o in fused.orders] == [o.snapshot() for o in default.orders]
+    assert fused.final_equity_paise == default.final_equity_paise
+    # the indicators the strategy holds end where the default path leaves them
+    mine, theirs = fused.strategy, default.strategy
+    assert isinstance(mine, SmaCrossover)
+    assert isinstance(theirs, SmaCrossover)
+    for sym in mine.symbols:
+        a, b = mine.cross[sym], theirs.cross[sym]
+        assert (a.value, a.ready, a._prev) == (b.value, b.ready, b._prev)
+
+
+class _CountingSma(SmaCrossover):
+    name = "counting_sma"
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.seen = 0
+
+    def on_bar(self, bar: Bar) -> None:
+        self.seen += 1
+        super().on_bar(bar)
+
+
+def test_a_subclass_with_its_own_on_bar_is_called_on_every_bar(bars: BarSeries) -> None:
+    strategy = _CountingSma(SmaCrossover.Params(3, 7), symbols=(bars.symbol,), quantity=7)
+    run_backtest(strategy, [bars])
+    assert strategy.seen == len(bars)
+    assert strategy.bar_calls(bars.symbol)[-1] == strategy.on_bar
+
+
+def test_an_sma_crossover_whose_on_start_failed_still_lets_the_engine_start() -> None:
+    # The engine asks bar_calls of every strategy at start, a failed one included; it must
+    # not raise for want of what on_start would have made.
+    strategy = SmaCrossover(SmaCrossover.Params(3, 7), symbols=("SBIN",), quantity=7)
+    calls = strategy.bar_calls("SBIN")
+    assert calls == (strategy.on_bar,)

@@ -27,6 +27,7 @@ from algo_trading.strategy.indicators import (
     VWAP,
     Bollinger,
     CrossOver,
+    SmaCrossOver,
     Supertrend,
     compare,
 )
@@ -556,6 +557,41 @@ def test_sma_crossover_is_exact_where_float_rupee_averages_would_cross_early() -
     assert sum(rupees[-2:]) / 2 > sum(rupees[-4:]) / 4
     assert compare(fast, slow) == 1  # bar 6: 25 against 22.5
     assert got == [0, 0, 0, 0, 0, 1]
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.integers(1, 60), min_size=1, max_size=200),
+    st.integers(1, 12),
+    st.integers(1, 12),
+)
+def test_fused_sma_crossover_equals_two_smas_and_their_crossover(
+    closes: list[int], fast_period: int, slow_period: int
+) -> None:
+    # small prices: ties of the two averages (value 0, then a crossing from a tie) are common
+    fast, slow = SMA(fast_period), SMA(slow_period)
+    cross = CrossOver(fast, slow)
+    fused = SmaCrossOver(SMA(fast_period), SMA(slow_period))
+    for x in closes:
+        b = bar(x)
+        fast.on_bar(b)
+        slow.on_bar(b)
+        cross.on_bar(b)
+        fused.on_bar(b)
+        for mine, ref in ((fused.fast, fast), (fused.slow, slow)):
+            assert (mine.num, mine.den, mine.count, mine.ready) == (
+                ref.num,
+                ref.den,
+                ref.count,
+                ref.ready,
+            )
+        assert (fused.value, fused.ready) == (cross.value, cross.ready)
+        assert (fused.cross.value, fused.cross.ready) == (cross.value, cross.ready)
+
+
+def test_fused_sma_crossover_takes_averages_of_the_close_only() -> None:
+    with pytest.raises(ConfigError, match="of the close"):
+        SmaCrossOver(SMA(2, "high"), SMA(4))
 
 
 # --- parameter validation ---------------------------------------------------------------------

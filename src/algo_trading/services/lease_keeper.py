@@ -72,6 +72,19 @@ class LeaseConfig:
                 f"ttl_s - renew_every_s = {self.ttl_s - self.renew_every_s}"
             )
 
+    @classmethod
+    def from_ttl(
+        cls, ttl_s: float, *, max_owned: int = 0, overflow_grace_s: float = 3.0
+    ) -> LeaseConfig:
+        """The settings' choice (ALGO_LEASE_*): renewed every fifth of the time to live;
+        `max_owned` 0 means no share."""
+        return cls(
+            ttl_s=ttl_s,
+            renew_every_s=ttl_s / 5,
+            max_owned=max_owned or None,
+            overflow_grace_s=overflow_grace_s,
+        )
+
     @property
     def takeover_s(self) -> float:
         """The longest a dead instance's strategy waits for a new owner (an instance over

@@ -94,6 +94,7 @@ class LeaseConfig:
 
 
 GainedCallback = Callable[[str, LeaseToken], None]
+GainedBatchCallback = Callable[[dict[str, LeaseToken]], None]
 LostCallback = Callable[[str, str], None]
 
 
@@ -114,6 +115,7 @@ class LeaseKeeper:
         config: LeaseConfig | None = None,
         on_gained: GainedCallback = _nothing,
         on_lost: LostCallback = _nothing,
+        on_gained_batch: GainedBatchCallback | None = None,
     ) -> None:
         if len(set(strategies)) != len(strategies):
             raise ConfigError(f"lease keeper: strategy ids repeat in {list(strategies)}")
@@ -124,6 +126,7 @@ class LeaseKeeper:
         self.config = config or LeaseConfig()
         self._on_gained = on_gained
         self._on_lost = on_lost
+        self._on_gained_batch = on_gained_batch
         self._held: dict[str, Lease] = {}
         self._lock = threading.RLock()  # tick() on the keeper's thread, owns() on the engine's
         self._stop = threading.Event()
@@ -166,20 +169,23 @@ class LeaseKeeper:
         then), never raises."""
         with self._lock:
             failed = False
+            gained: dict[str, Lease] = {}
             for strategy_id in self.strategies:
                 if self._stop.is_set() and self._thread is not None:
-                    return
+                    break
                 try:
                     if strategy_id in self._held:
                         self._renew(strategy_id)
-                    else:
-                        self._acquire(strategy_id)
+                    elif (lease := self._acquire(strategy_id)) is not None:
+                        gained[strategy_id] = lease
                 except AlgoTradingError as exc:
                     log.warning(
                         "lease of %s: %s", strategy_id, exc, extra={"strategy": strategy_id}
                     )
                     self._expire_if_past(strategy_id)
                     failed = True
+            if gained:
+                self._announce(gained)
             if not failed:
                 self.last_ok_ns = self._clock.now_ns()
 
@@ -204,12 +210,12 @@ class LeaseKeeper:
         free_since = self._started_ns if lease is None else lease.expires_ns
         return now - free_since < self._grace_ns
 
-    def _acquire(self, strategy_id: str) -> None:
+    def _acquire(self, strategy_id: str) -> Lease | None:
         if self._over_share(strategy_id, self._clock.now_ns()):
-            return
+            return None
         lease = self._leases.acquire(strategy_id, self.owner, self._ttl_ns, self._clock.now_ns())
         if lease is None:
-            return  # another instance holds it
+            return None  # another instance holds it
         self._held[strategy_id] = lease
         log.info(
             "lease of %s taken, epoch %d",
@@ -217,16 +223,34 @@ class LeaseKeeper:
             lease.epoch,
             extra={"strategy": strategy_id},
         )
-        try:
-            self._on_gained(strategy_id, lease.token())
-        except Exception as exc:  # the service could not make it ready: let another try
-            log.exception(
-                "lease of %s: not ready to trade it (%s); releasing",
-                strategy_id,
-                exc,
-                extra={"strategy": strategy_id},
-            )
-            self._release(strategy_id)
+        return lease
+
+    def _announce(self, gained: dict[str, Lease]) -> None:
+        """The pass's new leases to the service: all at once with `on_gained_batch` (one
+        reconciliation for all of them: the broker's books are read once, not once per
+        strategy under their rate limit), else one by one. What the service could not make
+        ready is released again, so another instance can try."""
+        if self._on_gained_batch is not None:
+            try:
+                self._on_gained_batch({s: lease.token() for s, lease in gained.items()})
+            except Exception as exc:
+                log.exception(
+                    "leases of %s: not ready to trade them (%s); releasing", ", ".join(gained), exc
+                )
+                for strategy_id in gained:
+                    self._release(strategy_id)
+            return
+        for strategy_id, lease in gained.items():
+            try:
+                self._on_gained(strategy_id, lease.token())
+            except Exception as exc:  # the service could not make it ready: let another try
+                log.exception(
+                    "lease of %s: not ready to trade it (%s); releasing",
+                    strategy_id,
+                    exc,
+                    extra={"strategy": strategy_id},
+                )
+                self._release(strategy_id)
 
     def _expire_if_past(self, strategy_id: str) -> None:
         lease = self._held.get(strategy_id)

@@ -106,7 +106,7 @@ class Resilience:
                 self._strategies,
                 clock,
                 config=lease_config,
-                on_gained=self._gained,
+                on_gained_batch=self._gained,
                 on_lost=self._lost,
             )
 
@@ -198,17 +198,19 @@ class Resilience:
         self.reports.append(report)
         return report
 
-    def _gained(self, strategy_id: str, token: LeaseToken) -> None:
+    def _gained(self, tokens: dict[str, LeaseToken]) -> None:
+        """The strategies of one lease pass, recovered together (one read of the books)."""
         if self.recovery is None:
             raise RuntimeError("a lease was gained before start-up: call startup() first")
-        report = self.recovery.recover([strategy_id])  # raises: the keeper releases the lease
+        report = self.recovery.recover(list(tokens))  # raises: the keeper releases the leases
         self.reports.append(report)
-        log.info(
-            "strategy %s taken with lease epoch %d and reconciled",
-            strategy_id,
-            token.epoch,
-            extra={"strategy": strategy_id},
-        )
+        for strategy_id, token in tokens.items():
+            log.info(
+                "strategy %s taken with lease epoch %d and reconciled",
+                strategy_id,
+                token.epoch,
+                extra={"strategy": strategy_id},
+            )
 
     def _lost(self, strategy_id: str, why: str) -> None:
         if self._service is None:

@@ -126,7 +126,9 @@ class TradeProcess:
         self.log.drain()
         return [line for line in list(self.log.seen) if words in line]
 
-    def records(self, where: Callable[[dict[str, Any]], bool] = lambda _r: True) -> list[dict[str, Any]]:
+    def records(
+        self, where: Callable[[dict[str, Any]], bool] = lambda _r: True
+    ) -> list[dict[str, Any]]:
         self.log.drain()
         found = []
         for line in list(self.log.seen):

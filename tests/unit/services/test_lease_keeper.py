@@ -169,3 +169,34 @@ def test_with_a_share_three_instances_spread_the_strategies_and_a_survivor_takes
         c.tick()
     assert clock.ts_ns - died_at <= int(config.takeover_s * S)
     assert clock.ts_ns - died_at < 30 * S
+
+
+def test_one_pass_hands_every_lease_it_took_to_the_batch_callback_at_once() -> None:
+    # The service recovers what it gains by reading the broker's order book, a call limited
+    # to one a second: one call per strategy made a start with N strategies take N seconds.
+    leases, clock = MemoryLeases(), SimulatedClock(100 * S)
+    batches: list[dict[str, int]] = []
+    keeper = LeaseKeeper(
+        leases,
+        "a",
+        STRATEGIES,
+        clock,
+        on_gained_batch=lambda tokens: batches.append({s: t.epoch for s, t in tokens.items()}),
+    )
+    keeper.tick()
+    keeper.tick()  # renewals only: nothing new to announce
+    assert batches == [dict.fromkeys(STRATEGIES, 1)]
+
+
+def test_a_batch_the_service_cannot_make_ready_is_released_whole() -> None:
+    leases, clock = MemoryLeases(), SimulatedClock(100 * S)
+
+    def refuse(_tokens: dict[str, LeaseToken]) -> None:
+        raise RuntimeError("the broker's books cannot be read")
+
+    a = LeaseKeeper(leases, "a", STRATEGIES, clock, on_gained_batch=refuse)
+    a.tick()
+    assert a.owned() == []
+    b = _keeper(leases, "b", clock)
+    b.tick()
+    assert b.owned() == list(STRATEGIES)  # at once: released, not left to run out

@@ -8,7 +8,7 @@ root with `default_plugins`: start-up recovery, the lease, the risk manager, the
 table) on PostgreSQL, against the simulator over HTTP and both WebSockets. Its strategies
 (`flipper.py`) buy and sell back one share every few ticks, so the service is always in the
 middle of the order flow. The kill comes after a random delay (seeded; the seed and each
-delay are printed): two lives in three once the life has placed an order, at 0 to 1.5 s
+delay are logged): two lives in three once the life has placed an order, at 0 to 1.5 s
 later (an intent committed and not yet sent, a place call on the wire, a fill at the broker
 not yet booked); one in three at 0 to 2.5 s from the spawn (start-up, its own recovery, its
 first orders). A last life, whose strategies place nothing, settles what the last kill left
@@ -18,6 +18,7 @@ against the `orders`, `trades` and `positions` tables.
 
 from __future__ import annotations
 
+import logging
 import random
 import signal
 import time
@@ -37,6 +38,7 @@ from tests.e2e.resilience.service_procs import (
 from tests.support.victims import broker_account, truth
 
 pytestmark = pytest.mark.slow
+log = logging.getLogger(__name__)
 
 KILLS = 50
 SEED = 20261202
@@ -63,7 +65,7 @@ def test_fifty_sigkills_at_random_moments_leave_no_duplicate_no_lost_fill_and_ag
         ALGO_RECONCILE_EVERY_S="1",
     )
     rng = random.Random(SEED)
-    print(f"crash test: seed {SEED}")
+    log.warning("crash test: seed %d", SEED)
     codes: list[int] = []
     recoveries: list[str] = []
     alerts: list[str] = []
@@ -83,14 +85,14 @@ def test_fifty_sigkills_at_random_moments_leave_no_duplicate_no_lost_fill_and_ag
             codes.append(proc.kill())
         finally:
             proc.end()
-        print(f"life {life}: SIGKILL {delay:.3f}s {where}")
+        log.warning("life %d: SIGKILL %.3fs %s", life, delay, where)
         placed += len(proc.lines("placeOrder"))
         recoveries += [
             r["message"]
             for r in proc.records(lambda r: str(r.get("message", "")).startswith("recovery ("))
         ]
         alerts += [str(r["alert_code"]) for r in proc.records(lambda r: "alert_code" in r)]
-    print(f"{KILLS} lives in {time.monotonic() - began:.1f}s, {placed} orders placed")
+    log.warning("%d lives in %.1fs, %d orders placed", KILLS, time.monotonic() - began, placed)
     assert codes == [signal.SIGKILL] * KILLS  # every life ended by the kill, none on its own
 
     # One last life, trading nothing: its start-up recovery and the every-second
@@ -103,9 +105,8 @@ def test_fifty_sigkills_at_random_moments_leave_no_duplicate_no_lost_fill_and_ag
         deadline = time.monotonic() + 60
         while True:
             found = truth(account, db, ACCOUNT)
-            if not found.unresolved and not found.missing_fills:
-                if not found.position_differences():
-                    break
+            if not (found.unresolved or found.missing_fills or found.position_differences()):
+                break
             assert time.monotonic() < deadline, f"not settled: {found}"
             time.sleep(0.5)
         settle.signal(signal.SIGTERM)

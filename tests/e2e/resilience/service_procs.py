@@ -21,13 +21,21 @@ from sqlalchemy import select
 
 from algo_trading.adapters.storage.sql import Database, SqlUnitOfWork
 from algo_trading.adapters.storage.sql.models import metadata
+from algo_trading.adapters.storage.sql.types import ns_to_datetime
 from tests.support.victims import Lines
 
 REPO = Path(__file__).resolve().parents[3]
 FLIPPER = Path(__file__).with_name("flipper.py")
 ORDERS = metadata.tables["orders"]
 
-__all__ = ["TradeProcess", "config_text", "order_ids", "prepare_folder", "trade_env", "unresolved"]
+__all__ = [
+    "TradeProcess",
+    "config_text",
+    "intents_of",
+    "prepare_folder",
+    "trade_env",
+    "unresolved",
+]
 
 
 def config_text(sim_url: str, strategies: Mapping[str, tuple[str, ...]], *, active: bool) -> str:
@@ -167,9 +175,15 @@ def unresolved(db: Database, account: str) -> list[str]:
         return [o.client_order_id for o in uow.orders.unresolved(account)]
 
 
-def order_ids(db: Database, account: str) -> set[str]:
+def intents_of(db: Database, account: str, owner: str, since_ns: int) -> list[str]:
+    """Client order ids of the intents `owner` (an instance, by its lease) recorded from
+    `since_ns` on."""
     with SqlUnitOfWork(db, read_only=True) as uow:
         rows = uow.connection.execute(
-            select(ORDERS.c.client_order_id).where(ORDERS.c.account == account)
+            select(ORDERS.c.client_order_id).where(
+                ORDERS.c.account == account,
+                ORDERS.c.lease_owner == owner,
+                ORDERS.c.created_at >= ns_to_datetime(since_ns),
+            )
         )
-        return {r.client_order_id for r in rows}
+        return [r.client_order_id for r in rows]

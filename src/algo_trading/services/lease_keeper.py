@@ -14,6 +14,10 @@ found it lost (a process paused by SIGSTOP wakes up believing nothing happened).
 of migration 0005 is the last word either way: `token` is the `fence` for
 `SqlTradeLog(fence=keeper.token)`, and the database refuses an intent from a stale epoch.
 
+The trading service takes leases with `tick()` on its loop (what it gains is recovered there,
+before trading) and renews what it holds on a thread of its own (`start_renewing()`), so a
+loop busy for seconds never lets its leases run out.
+
 Callbacks: `on_gained(strategy_id, token)` when a lease is taken: the service must reconcile
 that strategy (`Recovery.recover([strategy_id])`) before trading it; if it raises, the lease
 is released again so another instance can try. `on_lost(strategy_id, why)` when a lease is
@@ -131,6 +135,7 @@ class LeaseKeeper:
         self._lock = threading.RLock()  # tick() on the keeper's thread, owns() on the engine's
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._renewer: threading.Thread | None = None
         self._ttl_ns = int(self.config.ttl_s * NS)
         self._margin_ns = int(self.config.safety_margin_s * NS)
         self._grace_ns = int(self.config.overflow_grace_s * NS)
@@ -184,10 +189,46 @@ class LeaseKeeper:
                     )
                     self._expire_if_past(strategy_id)
                     failed = True
-            if gained:
-                self._announce(gained)
             if not failed:
                 self.last_ok_ns = self._clock.now_ns()
+        # Outside the lock: the service's recovery of what was gained may take seconds (the
+        # broker's books under their rate limits), and the renewer must not wait for it.
+        if gained:
+            self._announce(gained)
+
+    def renew_held(self) -> None:
+        """Renew every lease held, and only that (the renewer thread's pass): taking new
+        leases, and the service's work on them, stay on the service's own thread."""
+        with self._lock:
+            failed = False
+            for strategy_id in list(self._held):
+                try:
+                    if strategy_id in self._held:
+                        self._renew(strategy_id)
+                except AlgoTradingError as exc:
+                    log.warning(
+                        "lease of %s: %s", strategy_id, exc, extra={"strategy": strategy_id}
+                    )
+                    self._expire_if_past(strategy_id)
+                    failed = True
+            if not failed:
+                self.last_ok_ns = self._clock.now_ns()
+
+    def start_renewing(self) -> None:
+        """Renew the leases held on a thread of their own, every `renew_every_s`, so a
+        service thread busy for a few seconds (a takeover's recovery, a slow broker) never
+        lets its leases run out; `tick()` (taking new ones) stays the service's."""
+        if self._renewer is not None:
+            return
+        self._renewer = threading.Thread(target=self._renew_loop, name="lease-renewer", daemon=True)
+        self._renewer.start()
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(self.config.renew_every_s):
+            try:
+                self.renew_held()
+            except Exception:  # the thread must outlive any one pass
+                log.exception("lease renewal pass failed")
 
     def _renew(self, strategy_id: str) -> None:
         lease = self._held[strategy_id]
@@ -237,8 +278,9 @@ class LeaseKeeper:
                 log.exception(
                     "leases of %s: not ready to trade them (%s); releasing", ", ".join(gained), exc
                 )
-                for strategy_id in gained:
-                    self._release(strategy_id)
+                with self._lock:
+                    for strategy_id in gained:
+                        self._release(strategy_id)
             return
         for strategy_id, lease in gained.items():
             try:
@@ -250,7 +292,8 @@ class LeaseKeeper:
                     exc,
                     extra={"strategy": strategy_id},
                 )
-                self._release(strategy_id)
+                with self._lock:
+                    self._release(strategy_id)
 
     def _expire_if_past(self, strategy_id: str) -> None:
         lease = self._held.get(strategy_id)
@@ -290,8 +333,9 @@ class LeaseKeeper:
         instance takes them at its next pass rather than after the time to live. Returns
         the strategies released."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.config.renew_every_s + 5)
+        for thread in (self._thread, self._renewer):
+            if thread is not None:
+                thread.join(timeout=self.config.renew_every_s + 5)
         released = []
         with self._lock:
             for strategy_id in list(self._held):

@@ -139,6 +139,9 @@ class Resilience:
             self.reports.append(report)
             return report
         self.keeper.tick()  # takes what it can; `_gained` recovers each before it trades
+        # Renewals on their own thread: a loop busy with a takeover's recovery (the broker's
+        # books under their rate limits) must not let the leases it holds run out.
+        self.keeper.start_renewing()
         return None
 
     def owns(self, strategy_id: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from algo_trading.domain.errors import ConfigError, DatabaseUnavailableError
@@ -200,3 +202,39 @@ def test_a_batch_the_service_cannot_make_ready_is_released_whole() -> None:
     b = _keeper(leases, "b", clock)
     b.tick()
     assert b.owned() == list(STRATEGIES)  # at once: released, not left to run out
+
+
+def test_leases_are_renewed_while_the_service_is_busy_recovering_what_it_just_took() -> None:
+    # A takeover's recovery reads the broker's books under their rate limits and may take
+    # seconds; renewing on the same thread, behind it, let an instance's own leases run out
+    # mid-session (another instance then took them: churn, and the 30 s takeover missed).
+    leases, clock = MemoryLeases(), SimulatedClock(100 * S)
+    busy, release = threading.Event(), threading.Event()
+    batches: list[list[str]] = []
+
+    def recover(tokens: dict[str, LeaseToken]) -> None:
+        batches.append(list(tokens))
+        if len(batches) > 1:  # the takeover: slow
+            busy.set()
+            assert release.wait(10)
+
+    other = LeaseKeeper(leases, "b", STRATEGIES[2:], clock)
+    other.tick()
+    keeper = LeaseKeeper(leases, "a", STRATEGIES, clock, on_gained_batch=recover)
+    keeper.tick()  # takes the two free ones at 100 s (until 110 s)
+    other.stop(release=True)  # the third falls free
+    taking = threading.Thread(target=keeper.tick)
+    taking.start()
+    try:
+        assert busy.wait(10)  # the service recovers orb-tcs ...
+        clock.ts_ns += 8 * S
+        renewing = threading.Thread(target=keeper.renew_held)
+        renewing.start()
+        renewing.join(5)
+        assert not renewing.is_alive(), "the renewal waited for the recovery"
+        clock.ts_ns += 8 * S  # 116 s: past the first term, inside the renewed one
+        assert keeper.owned() == list(STRATEGIES)
+    finally:
+        release.set()
+        taking.join(10)
+    assert batches == [list(STRATEGIES[:2]), [STRATEGIES[2]]]

@@ -79,7 +79,7 @@ def test_three_instances_hand_over_a_killed_and_a_paused_ones_strategies_without
         # leave its share free this long (takeover: 6 + 1.2 + 10 + 1.2 = 18.4 s at most)
         "ALGO_LEASE_OVERFLOW_GRACE_S": "10",
         "ALGO_CONFIRM_WINDOW_S": "3",
-        "ALGO_RECONCILE_EVERY_S": "2",
+        "ALGO_RECONCILE_EVERY_S": "5",
         "ALGO_DRAIN_TIMEOUT_S": "10",
     }
     db = Database(pg_url)

@@ -432,6 +432,7 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
                 overflow_grace_s=settings.lease_overflow_grace_s,
             ),
             reconcile_config=confirm,
+            renew_on_thread=True,  # a loop busy with a takeover keeps its leases
         )
     fence = res.fence if res is not None and res.fenced else p.fence
     sql_log = SqlTradeLog(db, account=account, exchange_of=exchange_of, fence=fence)

@@ -196,9 +196,14 @@ class LeaseKeeper:
         if gained:
             self._announce(gained)
 
-    def renew_held(self) -> None:
+    def renew_held(self, alive: Callable[[], bool] = lambda: True) -> None:
         """Renew every lease held, and only that (the renewer thread's pass): taking new
-        leases, and the service's work on them, stay on the service's own thread."""
+        leases, and the service's work on them, stay on the service's own thread. Nothing is
+        renewed while `alive()` says the service's thread is stuck: its leases run out and
+        another instance takes the strategies, as if this one were dead."""
+        if not alive():
+            log.warning("lease renewals held back: the service's loop has not turned lately")
+            return
         with self._lock:
             failed = False
             for strategy_id in list(self._held):
@@ -214,19 +219,22 @@ class LeaseKeeper:
             if not failed:
                 self.last_ok_ns = self._clock.now_ns()
 
-    def start_renewing(self) -> None:
+    def start_renewing(self, alive: Callable[[], bool] = lambda: True) -> None:
         """Renew the leases held on a thread of their own, every `renew_every_s`, so a
         service thread busy for a few seconds (a takeover's recovery, a slow broker) never
-        lets its leases run out; `tick()` (taking new ones) stays the service's."""
+        lets its leases run out; `tick()` (taking new ones) stays the service's. `alive()`:
+        whether that thread still turns (a hung one must not keep its strategies)."""
         if self._renewer is not None:
             return
-        self._renewer = threading.Thread(target=self._renew_loop, name="lease-renewer", daemon=True)
+        self._renewer = threading.Thread(
+            target=self._renew_loop, args=(alive,), name="lease-renewer", daemon=True
+        )
         self._renewer.start()
 
-    def _renew_loop(self) -> None:
+    def _renew_loop(self, alive: Callable[[], bool]) -> None:
         while not self._stop.wait(self.config.renew_every_s):
             try:
-                self.renew_held()
+                self.renew_held(alive)
             except Exception:  # the thread must outlive any one pass
                 log.exception("lease renewal pass failed")
 

@@ -20,6 +20,7 @@ from then on and the loop's gate stops calling it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -83,8 +84,10 @@ class Resilience:
         reconcile_every_s: float = RECONCILE_EVERY_S,
         clock: Clock | None = None,
         cash_from_books: bool = True,
+        renew_on_thread: bool = False,
     ) -> None:
         self._cash_from_books = cash_from_books
+        self._renew_on_thread = renew_on_thread
         self._db = database
         self._broker = broker
         self._account = account
@@ -96,6 +99,7 @@ class Resilience:
         self.recovery: Recovery | None = None
         self.reports: list[RecoveryReport] = []
         self._service: ServiceLike | None = None
+        self._beat = time.monotonic()  # the loop's last lease pass (the renewer's check)
         self.keeper: LeaseKeeper | None = None
         if leases is not None:
             if clock is None:
@@ -141,7 +145,8 @@ class Resilience:
         self.keeper.tick()  # takes what it can; `_gained` recovers each before it trades
         # Renewals on their own thread: a loop busy with a takeover's recovery (the broker's
         # books under their rate limits) must not let the leases it holds run out.
-        self.keeper.start_renewing()
+        if self._renew_on_thread:
+            self.keeper.start_renewing(alive=self._loop_alive)
         return None
 
     def owns(self, strategy_id: str) -> bool:
@@ -184,8 +189,16 @@ class Resilience:
 
     # --- inside ---------------------------------------------------------------------------------
     def _renew(self, _now_ns: int) -> None:
+        self._beat = time.monotonic()  # the loop turns: its renewer may keep the leases
         if self.keeper is not None:
             self.keeper.tick()
+
+    def _loop_alive(self) -> bool:
+        """Whether the loop ran a lease pass within two times to live (a takeover's
+        recovery counts as a pass begun): a hung loop lets its leases run out."""
+        if self.keeper is None:
+            return False
+        return time.monotonic() - self._beat < 2 * self.keeper.config.ttl_s
 
     def _reconcile(self, _now_ns: int) -> RecoveryReport | None:
         if self.recovery is None:
@@ -203,6 +216,7 @@ class Resilience:
 
     def _gained(self, tokens: dict[str, LeaseToken]) -> None:
         """The strategies of one lease pass, recovered together (one read of the books)."""
+        self._beat = time.monotonic()
         if self.recovery is None:
             raise RuntimeError("a lease was gained before start-up: call startup() first")
         report = self.recovery.recover(list(tokens))  # raises: the keeper releases the leases
@@ -245,6 +259,7 @@ def build_resilience(
     positions: BrokerPositions | None = None,
     reconcile_config: ReconcileConfig | None = None,
     cash_from_books: bool = True,
+    renew_on_thread: bool = False,
 ) -> Resilience:
     """The hooks for one trading process (see the module's docstring)."""
     return Resilience(
@@ -259,4 +274,5 @@ def build_resilience(
         reconcile_config=reconcile_config,
         clock=clock,
         cash_from_books=cash_from_books,
+        renew_on_thread=renew_on_thread,
     )

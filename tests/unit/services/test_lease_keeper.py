@@ -238,3 +238,20 @@ def test_leases_are_renewed_while_the_service_is_busy_recovering_what_it_just_to
         release.set()
         taking.join(10)
     assert batches == [list(STRATEGIES[:2]), [STRATEGIES[2]]]
+
+
+def test_the_renewer_keeps_no_lease_for_a_service_whose_loop_is_stuck() -> None:
+    # Renewing on a thread of its own must not let a hung loop hold its strategies forever:
+    # while the loop does not turn, the leases run out and another instance takes them.
+    leases, clock = MemoryLeases(), SimulatedClock(100 * S)
+    keeper = _keeper(leases, "a", clock)
+    keeper.tick()
+    clock.ts_ns += 8 * S
+    keeper.renew_held(alive=lambda: False)
+    clock.ts_ns += 3 * S
+    assert keeper.owned() == []
+    b = _keeper(leases, "b", clock)
+    b.tick()
+    assert b.owned() == list(STRATEGIES)
+    keeper.renew_held(alive=lambda: True)  # it wakes: the renewal fails, the leases are lost
+    assert keeper.owned() == []

@@ -128,5 +128,6 @@ def test_fifty_sigkills_at_random_moments_leave_no_duplicate_no_lost_fill_and_ag
     assert left == []
     # the kills left orders in doubt, and a later life's recovery repaired them, saying so
     repaired = [r for r in recoveries if "0 orders checked" not in r]
+    log.warning("recoveries that found orders to settle:\n%s", "\n".join(repaired))
     assert repaired, "no life found anything to recover: the kills never landed mid-order"
     assert "CRASH_RECOVERY" in alerts

@@ -32,6 +32,7 @@ __all__ = [
     "TradeProcess",
     "config_text",
     "intents_of",
+    "order_ids",
     "prepare_folder",
     "trade_env",
     "unresolved",
@@ -111,16 +112,21 @@ class TradeProcess:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.proc.pid, signum)
 
-    def wait_for(self, words: str, timeout_s: float) -> str:
-        """The first log line containing `words` (fails the test, with the log's tail, when
-        none comes in time or the process ends first)."""
+    def mark(self) -> int:
+        """Where the log is now: `wait_for(..., after=mark())` waits for a later line."""
+        self.log.drain()
+        return len(self.log.seen)
+
+    def wait_for(self, words: str, timeout_s: float, after: int = 0) -> str:
+        """The first log line from index `after` on containing `words` (fails the test, with
+        the log's tail, when none comes in time or the process ends first)."""
         deadline = time.monotonic() + timeout_s
         while True:
-            for line in self.lines(words):
+            for line in self.lines(words, after):
                 return line
             if self.proc.poll() is not None:
                 self.log.join()
-                found = self.lines(words)
+                found = self.lines(words, after)
                 if found:
                     return found[0]
                 tail = "\n".join(self.log.seen[-20:])
@@ -130,9 +136,9 @@ class TradeProcess:
                 pytest.fail(f"no {words!r} in the service's log within {timeout_s}s:\n{tail}")
             time.sleep(0.02)
 
-    def lines(self, words: str) -> list[str]:
+    def lines(self, words: str, after: int = 0) -> list[str]:
         self.log.drain()
-        return [line for line in list(self.log.seen) if words in line]
+        return [line for line in list(self.log.seen)[after:] if words in line]
 
     def records(
         self, where: Callable[[dict[str, Any]], bool] = lambda _r: True
@@ -187,3 +193,12 @@ def intents_of(db: Database, account: str, owner: str, since_ns: int) -> list[st
             )
         )
         return [r.client_order_id for r in rows]
+
+
+def order_ids(db: Database, account: str) -> set[str]:
+    """Every intent of the account (each order the service decided to place)."""
+    with SqlUnitOfWork(db, read_only=True) as uow:
+        rows = uow.connection.execute(
+            select(ORDERS.c.client_order_id).where(ORDERS.c.account == account)
+        )
+        return {r.client_order_id for r in rows}

@@ -1,20 +1,13 @@
-"""Driving `tests.support.trading_victim` processes from a test, and reading the truth after:
-the simulator's books (over HTTP, as Angel One's) and the database's."""
+"""Reading a trading process's output line by line, and the truth after a resilience test: the
+simulator's books (over HTTP, as Angel One's) against the database's."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import queue
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO
 
 import pytest
@@ -34,7 +27,6 @@ from algo_trading.simulator.config import (
     DEMO_TOTP_SECRET,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 TRADES = metadata.tables["trades"]
 ORDERS = metadata.tables["orders"]
 
@@ -93,79 +85,6 @@ class Lines:
         self.drain()
         with self._lock:
             return [line for line in self.seen if line.startswith(prefix)]
-
-
-def victim_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO / "src"), str(REPO), env.get("PYTHONPATH", "")) if p
-    )
-    return env
-
-
-def victim_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "tests.support.trading_victim", *args]
-
-
-class Zygote:
-    """One `trading_victim --zygote`: each `spawn` is a fresh trading process (forked after
-    the imports), killed by the test with SIGKILL by its pid."""
-
-    def __init__(self, *base: str) -> None:
-        self.proc = subprocess.Popen(
-            victim_argv("--zygote", *base),
-            cwd=REPO,
-            env=victim_env(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.out = Lines(self.proc.stdout)
-
-    def _send(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-
-    def spawn(self, *args: str) -> tuple[int, int]:
-        """(pid, the index in the output its lines start from)."""
-        self.out.drain()
-        start = len(self.out.seen)
-        self._send(" ".join(("spawn", *args)))
-        pid = int(self.out.wait_for("SPAWNED", 30, start).split()[1])
-        return pid, start
-
-    def kill(self, pid: int) -> int:
-        """SIGKILL the child, reap it; the signal that ended it."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        start = len(self.out.seen)
-        self._send(f"reap {pid}")
-        return int(self.out.wait_for(f"REAPED {pid}", 30, start).split()[2])
-
-    def close(self) -> None:
-        if self.proc.stdin is not None:
-            with contextlib.suppress(BrokenPipeError):
-                self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.out.join()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-
-
-@contextlib.contextmanager
-def zygote(*base: str) -> Iterator[Zygote]:
-    z = Zygote(*base)
-    try:
-        yield z
-    finally:
-        z.close()
 
 
 def broker_account(base_url: str) -> tuple[AngelOneAccount, AngelOneHttp]:
@@ -245,7 +164,7 @@ def truth(account: AngelOneAccount, db: Database, account_name: str) -> Truth:
             r.trade_id
             for r in conn.execute(select(TRADES.c.trade_id).where(TRADES.c.account == account_name))
         }
-        unresolved = [o.client_order_id for o in uow.orders.unresolved(account_name)]
+        unresolved = [str(o.client_order_id) for o in uow.orders.unresolved(account_name)]
     ours: Counter[str] = Counter()
     unattributed = []
     for p in stored_positions(db, account_name):
@@ -264,33 +183,4 @@ def truth(account: AngelOneAccount, db: Database, account_name: str) -> Truth:
     )
 
 
-def run_to_end(args: list[str], timeout_s: float = 60.0) -> tuple[int, list[str]]:
-    """Run one victim to its end (settle mode); its exit code and output lines."""
-    done = subprocess.run(
-        victim_argv(*args),
-        cwd=REPO,
-        env=victim_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-    )
-    return done.returncode, done.stdout.splitlines() + done.stderr.splitlines()[-20:]
-
-
-def any_of(lines: list[str], prefix: str) -> list[str]:
-    return [line for line in lines if line.startswith(prefix)]
-
-
-__all__ = [
-    "Lines",
-    "Truth",
-    "Zygote",
-    "any_of",
-    "broker_account",
-    "run_to_end",
-    "truth",
-    "victim_argv",
-    "victim_env",
-    "zygote",
-]
+__all__ = ["Lines", "Truth", "broker_account", "truth"]

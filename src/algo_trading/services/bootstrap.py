@@ -55,6 +55,7 @@ from algo_trading.domain.ids import ClientOrderId, StrategyId
 from algo_trading.domain.instruments import Exchange, Instrument, Segment
 from algo_trading.engine.engine import TradingEngine
 from algo_trading.engine.ports import Clock, LeaseToken, Notifier, SecretStore
+from algo_trading.engine.reconciliation import ReconcileConfig
 from algo_trading.engine.risk import NoDeliveryShort, RiskChain, RiskCheck, RiskManager
 from algo_trading.engine.squareoff import CutoffFn, IntradaySquareOff, broker_cutoffs
 from algo_trading.market import BROKERS
@@ -66,6 +67,7 @@ from algo_trading.services.commands import CommandProcessor as TableCommands
 from algo_trading.services.commands import EngineControl
 from algo_trading.services.funds_recorder import FundsRecorder
 from algo_trading.services.health import CheckResult, ReadinessCheck, probe
+from algo_trading.services.lease_keeper import LeaseConfig
 from algo_trading.services.live_gate import secret_store_for
 from algo_trading.services.observability import Observability
 from algo_trading.services.recovery import angelone_positions
@@ -395,7 +397,8 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
     def instrument(symbol: str) -> Instrument:
         return instruments[symbol]
 
-    broker = AngelOneBroker(session, instrument, clock)
+    confirm = ReconcileConfig(confirm_window_ns=int(settings.confirm_window_s * _NS))
+    broker = AngelOneBroker(session, instrument, clock, reconcile_config=confirm)
     sender = ThreadedSender(broker, clock)
     stack.callback(sender.close)  # closed by the service too; this covers a failed build
 
@@ -426,6 +429,13 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
             clock=clock,
             positions=angelone_positions(AngelOneAccount(session)),
             cash_from_books=False,  # the engine's cash is the broker's live funds already
+            lease_config=LeaseConfig.from_ttl(
+                settings.lease_ttl_s,
+                max_owned=settings.lease_max_owned,
+                overflow_grace_s=settings.lease_overflow_grace_s,
+            ),
+            reconcile_config=confirm,
+            renew_on_thread=True,  # a loop busy with a takeover keeps its leases
         )
     fence = res.fence if res is not None and res.fenced else p.fence
     sql_log = SqlTradeLog(db, account=account, exchange_of=exchange_of, fence=fence)

@@ -14,6 +14,10 @@ found it lost (a process paused by SIGSTOP wakes up believing nothing happened).
 of migration 0005 is the last word either way: `token` is the `fence` for
 `SqlTradeLog(fence=keeper.token)`, and the database refuses an intent from a stale epoch.
 
+The trading service takes leases with `tick()` on its loop (what it gains is recovered there,
+before trading) and renews what it holds on a thread of its own (`start_renewing()`), so a
+loop busy for seconds never lets its leases run out.
+
 Callbacks: `on_gained(strategy_id, token)` when a lease is taken: the service must reconcile
 that strategy (`Recovery.recover([strategy_id])`) before trading it; if it raises, the lease
 is released again so another instance can try. `on_lost(strategy_id, why)` when a lease is
@@ -72,6 +76,19 @@ class LeaseConfig:
                 f"ttl_s - renew_every_s = {self.ttl_s - self.renew_every_s}"
             )
 
+    @classmethod
+    def from_ttl(
+        cls, ttl_s: float, *, max_owned: int = 0, overflow_grace_s: float = 3.0
+    ) -> LeaseConfig:
+        """The settings' choice (ALGO_LEASE_*): renewed every fifth of the time to live;
+        `max_owned` 0 means no share."""
+        return cls(
+            ttl_s=ttl_s,
+            renew_every_s=ttl_s / 5,
+            max_owned=max_owned or None,
+            overflow_grace_s=overflow_grace_s,
+        )
+
     @property
     def takeover_s(self) -> float:
         """The longest a dead instance's strategy waits for a new owner (an instance over
@@ -81,6 +98,7 @@ class LeaseConfig:
 
 
 GainedCallback = Callable[[str, LeaseToken], None]
+GainedBatchCallback = Callable[[dict[str, LeaseToken]], None]
 LostCallback = Callable[[str, str], None]
 
 
@@ -101,6 +119,7 @@ class LeaseKeeper:
         config: LeaseConfig | None = None,
         on_gained: GainedCallback = _nothing,
         on_lost: LostCallback = _nothing,
+        on_gained_batch: GainedBatchCallback | None = None,
     ) -> None:
         if len(set(strategies)) != len(strategies):
             raise ConfigError(f"lease keeper: strategy ids repeat in {list(strategies)}")
@@ -111,10 +130,12 @@ class LeaseKeeper:
         self.config = config or LeaseConfig()
         self._on_gained = on_gained
         self._on_lost = on_lost
+        self._on_gained_batch = on_gained_batch
         self._held: dict[str, Lease] = {}
         self._lock = threading.RLock()  # tick() on the keeper's thread, owns() on the engine's
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._renewer: threading.Thread | None = None
         self._ttl_ns = int(self.config.ttl_s * NS)
         self._margin_ns = int(self.config.safety_margin_s * NS)
         self._grace_ns = int(self.config.overflow_grace_s * NS)
@@ -153,14 +174,15 @@ class LeaseKeeper:
         then), never raises."""
         with self._lock:
             failed = False
+            gained: dict[str, Lease] = {}
             for strategy_id in self.strategies:
                 if self._stop.is_set() and self._thread is not None:
-                    return
+                    break
                 try:
                     if strategy_id in self._held:
                         self._renew(strategy_id)
-                    else:
-                        self._acquire(strategy_id)
+                    elif (lease := self._acquire(strategy_id)) is not None:
+                        gained[strategy_id] = lease
                 except AlgoTradingError as exc:
                     log.warning(
                         "lease of %s: %s", strategy_id, exc, extra={"strategy": strategy_id}
@@ -169,6 +191,52 @@ class LeaseKeeper:
                     failed = True
             if not failed:
                 self.last_ok_ns = self._clock.now_ns()
+        # Outside the lock: the service's recovery of what was gained may take seconds (the
+        # broker's books under their rate limits), and the renewer must not wait for it.
+        if gained:
+            self._announce(gained)
+
+    def renew_held(self, alive: Callable[[], bool] = lambda: True) -> None:
+        """Renew every lease held, and only that (the renewer thread's pass): taking new
+        leases, and the service's work on them, stay on the service's own thread. Nothing is
+        renewed while `alive()` says the service's thread is stuck: its leases run out and
+        another instance takes the strategies, as if this one were dead."""
+        if not alive():
+            log.warning("lease renewals held back: the service's loop has not turned lately")
+            return
+        with self._lock:
+            failed = False
+            for strategy_id in list(self._held):
+                try:
+                    if strategy_id in self._held:
+                        self._renew(strategy_id)
+                except AlgoTradingError as exc:
+                    log.warning(
+                        "lease of %s: %s", strategy_id, exc, extra={"strategy": strategy_id}
+                    )
+                    self._expire_if_past(strategy_id)
+                    failed = True
+            if not failed:
+                self.last_ok_ns = self._clock.now_ns()
+
+    def start_renewing(self, alive: Callable[[], bool] = lambda: True) -> None:
+        """Renew the leases held on a thread of their own, every `renew_every_s`, so a
+        service thread busy for a few seconds (a takeover's recovery, a slow broker) never
+        lets its leases run out; `tick()` (taking new ones) stays the service's. `alive()`:
+        whether that thread still turns (a hung one must not keep its strategies)."""
+        if self._renewer is not None:
+            return
+        self._renewer = threading.Thread(
+            target=self._renew_loop, args=(alive,), name="lease-renewer", daemon=True
+        )
+        self._renewer.start()
+
+    def _renew_loop(self, alive: Callable[[], bool]) -> None:
+        while not self._stop.wait(self.config.renew_every_s):
+            try:
+                self.renew_held(alive)
+            except Exception:  # the thread must outlive any one pass
+                log.exception("lease renewal pass failed")
 
     def _renew(self, strategy_id: str) -> None:
         lease = self._held[strategy_id]
@@ -191,12 +259,12 @@ class LeaseKeeper:
         free_since = self._started_ns if lease is None else lease.expires_ns
         return now - free_since < self._grace_ns
 
-    def _acquire(self, strategy_id: str) -> None:
+    def _acquire(self, strategy_id: str) -> Lease | None:
         if self._over_share(strategy_id, self._clock.now_ns()):
-            return
+            return None
         lease = self._leases.acquire(strategy_id, self.owner, self._ttl_ns, self._clock.now_ns())
         if lease is None:
-            return  # another instance holds it
+            return None  # another instance holds it
         self._held[strategy_id] = lease
         log.info(
             "lease of %s taken, epoch %d",
@@ -204,16 +272,36 @@ class LeaseKeeper:
             lease.epoch,
             extra={"strategy": strategy_id},
         )
-        try:
-            self._on_gained(strategy_id, lease.token())
-        except Exception as exc:  # the service could not make it ready: let another try
-            log.exception(
-                "lease of %s: not ready to trade it (%s); releasing",
-                strategy_id,
-                exc,
-                extra={"strategy": strategy_id},
-            )
-            self._release(strategy_id)
+        return lease
+
+    def _announce(self, gained: dict[str, Lease]) -> None:
+        """The pass's new leases to the service: all at once with `on_gained_batch` (one
+        reconciliation for all of them: the broker's books are read once, not once per
+        strategy under their rate limit), else one by one. What the service could not make
+        ready is released again, so another instance can try."""
+        if self._on_gained_batch is not None:
+            try:
+                self._on_gained_batch({s: lease.token() for s, lease in gained.items()})
+            except Exception as exc:
+                log.exception(
+                    "leases of %s: not ready to trade them (%s); releasing", ", ".join(gained), exc
+                )
+                with self._lock:
+                    for strategy_id in gained:
+                        self._release(strategy_id)
+            return
+        for strategy_id, lease in gained.items():
+            try:
+                self._on_gained(strategy_id, lease.token())
+            except Exception as exc:  # the service could not make it ready: let another try
+                log.exception(
+                    "lease of %s: not ready to trade it (%s); releasing",
+                    strategy_id,
+                    exc,
+                    extra={"strategy": strategy_id},
+                )
+                with self._lock:
+                    self._release(strategy_id)
 
     def _expire_if_past(self, strategy_id: str) -> None:
         lease = self._held.get(strategy_id)
@@ -253,8 +341,9 @@ class LeaseKeeper:
         instance takes them at its next pass rather than after the time to live. Returns
         the strategies released."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.config.renew_every_s + 5)
+        for thread in (self._thread, self._renewer):
+            if thread is not None:
+                thread.join(timeout=self.config.renew_every_s + 5)
         released = []
         with self._lock:
             for strategy_id in list(self._held):

@@ -23,6 +23,7 @@ at once: `owns` says no from then on and the loop's gate stops calling it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
@@ -120,8 +121,10 @@ class Resilience:
         reconcile_every_s: float = RECONCILE_EVERY_S,
         clock: Clock | None = None,
         cash_from_books: bool = True,
+        renew_on_thread: bool = False,
     ) -> None:
         self._cash_from_books = cash_from_books
+        self._renew_on_thread = renew_on_thread
         self._db = database
         self._broker = broker
         self._account = account
@@ -138,6 +141,7 @@ class Resilience:
         # after a strategy taken over from another instance is recovered (its books loaded):
         # the risk state of that strategy is restored here (services/risk_setup.py)
         self.on_takeover: Callable[[Sequence[str]], object] | None = None
+        self._beat = time.monotonic()  # the loop's last lease pass (the renewer's check)
         self.keeper: LeaseKeeper | None = None
         if leases is not None:
             if clock is None:
@@ -148,7 +152,7 @@ class Resilience:
                 self._strategies,
                 clock,
                 config=lease_config,
-                on_gained=self._gained,
+                on_gained_batch=self._gained,
                 on_lost=self._lost,
             )
 
@@ -182,6 +186,10 @@ class Resilience:
             self.reports.append(report)
             return report
         self.keeper.tick()  # takes what it can; `_gained` recovers each before it trades
+        # Renewals on their own thread: a loop busy with a takeover's recovery (the broker's
+        # books under their rate limits) must not let the leases it holds run out.
+        if self._renew_on_thread:
+            self.keeper.start_renewing(alive=self._loop_alive)
         return None
 
     def owns(self, strategy_id: str) -> bool:
@@ -224,8 +232,16 @@ class Resilience:
 
     # --- inside ---------------------------------------------------------------------------------
     def _renew(self, _now_ns: int) -> None:
+        self._beat = time.monotonic()  # the loop turns: its renewer may keep the leases
         if self.keeper is not None:
             self.keeper.tick()
+
+    def _loop_alive(self) -> bool:
+        """Whether the loop ran a lease pass within two times to live (a takeover's
+        recovery counts as a pass begun): a hung loop lets its leases run out."""
+        if self.keeper is None:
+            return False
+        return time.monotonic() - self._beat < 2 * self.keeper.config.ttl_s
 
     def reconcile(self, _now_ns: int) -> RecoveryReport | None:
         """One reconciliation round (the service's, each minute): the recovery pass reconciles
@@ -265,19 +281,22 @@ class Resilience:
             self.reports.append(report)
         return report
 
-    def _gained(self, strategy_id: str, token: LeaseToken) -> None:
+    def _gained(self, tokens: dict[str, LeaseToken]) -> None:
+        """The strategies of one lease pass, recovered together (one read of the books)."""
+        self._beat = time.monotonic()
         if self.recovery is None:
             raise RuntimeError("a lease was gained before start-up: call startup() first")
-        report = self.recovery.recover([strategy_id])  # raises: the keeper releases the lease
+        report = self.recovery.recover(list(tokens))  # raises: the keeper releases the leases
         self.reports.append(report)
         if self.on_takeover is not None:
-            self.on_takeover([strategy_id])
-        log.info(
-            "strategy %s taken with lease epoch %d and reconciled",
-            strategy_id,
-            token.epoch,
-            extra={"strategy": strategy_id},
-        )
+            self.on_takeover(list(tokens))
+        for strategy_id, token in tokens.items():
+            log.info(
+                "strategy %s taken with lease epoch %d and reconciled",
+                strategy_id,
+                token.epoch,
+                extra={"strategy": strategy_id},
+            )
 
     def _lost(self, strategy_id: str, why: str) -> None:
         if self._service is None:
@@ -309,6 +328,7 @@ def build_resilience(
     positions: BrokerPositions | None = None,
     reconcile_config: ReconcileConfig | None = None,
     cash_from_books: bool = True,
+    renew_on_thread: bool = False,
 ) -> Resilience:
     """The hooks for one trading process (see the module's docstring)."""
     return Resilience(
@@ -323,4 +343,5 @@ def build_resilience(
         reconcile_config=reconcile_config,
         clock=clock,
         cash_from_books=cash_from_books,
+        renew_on_thread=renew_on_thread,
     )

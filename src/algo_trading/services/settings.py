@@ -257,6 +257,35 @@ class Settings(BaseSettings):
         description="one lease per strategy in the database, so several instances never run "
         "one strategy twice: on, off, or auto (on with PostgreSQL, off with SQLite)",
     )
+    lease_ttl_s: float = Field(
+        default=10.0,
+        ge=2,
+        le=25,
+        description="a strategy's lease lives this long unrenewed (renewed every fifth of it): "
+        "a dead instance's strategies move within about 1.2 times this",
+    )
+    lease_max_owned: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="an instance's fair share of strategies (0: no limit); it takes more only "
+        "once one has been free for ALGO_LEASE_OVERFLOW_GRACE_S, so several instances spread "
+        "the strategies and a survivor still takes them all",
+    )
+    lease_overflow_grace_s: float = Field(
+        default=3.0,
+        ge=0,
+        le=60,
+        description="how long a strategy stays free before an instance at its share takes it",
+    )
+    confirm_window_s: float = Field(
+        default=60.0,
+        ge=1,
+        le=600,
+        description="an intent the broker's books show no trace of this long after it was "
+        "sent is declared never placed (reconciliation); shorter only for brokers whose "
+        "books show an order at once",
+    )
     drain_cancel_open: bool = Field(
         default=False,
         description="on SIGTERM, cancel the open orders (default: keep them working)",

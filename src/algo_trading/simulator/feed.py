@@ -224,7 +224,15 @@ class FeedHub:
         if limit is not None and conn.frames_sent >= limit:
             await self.drop(conn)
             return
-        await conn.ws.send_bytes(frame)
+        try:
+            await conn.ws.send_bytes(frame)
+        except (
+            ConnectionResetError
+        ):  # the client died (SIGKILL): its socket goes, the market ticks on
+            transport = conn.request.transport
+            if transport is not None:
+                transport.abort()
+            return
         conn.frames_sent += 1
 
     async def drop(self, conn: FeedConnection) -> None:

@@ -1,89 +1,153 @@
-"""Crash (issue #10 acceptance): a trading process killed with SIGKILL at random moments, at
+"""Crash (issue #10 acceptance): the trading service killed with SIGKILL at random moments, at
 least 50 times in one run, and restarted each time; afterwards the simulator holds no
 duplicate order, no fill is missing from the database, positions agree, no intent is left
 unresolved.
 
-The trading process is `tests.support.trading_victim`: the real engine, the SQL trade log on
-PostgreSQL, the Angel One adapter against the simulator over HTTP, and `services.recovery`
-at every start, before any order: the same recovery code the trading service runs. (It is
-not `algo-trading trade`: the service loop was being built alongside; the victim drives the
-same parts.) Kills land at random times: mostly while trading (between an intent's commit,
-the place call and its answer, fills and their booking), and one life in three anywhere in its
-first 1.5 s (start-up, its own recovery, its first orders).
+Each life is a real `algo-trading trade --config FILE` process (the CLI, the composition
+root with `default_plugins`: start-up recovery, the lease, the risk manager, the command
+table) on PostgreSQL, against the simulator over HTTP and both WebSockets. Its strategies
+(`flipper.py`) buy and sell back one share every few ticks, so the service is always in the
+middle of the order flow. The kill comes after a random delay (seeded; the seed and each
+delay are logged): two lives in three once the life has placed an order, at 0 to 1.5 s
+later (an intent committed and not yet sent, a place call on the wire, a fill at the broker
+not yet booked); one in three at 0 to 2.5 s from the spawn (start-up, its own recovery, its
+first orders). A last life, whose strategies place nothing, settles what the last kill left
+in doubt; then the books are compared: the simulator's order book, trade book and positions
+against the `orders`, `trades` and `positions` tables.
 """
 
 from __future__ import annotations
 
+import logging
 import random
+import re
+import signal
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from algo_trading.adapters.storage.sql import Database
+from algo_trading.simulator.config import FaultConfig
 from algo_trading.simulator.server import SimulatorServer
-from tests.support.victims import broker_account, run_to_end, truth, zygote
+from tests.e2e.resilience.service_procs import (
+    TradeProcess,
+    config_text,
+    order_ids,
+    prepare_folder,
+    trade_env,
+    unresolved,
+)
+from tests.support.victims import broker_account, truth
 
 pytestmark = pytest.mark.slow
+log = logging.getLogger(__name__)
 
 KILLS = 50
+SEED = 20261202
 ACCOUNT = "crash"
-
-
-@pytest.fixture
-def master_file(simulator: SimulatorServer, tmp_path: Path) -> str:
-    from algo_trading.adapters.brokers.angelone.instruments import download_scrip_master
-
-    _, http = broker_account(simulator.base_url)
-    with http:
-        path = tmp_path / "scrip-master.json"
-        path.write_bytes(download_scrip_master(http))
-    return str(path)
+STRATEGIES = {"flip-a": ("SBIN-EQ", "INFY-EQ"), "flip-b": ("TCS-EQ",)}
 
 
 def test_fifty_sigkills_at_random_moments_leave_no_duplicate_no_lost_fill_and_agreeing_books(
-    pg_url: str, simulator: SimulatorServer, master_file: str
+    pg_url: str, simulator: SimulatorServer, tmp_path: Path
 ) -> None:
-    rng = random.Random(20261202)
-    base = ["--db", pg_url, "--sim", simulator.base_url, "--account", ACCOUNT]
-    base += ["--instance", "crash", "--master", master_file, "--positions"]
-    base += ["--confirm-window-s", "2", "--reconcile-every-s", "0.5"]
-    signals: list[int] = []
-    with zygote(*base) as z:
-        for life in range(KILLS):
-            pid, start = z.spawn("--seed", str(life))
-            if life % 3 == 2:  # anywhere in its start, its recovery or its first orders
-                time.sleep(rng.uniform(0.0, 1.5))
+    folder = prepare_folder(
+        tmp_path,
+        {
+            "trade.toml": config_text(simulator.base_url, STRATEGIES, active=True),
+            "settle.toml": config_text(simulator.base_url, STRATEGIES, active=False),
+        },
+    )
+    env = trade_env(
+        pg_url,
+        account=ACCOUNT,
+        instance="crash",
+        ALGO_LEASES="on",
+        ALGO_CONFIRM_WINDOW_S="3",
+        ALGO_RECONCILE_EVERY_S="1",
+    )
+    rng = random.Random(SEED)
+    # Every place call waits 200 ms for its answer, the order already booked at the broker (a
+    # slow gateway): a kill often finds an intent committed whose answer never came back.
+    simulator.set_faults(FaultConfig(place_order_latency_ms=200))
+    log.warning("crash test: seed %d", SEED)
+    codes: list[int] = []
+    recoveries: list[str] = []
+    alerts: list[str] = []
+    placed = 0
+    began = time.monotonic()
+    for life in range(KILLS):
+        proc = TradeProcess(folder, "trade.toml", env)
+        try:
+            if life % 3 == 2:  # anywhere: start-up, its recovery, its first orders
+                delay = rng.uniform(0.0, 2.5)
+                where = "from the spawn"
+            elif life % 3 == 1:  # in the order flow
+                proc.wait_for("placeOrder", 60)
+                delay = rng.uniform(0.0, 1.5)
+                where = "after its first order"
             else:
-                z.out.wait_for("READY", 30, start)
-                z.out.wait_for("ORDER", 30, start)  # trading, however loaded the machine
-                time.sleep(rng.uniform(0.0, 0.3))
-            signals.append(z.kill(pid))
-        recoveries = z.out.lines("READY")
-        alerts = z.out.lines("ALERT")
-        orders = z.out.count("ORDER")
-    assert signals == [9] * KILLS  # every life ended by SIGKILL, none on its own
+                # A fill learnt from the trade book frees its symbol: the next order's intent
+                # is committed and sent soon after that read. Aim there.
+                proc.wait_for("placeOrder", 60)
+                proc.wait_for("getTradeBook", 60, after=proc.mark())
+                delay = rng.uniform(0.0, 0.3)
+                where = "after a trade-book read"
+            time.sleep(delay)
+            codes.append(proc.kill())
+        finally:
+            proc.end()
+        log.warning("life %d: SIGKILL %.3fs %s", life, delay, where)
+        placed += len(proc.lines("placeOrder"))
+        recoveries += [
+            r["message"]
+            for r in proc.records(lambda r: str(r.get("message", "")).startswith("recovery ("))
+        ]
+        alerts += [str(r["alert_code"]) for r in proc.records(lambda r: "alert_code" in r)]
+    log.warning("%d lives in %.1fs, %d orders placed", KILLS, time.monotonic() - began, placed)
+    assert codes == [signal.SIGKILL] * KILLS  # every life ended by the kill, none on its own
 
-    # One last life, left to settle: its recovery and the reconciliation window close
-    # whatever the last kill left in doubt.
-    code, lines = run_to_end([*base, "--mode", "settle"])
-    assert code == 0, "\n".join(lines[-20:])
-
-    account, http = broker_account(simulator.base_url)
+    simulator.set_faults(FaultConfig())
+    # One last life, trading nothing: its start-up recovery and the every-second
+    # reconciliation (the confirm window is 3 s) close whatever the last kill left in doubt.
     db = Database(pg_url)
+    account, http = broker_account(simulator.base_url)
+    settle = TradeProcess(folder, "settle.toml", env)
     try:
-        with http:
+        settle.wait_for("trading service started", 60)
+        deadline = time.monotonic() + 60
+        while True:
             found = truth(account, db, ACCOUNT)
+            if not (found.unresolved or found.missing_fills or found.position_differences()):
+                break
+            assert time.monotonic() < deadline, f"not settled: {found}"
+            time.sleep(0.5)
+        settle.signal(signal.SIGTERM)
+        assert settle.reap(60) == 0, "\n".join(settle.log.seen[-20:])
     finally:
+        settle.end()
+    try:
+        found = truth(account, db, ACCOUNT)
+        left = unresolved(db, ACCOUNT)
+        intents = len(order_ids(db, ACCOUNT))
+    finally:
+        http.close()
         db.dispose()
-    assert orders >= KILLS // 2, f"only {orders} orders were placed across {KILLS} lives"
+    log.warning("%d intents recorded, %d place answers logged", intents, placed)
+    assert intents >= KILLS, f"only {intents} orders were placed across {KILLS} lives"
     assert found.duplicates == {}
     assert found.orders_without_intent == set()
     assert found.missing_fills == set()
     assert found.position_differences() == {}
     assert found.unattributed == []  # agreeing by the fills, not by a repair
-    assert found.unresolved == []
-    # the runs did leave orders in doubt, and recovery said so each time it repaired them
-    repaired = [r for r in recoveries if '"orders_checked": 0' not in r]
+    assert left == []
+    # the kills left orders in doubt, and a later life's recovery repaired them, saying so
+    repaired = [r for r in recoveries if "0 orders checked" not in r]
+    verdicts = Counter(re.findall(r"'([A-Z_]+)': \d+", "\n".join(repaired)))
+    log.warning(
+        "recoveries that found orders to settle (%s):\n%s", dict(verdicts), "\n".join(repaired)
+    )
     assert repaired, "no life found anything to recover: the kills never landed mid-order"
-    assert any(a.startswith("ALERT CRASH_RECOVERY") for a in alerts)
+    assert "CRASH_RECOVERY" in alerts

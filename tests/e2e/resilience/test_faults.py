@@ -60,14 +60,19 @@ from algo_trading.simulator.config import (
     FaultConfig,
 )
 from algo_trading.simulator.server import SimulatorServer
-from tests.support.trading_victim import SYMBOLS, WallClock
 from tests.support.victims import broker_account, truth
 
 pytestmark = pytest.mark.slow
 
 NS = 1_000_000_000
 ACCOUNT = "faults"
+SYMBOLS = ("SBIN-EQ", "INFY-EQ", "TCS-EQ")
 WINDOW_S = 1.5
+
+
+class WallClock:
+    def now_ns(self) -> int:
+        return time.time_ns()
 
 
 @dataclass

@@ -19,11 +19,13 @@ from algo_trading.adapters.brokers.angelone.config import AngelOneCredentials
 from algo_trading.adapters.brokers.angelone.errors import MalformedResponseError
 from algo_trading.adapters.brokers.angelone.http import AngelOneHttp
 from algo_trading.adapters.brokers.angelone.orders_api import AngelOneAccount
+from algo_trading.domain import OrderEvent
 from algo_trading.domain.ids import InstrumentToken
 from algo_trading.domain.instruments import Exchange, Instrument
 from algo_trading.domain.orders import OrderIntent, OrderSide, OrderType, ProductType, Validity
 from algo_trading.engine.engine import TradingEngine
 from algo_trading.market.instruments import InstrumentMaster
+from tests.support.builders import make_order
 
 from .conftest import MovingClock, adapter_config, wait_for
 from .helpers import SYMBOL, make_broker
@@ -158,6 +160,10 @@ def test_bad_book_and_bad_stream_frames_are_kept_as_errors_and_never_raised(
     master = InstrumentMaster([sbin])
     broker, sink = make_broker(canned_session, master, clock)
     canned.book([{**_GOOD_ROW, "status": "teleported"}])
+    followed = make_order("followed", symbol=SYMBOL, quantity=1)
+    followed.tag = "y"
+    followed.apply(OrderEvent.SUBMIT, clock.now_ns())
+    broker.follow(followed.snapshot(), sent_ns=clock.now_ns())  # a poll reads the book for it
     broker.poll()
     broker.on_order_update({**_GOOD_ROW, "price": "abc"})
     assert [(type(e).__name__, getattr(e, "field", None)) for e in broker.errors] == [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from algo_trading.domain.errors import ConfigError, DatabaseUnavailableError
@@ -169,3 +171,87 @@ def test_with_a_share_three_instances_spread_the_strategies_and_a_survivor_takes
         c.tick()
     assert clock.ts_ns - died_at <= int(config.takeover_s * S)
     assert clock.ts_ns - died_at < 30 * S
+
+
+def test_one_pass_hands_every_lease_it_took_to_the_batch_callback_at_once() -> None:
+    # The service recovers what it gains by reading the broker's order book, a call limited
+    # to one a second: one call per strategy made a start with N strategies take N seconds.
+    leases, clock = MemoryLeases(), SimulatedClock(100 * S)
+    batches: list[dict[str, int]] = []
+    keeper = LeaseKeeper(
+        leases,
+        "a",
+        STRATEGIES,
+        clock,
+        on_gained_batch=lambda tokens: batches.append({s: t.epoch for s, t in tokens.items()}),
+    )
+    keeper.tick()
+    keeper.tick()  # renewals only: nothing new to announce
+    assert batches == [dict.fromkeys(STRATEGIES, 1)]
+
+
+def test_a_batch_the_service_cannot_make_ready_is_released_whole() -> None:
+    leases, clock = MemoryLeases(), SimulatedClock(100 * S)
+
+    def refuse(_tokens: dict[str, LeaseToken]) -> None:
+        raise RuntimeError("the broker's books cannot be read")
+
+    a = LeaseKeeper(leases, "a", STRATEGIES, clock, on_gained_batch=refuse)
+    a.tick()
+    assert a.owned() == []
+    b = _keeper(leases, "b", clock)
+    b.tick()
+    assert b.owned() == list(STRATEGIES)  # at once: released, not left to run out
+
+
+def test_leases_are_renewed_while_the_service_is_busy_recovering_what_it_just_took() -> None:
+    # A takeover's recovery reads the broker's books under their rate limits and may take
+    # seconds; renewing on the same thread, behind it, let an instance's own leases run out
+    # mid-session (another instance then took them: churn, and the 30 s takeover missed).
+    leases, clock = MemoryLeases(), SimulatedClock(100 * S)
+    busy, release = threading.Event(), threading.Event()
+    batches: list[list[str]] = []
+
+    def recover(tokens: dict[str, LeaseToken]) -> None:
+        batches.append(list(tokens))
+        if len(batches) > 1:  # the takeover: slow
+            busy.set()
+            assert release.wait(10)
+
+    other = LeaseKeeper(leases, "b", STRATEGIES[2:], clock)
+    other.tick()
+    keeper = LeaseKeeper(leases, "a", STRATEGIES, clock, on_gained_batch=recover)
+    keeper.tick()  # takes the two free ones at 100 s (until 110 s)
+    other.stop(release=True)  # the third falls free
+    taking = threading.Thread(target=keeper.tick)
+    taking.start()
+    try:
+        assert busy.wait(10)  # the service recovers orb-tcs ...
+        clock.ts_ns += 8 * S
+        renewing = threading.Thread(target=keeper.renew_held)
+        renewing.start()
+        renewing.join(5)
+        assert not renewing.is_alive(), "the renewal waited for the recovery"
+        clock.ts_ns += 8 * S  # 116 s: past the first term, inside the renewed one
+        assert keeper.owned() == list(STRATEGIES)
+    finally:
+        release.set()
+        taking.join(10)
+    assert batches == [list(STRATEGIES[:2]), [STRATEGIES[2]]]
+
+
+def test_the_renewer_keeps_no_lease_for_a_service_whose_loop_is_stuck() -> None:
+    # Renewing on a thread of its own must not let a hung loop hold its strategies forever:
+    # while the loop does not turn, the leases run out and another instance takes them.
+    leases, clock = MemoryLeases(), SimulatedClock(100 * S)
+    keeper = _keeper(leases, "a", clock)
+    keeper.tick()
+    clock.ts_ns += 8 * S
+    keeper.renew_held(alive=lambda: False)
+    clock.ts_ns += 3 * S
+    assert keeper.owned() == []
+    b = _keeper(leases, "b", clock)
+    b.tick()
+    assert b.owned() == list(STRATEGIES)
+    keeper.renew_held(alive=lambda: True)  # it wakes: the renewal fails, the leases are lost
+    assert keeper.owned() == []

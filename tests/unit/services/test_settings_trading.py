@@ -92,3 +92,41 @@ def test_which_settings_came_from_the_environment_is_known(
     assert not load_settings().is_set("broker_kind")
     monkeypatch.setenv("ALGO_BROKER_KIND", "inprocess")
     assert load_settings().is_set("broker_kind")
+
+
+def test_the_lease_settings_make_the_keepers_config_and_a_share_spreads_instances(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from algo_trading.services.lease_keeper import LeaseConfig
+
+    default = load_settings()
+    config = LeaseConfig.from_ttl(
+        default.lease_ttl_s,
+        max_owned=default.lease_max_owned,
+        overflow_grace_s=default.lease_overflow_grace_s,
+    )
+    assert (config.ttl_s, config.renew_every_s, config.max_owned) == (10.0, 2.0, None)
+    assert default.confirm_window_s == 60.0
+    monkeypatch.setenv("ALGO_LEASE_TTL_S", "6")
+    monkeypatch.setenv("ALGO_LEASE_MAX_OWNED", "2")
+    monkeypatch.setenv("ALGO_LEASE_OVERFLOW_GRACE_S", "10")
+    monkeypatch.setenv("ALGO_CONFIRM_WINDOW_S", "3")
+    s = load_settings()
+    config = LeaseConfig.from_ttl(
+        s.lease_ttl_s, max_owned=s.lease_max_owned, overflow_grace_s=s.lease_overflow_grace_s
+    )
+    assert (config.ttl_s, config.renew_every_s, config.max_owned) == (6.0, 1.2, 2)
+    assert config.takeover_s < 30  # a dead instance's strategies move within 30 s
+    assert s.confirm_window_s == 3.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ALGO_LEASE_TTL_S", "60"), ("ALGO_LEASE_MAX_OWNED", "-1"), ("ALGO_CONFIRM_WINDOW_S", "0")],
+)
+def test_a_lease_setting_out_of_range_is_refused_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        load_settings()

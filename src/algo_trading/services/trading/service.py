@@ -314,6 +314,8 @@ class TradingService:
         self._feed_state.since_s = mono
         self._poll.next_s = mono + self.options.order_poll_s
         self._reconcile.next_s = mono + self.options.reconcile_every_s  # just reconciled
+        for cadence, _fn, _name in self._periodic:  # start-up just recovered, took leases
+            cadence.next_s = mono + cadence.every_s
         self.started.set()
         log.info(
             "trading service started",

@@ -236,3 +236,21 @@ def test_the_same_order_handed_over_twice_is_placed_once() -> None:
     broker.submit(order.snapshot())
     assert (venue.place_calls, venue.with_tag("t-O3")) == (1, 1)
     assert [r.event for r in reports] == [OrderEvent.ACCEPT]
+
+
+def test_a_poll_with_nothing_sent_or_followed_reads_no_book() -> None:
+    # The order-status stream polls on connect: at start that read came just before the
+    # start-up recovery's, and the book's one-a-second limit held the start back a second.
+    venue = FakeVenue("ok", appear_at=1, duplicate_at=None)
+    inst = equity("SBIN-EQ", token=3045)
+    broker = AngelOneBroker(venue, lambda _s: inst, Clock(), sleep=lambda _s: None)  # type: ignore[arg-type]
+    broker.connect(lambda _r: None)
+    broker.poll()
+    assert venue.reads == 0
+    order = make_order("O4", quantity=1)
+    order.tag = "t-O4"
+    order.apply(OrderEvent.SUBMIT, START)
+    broker.submit(order.snapshot())
+    before = venue.reads
+    broker.poll()  # something to follow now: the book is read
+    assert venue.reads == before + 1

@@ -369,3 +369,20 @@ def test_two_strategies_on_one_symbol_with_different_intervals_are_refused() -> 
             market_open=lambda _ts: True,
             notifier=r.notifier,
         )
+
+
+def test_a_periodic_hook_given_before_the_start_first_runs_one_period_after_it() -> None:
+    # The start-up recovery has just read the broker's books and taken the leases: a
+    # reconciliation pass at the first turn read the rate-limited order book again and held
+    # the first order back by a second at every restart.
+    r = Rig()
+    seen: list[float] = []
+    r.service.add_periodic(60.0, lambda _now: seen.append(r.mono.s), "reconcile")
+    r.service.start()
+    r.service.turn()
+    r.mono.s += 59.0
+    r.service.turn()
+    assert seen == []
+    r.mono.s += 1.0
+    r.service.turn()
+    assert seen == [r.mono.s]

@@ -261,7 +261,12 @@ class AngelOneBroker:
         """Bring every working order up to date from the order book (and the trade book when
         something was filled). Used without the order stream and after it reconnects. When an
         order is in doubt (unconfirmed, duplicated, or closed here and now in the book), the
-        same book is reconciled too, so a poll loop alone settles it."""
+        same book is reconciled too, so a poll loop alone settles it. With no order sent or
+        followed yet there is nothing to bring up to date: the book is not read (it is rate
+        limited, and start-up recovery reads it next)."""
+        with self._lock:
+            if not self._orders:
+                return
         try:
             rows = self._order_rows()
         except AngelOneError as exc:

@@ -54,7 +54,7 @@ from algo_trading.domain.events import IST, ns_to_ist
 from algo_trading.domain.ids import ClientOrderId, StrategyId
 from algo_trading.domain.instruments import Exchange, Instrument, Segment
 from algo_trading.engine.engine import TradingEngine
-from algo_trading.engine.ports import Clock, LeaseToken, Notifier, SecretStore
+from algo_trading.engine.ports import Broker, Clock, LeaseToken, Notifier, SecretStore
 from algo_trading.engine.reconciliation import ReconcileConfig
 from algo_trading.engine.risk import NoDeliveryShort, RiskChain, RiskCheck, RiskManager
 from algo_trading.engine.squareoff import CutoffFn, IntradaySquareOff, broker_cutoffs
@@ -65,6 +65,7 @@ from algo_trading.services.alerts import build_notifier
 from algo_trading.services.clock import WallClock
 from algo_trading.services.commands import CommandProcessor as TableCommands
 from algo_trading.services.commands import EngineControl
+from algo_trading.services.fenced_broker import FencedBroker
 from algo_trading.services.funds_recorder import FundsRecorder
 from algo_trading.services.health import CheckResult, ReadinessCheck, probe
 from algo_trading.services.lease_keeper import LeaseConfig
@@ -399,8 +400,6 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
 
     confirm = ReconcileConfig(confirm_window_ns=int(settings.confirm_window_s * _NS))
     broker = AngelOneBroker(session, instrument, clock, reconcile_config=confirm)
-    sender = ThreadedSender(broker, clock)
-    stack.callback(sender.close)  # closed by the service too; this covers a failed build
 
     cutoffs: CutoffFn | None = None
     if not settings.market_always_open:
@@ -438,6 +437,19 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
             renew_on_thread=True,  # a loop busy with a takeover keeps its leases
         )
     fence = res.fence if res is not None and res.fenced else p.fence
+    # With leases, every send asks the lease once more at the broker's door: an intent
+    # committed under a good lease by a process then paused (SIGSTOP, a long GC) is not sent
+    # on waking after another instance took the strategy (services/fenced_broker.py).
+    door: Broker = broker
+    if res is not None and res.fenced:
+
+        def strategy_of(client_order_id: ClientOrderId) -> str | None:
+            order = engine.orders.orders.get(client_order_id)
+            return None if order is None else order.strategy_id
+
+        door = FencedBroker(broker, res.owns, clock, strategy_of)
+    sender = ThreadedSender(door, clock)
+    stack.callback(sender.close)  # closed by the service too; this covers a failed build
     sql_log = SqlTradeLog(db, account=account, exchange_of=exchange_of, fence=fence)
     trade_log = MeteredTradeLog(sql_log, obs.metrics) if obs is not None else sql_log
     try:
@@ -446,7 +458,7 @@ def _build(settings: Settings, config: TradeConfig, p: Plugins, stack: ExitStack
         raise ConfigError(f"cannot read the broker's funds: {exc}") from None
     engine = TradingEngine(
         clock,
-        broker,
+        door,
         starting_cash_paise=cash,
         instruments=instruments.values(),
         risk=RiskChain(*checks),

@@ -158,3 +158,70 @@ def test_the_default_plugins_answer_the_dashboards_commands(tmp_path: Path) -> N
             assert service.engine.kill_switch_active
     finally:
         db.dispose()
+
+
+def test_with_leases_every_send_asks_the_lease_at_the_brokers_door(tmp_path: Path) -> None:
+    """Several instances (leases on, PostgreSQL): the engine and its sender talk to the broker
+    through FencedBroker, so an order committed under a lease this instance no longer holds
+    (it was paused, and another took the strategy) is refused STALE_LEASE at the door and never
+    reaches the broker."""
+    import dataclasses
+
+    from algo_trading.domain.ids import ClientOrderId
+    from algo_trading.services.fenced_broker import STALE_LEASE, FencedBroker
+    from tests.support.storage import fresh_schema, require_postgres
+
+    with fresh_schema(require_postgres()) as url:
+        settings = Settings(
+            database_url=url,
+            health_port=0,
+            market_always_open=True,
+            warm_up=False,
+            leases="on",
+        )
+        config = _config(settings, tmp_path)
+        with _running(settings, config, _default_plugins(settings, config)) as service:
+            deadline = time.monotonic() + 30
+            while not service.may_trade("sma-inproc") and time.monotonic() < deadline:
+                service.turn(0.1)
+            engine = service.engine
+            door = engine.broker
+            assert isinstance(door, FencedBroker)
+            coid = engine.submit(
+                OrderIntent(
+                    "sma-inproc",
+                    "SBIN-EQ",
+                    OrderSide.BUY,
+                    1,
+                    OrderType.MARKET,
+                    None,
+                    None,
+                    ProductType.INTRADAY,
+                    Validity.DAY,
+                )
+            )
+            deadline = time.monotonic() + 30
+            while engine.orders.orders[coid].broker_order_id is None:
+                assert time.monotonic() < deadline, "the owned order never reached the broker"
+                service.turn(0.1)
+        # The service is closed: its leases are released, so this instance owns nothing now.
+        stale = dataclasses.replace(
+            engine.orders.orders[coid].snapshot(), client_order_id=ClientOrderId("STALE-1")
+        )
+        sent: list[object] = []
+        reports: list[object] = []
+
+        class Recorder:
+            def connect(self, sink: object) -> None:
+                pass
+
+            def submit(self, order: object) -> None:
+                sent.append(order)
+
+        door.inner = Recorder()  # type: ignore[assignment]
+        door.connect(reports.append)  # type: ignore[arg-type]
+        door.submit(stale)
+        assert sent == []
+        assert door.refused == 1
+        [report] = reports
+        assert getattr(report, "reason", "").startswith(STALE_LEASE)

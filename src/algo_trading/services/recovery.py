@@ -18,12 +18,14 @@ Before any strategy runs (and before trading a strategy taken over from another 
 5. compare the account's positions per symbol and product with the broker's, and repair a
    difference the fills do not explain into an `unattributed` book (never a strategy's own);
 6. load the position books into the engine's portfolio, and alert: CRASH_RECOVERY when
-   start-up found anything to repair, RECONCILIATION_DIFF for each difference.
+   start-up found anything to repair, RECONCILIATION_DIFF for each order verdict that needs
+   a person and each position difference seen on two passes in a row.
 
 `reconcile_once()` is the same pass while trading (every minute, on the engine's thread):
 reports go through `engine.report` + `engine.drain` so the strategies hear of what changed,
-and a position difference is repaired only when two passes in a row see the same one (a fill
-in flight between the two reads is not a difference).
+and a position difference is alerted, and repaired, only when two passes in a row see the
+same one (a fill in flight between the two reads is not a difference: alerting it at first
+sight made false alarms in the paper-day test).
 
 Nothing here places an order: an order is placed at most once (DESIGN.md).
 """
@@ -129,6 +131,9 @@ class RecoveryReport:
     positions_repaired: tuple[PositionDiff, ...] = ()
     unresolved: tuple[str, ...] = ()  # notes of UNRESOLVED decisions: a person looks
     alerts: tuple[Alert, ...] = field(default=())
+    # the differences the pass before saw too: only these are alerted (a fill in flight
+    # shows as a difference for one pass, and is gone at the next)
+    positions_standing: tuple[PositionDiff, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -228,7 +233,7 @@ class Recovery:
             for d in result.decisions
             if d.verdict is Verdict.UNRESOLVED
         )
-        diffs, repaired = self._check_positions(now)
+        diffs, repaired, standing = self._check_positions(now)
         report = RecoveryReport(
             kind,
             len(pending),
@@ -239,6 +244,7 @@ class Recovery:
             diffs,
             repaired,
             unresolved,
+            positions_standing=standing,
         )
         alerts = self._alerts(report, result.decisions, now)
         for alert in alerts:
@@ -267,7 +273,7 @@ class Recovery:
             if d.alert
         ]
         alerts.extend(self._alert(diff, critical, note, now) for note in report.unresolved)
-        for d in report.position_diffs:
+        for d in report.positions_standing:
             fixed = (
                 "; repaired into the unattributed book" if d in report.positions_repaired else ""
             )
@@ -416,9 +422,10 @@ class Recovery:
     # --- positions ----------------------------------------------------------------------------
     def _check_positions(
         self, now: int
-    ) -> tuple[tuple[PositionDiff, ...], tuple[PositionDiff, ...]]:
+    ) -> tuple[tuple[PositionDiff, ...], tuple[PositionDiff, ...], tuple[PositionDiff, ...]]:
+        """(the differences seen, those repaired, those the pass before saw too)."""
         if self._positions is None:
-            return (), ()
+            return (), (), ()
         theirs = self._positions()
         ours: Counter[SymbolKey] = Counter()
         for p in stored_positions(self._db, self._account):
@@ -433,9 +440,10 @@ class Recovery:
         # A fill in flight (ours, or another instance's) shows as a difference for a moment:
         # only one that two passes in a row agree on, with no order of the account's working
         # in that symbol at either pass, is repaired; the others are alerted.
-        to_repair = tuple(d for d in diffs if d in seen_before and d.symbol not in busy)
+        standing = tuple(d for d in diffs if d in seen_before)
+        to_repair = tuple(d for d in standing if d.symbol not in busy)
         repaired = tuple(d for d in to_repair if self._repair(d, theirs, now))
-        return diffs, repaired
+        return diffs, repaired, standing
 
     def _repair(
         self, diff: PositionDiff, theirs: Mapping[SymbolKey, tuple[int, int]], now: int

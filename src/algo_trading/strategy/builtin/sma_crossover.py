@@ -62,8 +62,47 @@ class SmaCrossover(MovingAverageCrossover):
         a, b, c = both.fast, both.slow, both.cross
 
         def step(bar: Bar) -> None:
-            # SmaCrossOver.on_bar (the same lines; tests hold the two equal) ...
             x = bar.close
+            if c.ready:
+                # Warm (nearly every bar): both averages and the crossing are ready and stay
+                # so, and the crossing's previous side is set. The lines below without their
+                # readiness checks, the signal taken where it is decided.
+                i = a._i
+                an = a.num + (x - a._buf[i])
+                a.num = an
+                a._buf[i] = x
+                i += 1
+                a._i = 0 if i == a.period else i
+                i = b._i
+                bn = b.num + (x - b._buf[i])
+                b.num = bn
+                b._buf[i] = x
+                i += 1
+                b._i = 0 if i == b.period else i
+                diff = an * b.den - bn * a.den
+                prev = c._prev
+                if diff > 0:
+                    c._prev = 1
+                    if prev == 1:  # was above already (prev is 1, 0 or -1 once ready)
+                        c.value = 0
+                        return
+                    c.value = 1
+                    self.target_position(self.quantity, bar.symbol)
+                elif diff < 0:
+                    c._prev = -1
+                    if prev == -1:  # was below already
+                        c.value = 0
+                        return
+                    c.value = -1
+                    if self.params.allow_short:
+                        self.target_position(-self.quantity, bar.symbol)
+                    else:
+                        self.target_position(0, bar.symbol)
+                else:
+                    c.value = 0
+                    c._prev = 0
+                return
+            # SmaCrossOver.on_bar (the same lines; tests hold the two equal) ...
             i = a._i
             a.num += x - a._buf[i]
             a._buf[i] = x

@@ -249,6 +249,12 @@ def _run_one_inline(
     held, release = engine.orders.held, engine.orders.release
     routes, books, queue, drain, failed = inline
     arrays = (s.ts_ns, s.open, s.high, s.low, s.close, s.volume)
+    # routes[0] as last read, and its one call (None: loop over its calls). A failed strategy
+    # has its entry replaced, so the entry is compared at every bar and unpacked again when
+    # it changed: the same as re-reading it, without unpacking it each bar.
+    route = routes[0]
+    calls, strategy = route
+    call = calls[0] if len(calls) == 1 else None
     for start in range(0, len(s), _CHUNK):
         columns = (a[start : start + _CHUNK].tolist() for a in arrays)
         for t, op, hi, lw, cl, vo in zip(*columns, strict=True):
@@ -269,24 +275,27 @@ def _run_one_inline(
             if resting:
                 match(bar)
             marks[sym] = cl
-            # the engine's handler from here (engine.py, on_bar_one_strategy)
-            if held:
-                release(t)
+            # The engine's handler from here (engine.py, on_bar_one_strategy). Its first step,
+            # `if held: release(t)`, was just done above: nothing since (matching only queues
+            # reports) can change what the throttle holds or admits at t.
             if queue:
                 drain()
-            # one book and one call are the common case: indexed, no iterator made
+            # one book is the common case: indexed, no iterator made
             if len(books) == 1:
                 books[0].last_price_paise = cl
             else:
                 for pos in books:
                     pos.last_price_paise = cl
-            calls, strategy = routes[0]
+            if routes[0] is not route:
+                route = routes[0]
+                calls, strategy = route
+                call = calls[0] if len(calls) == 1 else None
             try:
-                if len(calls) == 1:
-                    calls[0](bar)
+                if call is not None:
+                    call(bar)
                 else:
-                    for call in calls:
-                        call(bar)
+                    for each in calls:
+                        each(bar)
             except Exception as exc:  # user code: stop this strategy only
                 failed(strategy, "on_bar", exc, bar.time.isoformat())
             if queue:

@@ -74,6 +74,7 @@ class InlineRoute(NamedTuple):
 
 # Each event's and status's text, read from a dict: an enum's `.value` is a slow property.
 _VALUE: dict[object, str] = {e: e.value for e in (*OrderEvent, *OrderStatus)}
+_SUBMIT = OrderEvent.SUBMIT  # read once: an enum member is a slow lookup in a function
 
 
 class MemoryTradeLog:
@@ -89,7 +90,7 @@ class MemoryTradeLog:
     def record_order(self, order: object, event: object) -> None:
         o = order  # Order; typed loosely to stay cheap
         coid = o.client_order_id  # type: ignore[attr-defined]
-        if event is OrderEvent.SUBMIT and coid in self._order_ids:
+        if event is _SUBMIT and coid in self._order_ids:
             raise DuplicateOrderError(
                 f"client order id {coid} is already taken; this order was not recorded "
                 "and must not be sent"

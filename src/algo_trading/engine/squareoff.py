@@ -32,6 +32,7 @@ _EPOCH = dt.date(1970, 1, 1)
 _IST_NS = 19_800 * 10**9
 _DAY_NS = 86_400 * 10**9
 _LOOKAHEAD_DAYS = 30
+_INTRADAY = ProductType.INTRADAY  # read once: an enum member is a slow lookup
 
 
 def broker_cutoffs(
@@ -88,7 +89,7 @@ class IntradaySquareOff:
         return NEVER
 
     def check(self, order: Order, view: RiskView) -> RiskDecision:
-        if self._cutoff is None or order.product is not ProductType.INTRADAY:
+        if self._cutoff is None or order.product is not _INTRADAY:
             return ALLOW
         now = self._clock.now_ns()
         cut = self._cutoff(order.symbol, ist_day(now))

@@ -36,6 +36,7 @@ __all__ = ["INSUFFICIENT_FUNDS", "BuyingPower"]
 
 INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
 _BUY = OrderSide.BUY
+_MARKET, _SL_MARKET = OrderType.MARKET, OrderType.STOPLOSS_MARKET  # read once: slow lookups
 
 
 class _Book:
@@ -151,9 +152,9 @@ class BuyingPower:
         opening = max(qty - abs(held), 0) if held and (held > 0) != is_buy else qty
         pct = book.pct_buy if is_buy else book.pct_sell
         kind = order.order_type
-        if kind is OrderType.MARKET:
+        if kind is _MARKET:
             price = self._marks.get(order.symbol)
-        elif kind is OrderType.STOPLOSS_MARKET:
+        elif kind is _SL_MARKET:
             price = order.trigger_price_paise
         else:
             price = order.price_paise

@@ -38,7 +38,10 @@ class OrderSide(StrEnum):
 
     @property
     def sign(self) -> int:
-        return 1 if self is OrderSide.BUY else -1
+        return 1 if self is _BUY else -1
+
+
+_BUY = OrderSide.BUY  # read once: an enum member is a slow lookup in a function
 
 
 class OrderType(StrEnum):
@@ -223,7 +226,7 @@ class OrderIntent:
 
     @property
     def signed_quantity(self) -> int:
-        return self.quantity if self.side is OrderSide.BUY else -self.quantity
+        return self.quantity if self.side is _BUY else -self.quantity
 
 
 _IntentTwin = twin(OrderIntent)

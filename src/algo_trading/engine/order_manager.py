@@ -79,7 +79,9 @@ _SUBMIT, _CANCEL, _MODIFY = "submit", "cancel", "modify"
 # metaclass each time (about ten times a global's cost), on every order.
 _EV_SUBMIT, _EV_FILL, _EV_PARTIAL_FILL = OrderEvent.SUBMIT, OrderEvent.FILL, OrderEvent.PARTIAL_FILL
 _EV_MODIFY, _EV_MODIFY_REJECT = OrderEvent.MODIFY, OrderEvent.MODIFY_REJECT
-_NEW = OrderStatus.NEW
+_NEW, _PENDING_CANCEL = OrderStatus.NEW, OrderStatus.PENDING_CANCEL
+_EV_REJECT, _EV_CANCEL = OrderEvent.REJECT, OrderEvent.CANCEL
+_EV_CANCEL_REQUEST, _EV_MODIFY_REQUEST = OrderEvent.CANCEL_REQUEST, OrderEvent.MODIFY_REQUEST
 _MODIFIABLE = frozenset(
     {
         OrderStatus.OPEN,
@@ -242,8 +244,8 @@ class OrderManager:
                 )
             decision = self._risk.check(order, view) if not refusal else _refused(refusal)
             if not decision.allowed:
-                order.apply(OrderEvent.REJECT, now, str(decision))
-                self._log.record_order(order, OrderEvent.REJECT)
+                order.apply(_EV_REJECT, now, str(decision))
+                self._log.record_order(order, _EV_REJECT)
                 self._audit(order, AuditStage.RISK, decision.code, now, detail=decision.detail)
             else:
                 if self._audit_log is not None:
@@ -358,15 +360,15 @@ class OrderManager:
             self._cancel_one(order, now)
 
     def _cancel_one(self, order: Order, now: int) -> None:
-        if order.status is OrderStatus.NEW:
-            order.apply(OrderEvent.CANCEL, now, "CANCELLED_BEFORE_SEND")
-            self._log.record_order(order, OrderEvent.CANCEL)
+        if order.status is _NEW:
+            order.apply(_EV_CANCEL, now, "CANCELLED_BEFORE_SEND")
+            self._log.record_order(order, _EV_CANCEL)
             self._audit(order, AuditStage.CANCEL, "CANCELLED_BEFORE_SEND", now)
             return
-        if not order.is_working or order.status is OrderStatus.PENDING_CANCEL:
+        if not order.is_working or order.status is _PENDING_CANCEL:
             return
-        order.apply(OrderEvent.CANCEL_REQUEST, now)
-        self._log.record_order(order, OrderEvent.CANCEL_REQUEST)
+        order.apply(_EV_CANCEL_REQUEST, now)
+        self._log.record_order(order, _EV_CANCEL_REQUEST)
         if self.held or not self._may_send(now):
             self._hold(order, _CANCEL, now)
             return
@@ -393,8 +395,8 @@ class OrderManager:
             if change.quantity is not None and change.quantity <= order.filled_quantity:
                 return "QUANTITY_BELOW_FILLED"
         for order in targets:
-            order.apply(OrderEvent.MODIFY_REQUEST, now)
-            self._log.record_order(order, OrderEvent.MODIFY_REQUEST)
+            order.apply(_EV_MODIFY_REQUEST, now)
+            self._log.record_order(order, _EV_MODIFY_REQUEST)
             self.changes.setdefault(order.client_order_id, deque()).append(change)
             if self.held or not self._may_send(now):
                 self._hold(order, _MODIFY, now, change)
@@ -414,7 +416,7 @@ class OrderManager:
     def open_orders(self) -> list[Order]:
         """Orders not yet done: working at the broker, or held by the throttle."""
         held = [self.orders[coid] for coid, action, _ in self.held if action == _SUBMIT]
-        return [*self.working.values(), *(o for o in held if o.status is OrderStatus.NEW)]
+        return [*self.working.values(), *(o for o in held if o.status is _NEW)]
 
     # --- audit -----------------------------------------------------------------------------
     def _audit(
@@ -533,7 +535,7 @@ class OrderManager:
         change = queued.popleft()
         if not queued:
             del self.changes[order.client_order_id]
-        if event is OrderEvent.MODIFY:
+        if event is _EV_MODIFY:
             if change.quantity is not None:
                 order.quantity = change.quantity
             if change.price_paise is not None:

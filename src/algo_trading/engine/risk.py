@@ -85,8 +85,8 @@ class NoDeliveryShort:
         if order.side is not _SELL or order.product is not _DELIVERY:
             return ALLOW
         sid, sym = order.strategy_id, order.symbol
-        held = view.book_quantity(sid, sym, ProductType.DELIVERY)
-        free = held - view.pending_quantity(sid, sym, OrderSide.SELL, ProductType.DELIVERY)
+        held = view.book_quantity(sid, sym, _DELIVERY)
+        free = held - view.pending_quantity(sid, sym, _SELL, _DELIVERY)
         if order.quantity > free:
             return RiskDecision(
                 False,

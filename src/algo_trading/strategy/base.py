@@ -190,9 +190,7 @@ class Strategy:
     ) -> ClientOrderId:
         """Buy `quantity` (default: the strategy's quantity). `limit_paise` makes it a limit
         order, `stop_paise` a stop-loss (market, or limit if both are given)."""
-        return self._order(
-            OrderSide.BUY, quantity, symbol, limit_paise, stop_paise, product, validity
-        )
+        return self._order(_BUY, quantity, symbol, limit_paise, stop_paise, product, validity)
 
     def sell(
         self,
@@ -204,9 +202,7 @@ class Strategy:
         product: ProductType | None = None,
         validity: Validity = Validity.DAY,
     ) -> ClientOrderId:
-        return self._order(
-            OrderSide.SELL, quantity, symbol, limit_paise, stop_paise, product, validity
-        )
+        return self._order(_SELL, quantity, symbol, limit_paise, stop_paise, product, validity)
 
     def close(
         self, symbol: str | None = None, product: ProductType | None = None
@@ -217,7 +213,7 @@ class Strategy:
         sym = symbol or self.symbol
         book = product or self.product
         for o in self.open_orders(sym):
-            if o.product is book and o.order_type is not OrderType.MARKET:
+            if o.product is book and o.order_type is not _MARKET:
                 self.ctx.cancel_order(o.client_order_id)
         return self.target_position(0, sym, product=book)
 
@@ -307,11 +303,12 @@ class Strategy:
 
 _STOPS = (OrderType.STOPLOSS_MARKET, OrderType.STOPLOSS_LIMIT)
 _TRIGGERED = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
 
 
 def _changes_exposure(order: OrderSnapshot) -> bool:
     """Whether a working order may move its book without a trigger or a new request."""
-    if order.status is OrderStatus.PENDING_CANCEL:
+    if order.status is _PENDING_CANCEL:
         return False
     if order.order_type in _STOPS:  # only once triggered (then it rests or fills as any)
         return order.status in _TRIGGERED

@@ -194,9 +194,9 @@ class BuyingPower:
         book, is_buy = working.book, working.is_buy
         held = book.quantity
         opening = max(remaining - abs(held), 0) if held and (held > 0) != is_buy else remaining
-        if order_type is OrderType.MARKET:
+        if order_type is _MARKET:
             price = self._marks.get(book.symbol)
-        elif order_type is OrderType.STOPLOSS_MARKET:
+        elif order_type is _SL_MARKET:
             price = trigger_price_paise
         else:
             price = price_paise

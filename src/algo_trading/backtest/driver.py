@@ -354,6 +354,27 @@ def _run_many(
         start = end
 
 
+def _latest_close(timeline: npt.NDArray[np.int64], s: BarSeries) -> npt.NDArray[np.int64]:
+    """`s`'s latest close at each time of `timeline` (0 before its first bar)."""
+    ts = s.ts_ns
+    if ts is timeline and len(ts) and bool((ts[1:] > ts[:-1]).all()):
+        # A single symbol's own, strictly increasing times: bar i is at position i, its close
+        # is the latest (what the general lines give, without a binary search per bar).
+        return np.asarray(s.close, dtype=np.int64)
+    return _latest_close_searched(timeline, s)
+
+
+def _latest_close_searched(timeline: npt.NDArray[np.int64], s: BarSeries) -> npt.NDArray[np.int64]:
+    n = len(timeline)
+    pos = np.searchsorted(timeline, s.ts_ns)
+    close = np.zeros(n, dtype=np.int64)
+    close[pos] = s.close
+    has = np.zeros(n, dtype=np.bool_)
+    has[pos] = True
+    last = np.maximum.accumulate(np.where(has, np.arange(n), -1))
+    return np.where(last >= 0, close[np.maximum(last, 0)], 0)
+
+
 def _equity_curve(
     data: list[BarSeries], fills: list[Fill], cash_paise: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
@@ -379,13 +400,7 @@ def _equity_curve(
         sym_fills = by_symbol.get(s.symbol)
         if not sym_fills:
             continue
-        pos = np.searchsorted(timeline, s.ts_ns)
-        close = np.zeros(n, dtype=np.int64)
-        close[pos] = s.close
-        has = np.zeros(n, dtype=np.bool_)
-        has[pos] = True
-        last = np.maximum.accumulate(np.where(has, np.arange(n), -1))
-        close_ff = np.where(last >= 0, close[np.maximum(last, 0)], 0)
+        close_ff = _latest_close(timeline, s)
         qty_delta = np.zeros(n, dtype=np.int64)
         fidx = np.searchsorted(timeline, np.array([f.ts_ns for f in sym_fills], dtype=np.int64))
         np.add.at(qty_delta, fidx, np.array([f.signed_quantity for f in sym_fills], dtype=np.int64))

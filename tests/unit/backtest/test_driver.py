@@ -367,3 +367,18 @@ def test_write_outputs_leaves_the_old_file_whole_when_writing_the_new_one_fails(
         write_outputs(sma_run, metrics_of(sma_run), tmp_path)
 
     assert (tmp_path / "summary.json").read_text(encoding="utf-8") == '{"old": true}\n'
+
+
+@pytest.mark.parametrize("steps", [[1, 1, 2, 5, 1, 3], [1, 0, 2, 0, 0, 3], [4]])
+def test_a_single_symbols_latest_close_is_what_the_searched_lines_give(steps: list[int]) -> None:
+    # The single-symbol shortcut (no binary search per bar) applies only to strictly
+    # increasing times; with equal times it must fall back and still agree.
+    from algo_trading.backtest.driver import _latest_close, _latest_close_searched
+
+    ts = np.cumsum(np.array(steps, dtype=np.int64)) * 60_000_000_000
+    closes = np.arange(100, 100 + len(ts), dtype=np.int64) * 5
+    s = BarSeries("SBIN", ts, closes, closes, closes, closes, np.ones(len(ts), dtype=np.int64))
+    fast = _latest_close(s.ts_ns, s)
+    assert fast.tolist() == _latest_close_searched(s.ts_ns, s).tolist()
+    if 0 not in steps[1:]:
+        assert fast.tolist() == closes.tolist()

@@ -9,6 +9,7 @@ fills and calls the strategies.
 from __future__ import annotations
 
 import gc
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -255,51 +256,65 @@ def _run_one_inline(
     route = routes[0]
     calls, strategy = route
     call = calls[0] if len(calls) == 1 else None
+    # The intraday cut-off is found by a binary search in each chunk's times rather than a
+    # comparison of two large ints at every bar: bars [lo, hi) are before it, bar hi meets it
+    # (and squares off first, as the per-bar check did). Only for times that never go back;
+    # otherwise each bar is its own run of one, checked as before.
+    ordered = bool((s.ts_ns[1:] >= s.ts_ns[:-1]).all())
     for start in range(0, len(s), _CHUNK):
-        columns = (a[start : start + _CHUNK].tolist() for a in arrays)
-        for t, op, hi, lw, cl, vo in zip(*columns, strict=True):
-            bar = new(bar_type)
-            bar.symbol = sym
-            bar.ts_ns = t
-            bar.open = op
-            bar.high = hi
-            bar.low = lw
-            bar.close = cl
-            bar.volume = vo
-            clock.ts_ns = t
-            if t >= cutoff:
+        columns = [a[start : start + _CHUNK].tolist() for a in arrays]
+        times = columns[0]
+        n = len(times)
+        lo = 0
+        while lo < n:
+            if times[lo] >= cutoff:
+                now = times[lo]
+                clock.ts_ns = now
                 engine.square_off(sym)
-                cutoff = squareoff.next_cutoff_ns(sym, t)
-            if held:
-                release(t)
-            if resting:
-                match(bar)
-            marks[sym] = cl
-            # The engine's handler from here (engine.py, on_bar_one_strategy). Its first step,
-            # `if held: release(t)`, was just done above: nothing since (matching only queues
-            # reports) can change what the throttle holds or admits at t.
-            if queue:
-                drain()
-            # one book is the common case: indexed, no iterator made
-            if len(books) == 1:
-                books[0].last_price_paise = cl
-            else:
-                for pos in books:
-                    pos.last_price_paise = cl
-            if routes[0] is not route:
-                route = routes[0]
-                calls, strategy = route
-                call = calls[0] if len(calls) == 1 else None
-            try:
-                if call is not None:
-                    call(bar)
+                cutoff = squareoff.next_cutoff_ns(sym, now)
+            hi = bisect_left(times, cutoff, lo) if ordered else lo + 1
+            run = columns if lo == 0 and hi == n else [c[lo:hi] for c in columns]
+            lo = hi
+            for t, op, hi_, lw, cl, vo in zip(*run, strict=True):
+                bar = new(bar_type)
+                bar.symbol = sym
+                bar.ts_ns = t
+                bar.open = op
+                bar.high = hi_
+                bar.low = lw
+                bar.close = cl
+                bar.volume = vo
+                clock.ts_ns = t
+                if held:
+                    release(t)
+                if resting:
+                    match(bar)
+                marks[sym] = cl
+                # The engine's handler from here (engine.py, on_bar_one_strategy). Its first
+                # step, `if held: release(t)`, was just done above: nothing since (matching
+                # only queues reports) can change what the throttle holds or admits at t.
+                if queue:
+                    drain()
+                # one book is the common case: indexed, no iterator made
+                if len(books) == 1:
+                    books[0].last_price_paise = cl
                 else:
-                    for each in calls:
-                        each(bar)
-            except Exception as exc:  # user code: stop this strategy only
-                failed(strategy, "on_bar", exc, bar.time.isoformat())
-            if queue:
-                drain()
+                    for pos in books:
+                        pos.last_price_paise = cl
+                if routes[0] is not route:
+                    route = routes[0]
+                    calls, strategy = route
+                    call = calls[0] if len(calls) == 1 else None
+                try:
+                    if call is not None:
+                        call(bar)
+                    else:
+                        for each in calls:
+                            each(bar)
+                except Exception as exc:  # user code: stop this strategy only
+                    failed(strategy, "on_bar", exc, bar.time.isoformat())
+                if queue:
+                    drain()
 
 
 def _run_many(

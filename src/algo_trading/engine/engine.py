@@ -22,6 +22,7 @@ from algo_trading.domain.fills import Fill
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.instruments import Instrument, equity
 from algo_trading.domain.orders import (
+    TERMINAL_STATES,
     Order,
     OrderEvent,
     OrderIntent,
@@ -470,7 +471,7 @@ class TradingEngine:
         if square_off:
             self.risk_control.closing.add(coid)
         strategy = self._by_id.get(intent.strategy_id)
-        if strategy is not None and made[0].is_terminal:  # refused: tell the strategy now
+        if strategy is not None and made[0].status in TERMINAL_STATES:  # refused: tell it now
             parent = self.orders.parents.get(coid)
             snap = made[0].snapshot() if parent is None else parent.snapshot()
             if parent is None or not parent.is_working:

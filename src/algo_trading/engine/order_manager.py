@@ -22,10 +22,8 @@ from algo_trading.domain.errors import OrderError
 from algo_trading.domain.events import ExecutionReport
 from algo_trading.domain.fills import Fill, new_fill
 from algo_trading.domain.ids import (
-    BrokerOrderId,
+    CLIENT_ORDER_ID_MAX_LEN,
     ClientOrderId,
-    StrategyId,
-    TradeId,
     check_client_order_id,
 )
 from algo_trading.domain.orders import (
@@ -95,15 +93,25 @@ _MODIFIABLE = frozenset(
 class SequentialIds:
     """Client order ids `PREFIX000001`, … (unique within one process: backtests, tests)."""
 
-    __slots__ = ("_n", "_prefix")
+    __slots__ = ("_n", "_prefix", "issues_checked_ids")
 
     def __init__(self, prefix: str = "O") -> None:
         self._prefix = prefix
         self._n = 0
+        # Whether every id it issues passes `check_client_order_id`: a prefix that passes,
+        # short enough that digits never take the id past the column's width. The order
+        # manager then skips the check (a regular expression per order); else it checks.
+        try:
+            check_client_order_id(f"{prefix}{0:06d}")
+        except OrderError:
+            self.issues_checked_ids = False
+        else:
+            self.issues_checked_ids = len(prefix) <= CLIENT_ORDER_ID_MAX_LEN - 24
 
     def next_id(self) -> ClientOrderId:
         self._n += 1
-        return ClientOrderId(f"{self._prefix}{self._n:06d}")
+        # NewTypes are identities; their call is not free, and this runs for every order
+        return f"{self._prefix}{self._n:06d}"  # type: ignore[return-value]
 
 
 class NoCharges:
@@ -138,6 +146,7 @@ class OrderManager:
         "_charges",
         "_clock",
         "_ids",
+        "_ids_checked",
         "_log",
         "_risk",
         "_seen_trades",
@@ -181,6 +190,7 @@ class OrderManager:
         self.held: deque[tuple[ClientOrderId, str, OrderChange | None]] = deque()
         self._clock = clock
         self._ids = ids
+        self._ids_checked: bool = getattr(ids, "issues_checked_ids", False) is True
         self._risk = risk
         self._log = log
         self._charges = charges
@@ -257,13 +267,15 @@ class OrderManager:
     def _new_order(self, intent: OrderIntent, quantity: int, now: int) -> Order:
         # An id the database could not hold (or the broker tag could not hash) is refused
         # here, before anything is recorded or sent.
-        coid = check_client_order_id(self._ids.next_id())
+        coid = self._ids.next_id()
+        if not self._ids_checked:
+            coid = check_client_order_id(coid)
         if coid in self.orders or coid in self.parents:
             raise OrderError(f"client order id {coid} was issued twice")
         # Built here rather than by Order.from_intent: one call less on every order.
         order = Order(
             coid,
-            StrategyId(intent.strategy_id),
+            intent.strategy_id,  # type: ignore[arg-type]  # a StrategyId (NewType: no call)
             intent.symbol,
             intent.side,
             quantity,
@@ -448,7 +460,7 @@ class OrderManager:
         """Apply a broker report. Returns the order and the fill it produced, or None for a
         report that changes nothing (a duplicate trade, news overtaken by events) or that
         could not be applied (then kept in `incidents`, its order quarantined). Never raises."""
-        order = self.orders.get(ClientOrderId(report.client_order_id))
+        order = self.orders.get(report.client_order_id)  # type: ignore[call-overload]
         if order is None:
             self.incidents.append(
                 ReportIncident(report, "UNKNOWN_ORDER", f"no order {report.client_order_id}")
@@ -456,7 +468,7 @@ class OrderManager:
             return None
         try:
             if report.broker_order_id and order.broker_order_id is None:
-                order.broker_order_id = BrokerOrderId(report.broker_order_id)
+                order.broker_order_id = report.broker_order_id  # a BrokerOrderId (NewType)
             event = report.event
             fill: Fill | None = None
             if event is _EV_FILL or event is _EV_PARTIAL_FILL:
@@ -510,7 +522,7 @@ class OrderManager:
             order.apply(event, report.ts_ns)  # raises IllegalTransitionError, naming both
         self._trade_n += 1
         raw = new_fill(
-            TradeId(trade_id or f"{order.client_order_id}-{self._trade_n}"),
+            trade_id or f"{order.client_order_id}-{self._trade_n}",  # type: ignore[arg-type]
             order.client_order_id,
             order.strategy_id,
             order.symbol,

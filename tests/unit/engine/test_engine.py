@@ -372,3 +372,38 @@ def test_each_strategy_is_told_of_reports_by_the_hooks_it_has_of_its_own() -> No
     assert updates.seen == ["update OPEN", "update PARTIALLY_FILLED", "update FILLED"]
     assert late.seen == ["fill T-hooked_in_on_start-1", "fill T-hooked_in_on_start-2"]
     assert "on_fill" not in quiet.hooks()
+
+
+@pytest.mark.parametrize("prefix", ["O", "BT", "run_7-a", "X" * 40])
+def test_sequential_ids_that_skip_the_check_always_pass_it(prefix: str) -> None:
+    # The order manager trusts a SequentialIds whose prefix passes and skips the check per
+    # order: every id it issues must pass, however many it issues.
+    from algo_trading.domain.ids import check_client_order_id
+    from algo_trading.engine.order_manager import SequentialIds
+
+    ids = SequentialIds(prefix)
+    assert ids.issues_checked_ids
+    for _ in range(3):
+        check_client_order_id(ids.next_id())
+    ids._n = 10**23
+    check_client_order_id(ids.next_id())
+
+
+@pytest.mark.parametrize("prefix", ["a b", "é", "%", "X" * 41, "X" * 70])
+def test_sequential_ids_with_a_bad_or_long_prefix_are_checked_per_order(prefix: str) -> None:
+    from algo_trading.domain.errors import OrderError
+    from algo_trading.domain.ids import check_client_order_id
+    from algo_trading.engine.order_manager import SequentialIds
+
+    ids = SequentialIds(prefix)
+    assert not ids.issues_checked_ids
+    if prefix == "X" * 41:  # valid ids, just not trusted without the check
+        check_client_order_id(ids.next_id())
+        return
+    clock = SimulatedClock(ist_ns("2024-01-01", "09:15"))
+    engine = TradingEngine(clock, FakeBroker([]), starting_cash_paise=CASH, ids=ids)
+    strategy = RecordingStrategy()
+    engine.add_strategy(strategy)
+    engine.start()
+    with pytest.raises(OrderError, match="client order id"):
+        strategy.buy(10)

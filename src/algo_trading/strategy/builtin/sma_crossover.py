@@ -60,6 +60,10 @@ class SmaCrossover(MovingAverageCrossover):
         ):
             return super().bar_calls(symbol)
         a, b, c = both.fast, both.slow, both.cross
+        # What an SMA never changes after it is made: its ring of values (the list itself),
+        # its period and its denominator; read once here for the warm path below.
+        a_buf, a_period, a_den = a._buf, a.period, a.den
+        b_buf, b_period, b_den = b._buf, b.period, b.den
 
         def step(bar: Bar) -> None:
             x = bar.close
@@ -68,18 +72,18 @@ class SmaCrossover(MovingAverageCrossover):
                 # so, and the crossing's previous side is set. The lines below without their
                 # readiness checks, the signal taken where it is decided.
                 i = a._i
-                an = a.num + (x - a._buf[i])
+                an = a.num + (x - a_buf[i])
                 a.num = an
-                a._buf[i] = x
+                a_buf[i] = x
                 i += 1
-                a._i = 0 if i == a.period else i
+                a._i = 0 if i == a_period else i
                 i = b._i
-                bn = b.num + (x - b._buf[i])
+                bn = b.num + (x - b_buf[i])
                 b.num = bn
-                b._buf[i] = x
+                b_buf[i] = x
                 i += 1
-                b._i = 0 if i == b.period else i
-                diff = an * b.den - bn * a.den
+                b._i = 0 if i == b_period else i
+                diff = an * b_den - bn * a_den
                 prev = c._prev
                 if diff > 0:
                     c._prev = 1

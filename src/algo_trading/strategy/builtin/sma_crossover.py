@@ -83,16 +83,17 @@ class SmaCrossover(MovingAverageCrossover):
                 b_buf[i] = x
                 i += 1
                 b._i = 0 if i == b_period else i
-                diff = an * b_den - bn * a_den
+                # the sign of an * b_den - bn * a_den, without making the difference
+                fast_side, slow_side = an * b_den, bn * a_den
                 prev = c._prev
-                if diff > 0:
+                if fast_side > slow_side:
                     c._prev = 1
                     if prev == 1:  # was above already (prev is 1, 0 or -1 once ready)
                         c.value = 0
                         return
                     c.value = 1
                     self.target_position(self.quantity, bar.symbol)
-                elif diff < 0:
+                elif fast_side < slow_side:
                     c._prev = -1
                     if prev == -1:  # was below already
                         c.value = 0

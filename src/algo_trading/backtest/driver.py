@@ -12,6 +12,7 @@ import gc
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 import numpy.typing as npt
@@ -266,6 +267,7 @@ def _run_one_inline(
         times = columns[0]
         n = len(times)
         lo = 0
+        rows = zip(*columns, strict=True)  # walked once, in runs of bars (no copies made)
         while lo < n:
             if times[lo] >= cutoff:
                 now = times[lo]
@@ -273,9 +275,8 @@ def _run_one_inline(
                 engine.square_off(sym)
                 cutoff = squareoff.next_cutoff_ns(sym, now)
             hi = bisect_left(times, cutoff, lo) if ordered else lo + 1
-            run = columns if lo == 0 and hi == n else [c[lo:hi] for c in columns]
-            lo = hi
-            for t, op, hi_, lw, cl, vo in zip(*run, strict=True):
+            count, lo = hi - lo, hi
+            for t, op, hi_, lw, cl, vo in rows if count == n else islice(rows, count):
                 bar = new(bar_type)
                 bar.symbol = sym
                 bar.ts_ns = t

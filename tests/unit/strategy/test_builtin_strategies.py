@@ -307,8 +307,9 @@ def _sma_state(s: SmaCrossover, sym: str) -> tuple[object, ...]:
 
 @pytest.mark.parametrize("allow_short", [False, True])
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize(("fast", "slow"), [(3, 7), (3, 9), (4, 6), (2, 10)])
 def test_the_fused_sma_step_matches_indicators_then_on_bar_on_every_bar(
-    allow_short: bool, seed: int
+    allow_short: bool, seed: int, fast: int, slow: int
 ) -> None:
     # Bar by bar, cold and warm: the same orders asked (target_position) and the same
     # indicator state after each bar, on prices of a few ticks so ties and crossings are
@@ -317,7 +318,9 @@ def test_the_fused_sma_step_matches_indicators_then_on_bar_on_every_bar(
     asked: dict[str, list[tuple[int, int, str | None]]] = {"fused": [], "default": []}
     strategies = {}
     for name in asked:
-        s = SmaCrossover(SmaCrossover.Params(3, 7, allow_short), symbols=("SBIN",), quantity=7)
+        s = SmaCrossover(
+            SmaCrossover.Params(fast, slow, allow_short), symbols=("SBIN",), quantity=7
+        )
         s.on_start()
         log = asked[name]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from math import gcd
 
 from algo_trading.domain.events import Bar
 from algo_trading.strategy.builtin._crossover import MovingAverageCrossover, check_fast_slow
@@ -62,8 +63,14 @@ class SmaCrossover(MovingAverageCrossover):
         a, b, c = both.fast, both.slow, both.cross
         # What an SMA never changes after it is made: its ring of values (the list itself),
         # its period and its denominator; read once here for the warm path below.
-        a_buf, a_period, a_den = a._buf, a.period, a.den
-        b_buf, b_period, b_den = b._buf, b.period, b.den
+        a_buf, a_period = a._buf, a.period
+        b_buf, b_period = b._buf, b.period
+        # The crossing compares an * b.den with bn * a.den (the averages' sums over their
+        # positive denominators); dividing both sides by the denominators' gcd keeps every
+        # comparison, and where a side's factor is 1 (one period a multiple of the other,
+        # e.g. 10 and 30) it needs no multiplication.
+        g = gcd(a.den, b.den)
+        a_factor, b_factor = b.den // g, a.den // g
 
         def step(bar: Bar) -> None:
             x = bar.close
@@ -83,8 +90,9 @@ class SmaCrossover(MovingAverageCrossover):
                 b_buf[i] = x
                 i += 1
                 b._i = 0 if i == b_period else i
-                # the sign of an * b_den - bn * a_den, without making the difference
-                fast_side, slow_side = an * b_den, bn * a_den
+                # the sign of an * b.den - bn * a.den, without making the difference
+                fast_side = an if a_factor == 1 else an * a_factor
+                slow_side = bn if b_factor == 1 else bn * b_factor
                 prev = c._prev
                 if fast_side > slow_side:
                     c._prev = 1

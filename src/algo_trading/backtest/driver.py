@@ -111,7 +111,8 @@ def run_backtest(
     }
     clock = SimulatedClock()
     engine_ref: list[TradingEngine] = []
-    marks: dict[str, int] = {}  # each symbol's latest close: a market order's price for margin
+    # each symbol's latest close: a market order's price for margin
+    marks: dict[str, int] | _LastClose = {} if len(data) > 1 else _LastClose(data[0].symbol)
     funds = None
     if cfg.margins is not None:
         funds = BuyingPower(cfg.margins, lambda: engine_ref[0].portfolio.cash, marks)
@@ -151,7 +152,7 @@ def run_backtest(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        if len(data) == 1:
+        if isinstance(marks, _LastClose):
             _run_one(engine, broker, clock, data[0], squareoff, marks)
         else:
             _run_many(engine, broker, clock, data, squareoff, marks)
@@ -186,13 +187,27 @@ def run_backtest(
 _CHUNK = 8_192
 
 
+class _LastClose:
+    """One symbol's latest close, as the marks dict would hold it (`PriceMarks`): a slot the
+    single-symbol loop sets at each bar, cheaper than a dict's item."""
+
+    __slots__ = ("close", "symbol")
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.close: int | None = None
+
+    def get(self, symbol: str, /) -> int | None:
+        return self.close if symbol == self.symbol else None
+
+
 def _run_one(
     engine: TradingEngine,
     broker: SimulatedBroker,
     clock: SimulatedClock,
     s: BarSeries,
     squareoff: IntradaySquareOff,
-    marks: dict[str, int],
+    marks: _LastClose,
 ) -> None:
     # The hot loop: locals only, Python ints, one Bar per bar and nothing else. The Bar is
     # filled in place rather than by its __init__ (which only stores the seven fields): a
@@ -228,7 +243,7 @@ def _run_one(
                 release(t)
             if resting:
                 match(bar)
-            marks[sym] = cl
+            marks.close = cl
             on_bar(bar)
 
 
@@ -239,7 +254,7 @@ def _run_one_inline(
     clock: SimulatedClock,
     s: BarSeries,
     squareoff: IntradaySquareOff,
-    marks: dict[str, int],
+    marks: _LastClose,
     cutoff: int,
 ) -> None:
     """`_run_one` with the engine's one-strategy bar handler (`on_bar_one_strategy`) done
@@ -290,7 +305,7 @@ def _run_one_inline(
                     release(t)
                 if resting:
                     match(bar)
-                marks[sym] = cl
+                marks.close = cl
                 # The engine's handler from here (engine.py, on_bar_one_strategy). Its first
                 # step, `if held: release(t)`, was just done above: nothing since (matching
                 # only queues reports) can change what the throttle holds or admits at t.

@@ -420,3 +420,16 @@ def test_the_inlined_loop_on_times_that_go_back_checks_the_cut_off_at_every_bar(
     assert len(inlined.fills) > 50
     assert inlined.fills == called.fills
     assert [o.snapshot() for o in inlined.orders] == [o.snapshot() for o in called.orders]
+
+
+def test_the_single_symbol_mark_answers_as_the_marks_dict_would() -> None:
+    # One symbol's latest close kept in a slot instead of a dict's item (the buying power
+    # check prices a market order by it): None before its first bar and for any other symbol.
+    from algo_trading.backtest.driver import _LastClose
+
+    mark, marks = _LastClose("A"), {}
+    for close in (None, 100, 105):
+        if close is not None:
+            mark.close = marks["A"] = close
+        for sym in ("A", "B"):
+            assert mark.get(sym) == marks.get(sym)

@@ -26,17 +26,24 @@ closes, so an entry may use the last rupees that its own charges will later take
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.instruments import Instrument, InstrumentType
 from algo_trading.domain.orders import OrderSide, OrderSnapshot, OrderType, ProductType
 from algo_trading.market.margins import MarginRates, margin_pct
 
-__all__ = ["INSUFFICIENT_FUNDS", "BuyingPower"]
+__all__ = ["INSUFFICIENT_FUNDS", "BuyingPower", "PriceMarks"]
 
 INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
 _BUY = OrderSide.BUY
 _MARKET, _SL_MARKET = OrderType.MARKET, OrderType.STOPLOSS_MARKET  # read once: slow lookups
+
+
+class PriceMarks(Protocol):
+    """The last price seen of each symbol, None for one not seen yet (a dict will do)."""
+
+    def get(self, symbol: str, /) -> int | None: ...
 
 
 class _Book:
@@ -115,7 +122,7 @@ class BuyingPower:
 
     __slots__ = ("_books", "_cash", "_marks", "_orders", "rates")
 
-    def __init__(self, rates: MarginRates, cash: Callable[[], int], marks: dict[str, int]) -> None:
+    def __init__(self, rates: MarginRates, cash: Callable[[], int], marks: PriceMarks) -> None:
         self.rates = rates
         self._cash = cash
         self._marks = marks  # symbol -> last price seen, kept up to date by the venue's driver

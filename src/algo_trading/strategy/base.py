@@ -175,7 +175,10 @@ class Strategy:
         return self.ctx.position_quantity(symbol or self.symbol)
 
     def open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
-        return self.ctx.open_orders(symbol)
+        ctx = self._ctx  # `ctx` inlined where set (target_position asks this on every order)
+        if ctx is None:
+            ctx = self.ctx  # raises, naming the strategy
+        return ctx.open_orders(symbol)
 
     # --- orders -------------------------------------------------------------------------
     def buy(

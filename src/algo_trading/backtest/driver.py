@@ -9,8 +9,10 @@ fills and calls the strategies.
 from __future__ import annotations
 
 import gc
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 import numpy.typing as npt
@@ -109,7 +111,8 @@ def run_backtest(
     }
     clock = SimulatedClock()
     engine_ref: list[TradingEngine] = []
-    marks: dict[str, int] = {}  # each symbol's latest close: a market order's price for margin
+    # each symbol's latest close: a market order's price for margin
+    marks: dict[str, int] | _LastClose = {} if len(data) > 1 else _LastClose(data[0].symbol)
     funds = None
     if cfg.margins is not None:
         funds = BuyingPower(cfg.margins, lambda: engine_ref[0].portfolio.cash, marks)
@@ -149,7 +152,7 @@ def run_backtest(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        if len(data) == 1:
+        if isinstance(marks, _LastClose):
             _run_one(engine, broker, clock, data[0], squareoff, marks)
         else:
             _run_many(engine, broker, clock, data, squareoff, marks)
@@ -184,13 +187,27 @@ def run_backtest(
 _CHUNK = 8_192
 
 
+class _LastClose:
+    """One symbol's latest close, as the marks dict would hold it (`PriceMarks`): a slot the
+    single-symbol loop sets at each bar, cheaper than a dict's item."""
+
+    __slots__ = ("close", "symbol")
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.close: int | None = None
+
+    def get(self, symbol: str, /) -> int | None:
+        return self.close if symbol == self.symbol else None
+
+
 def _run_one(
     engine: TradingEngine,
     broker: SimulatedBroker,
     clock: SimulatedClock,
     s: BarSeries,
     squareoff: IntradaySquareOff,
-    marks: dict[str, int],
+    marks: _LastClose,
 ) -> None:
     # The hot loop: locals only, Python ints, one Bar per bar and nothing else. The Bar is
     # filled in place rather than by its __init__ (which only stores the seven fields): a
@@ -226,7 +243,7 @@ def _run_one(
                 release(t)
             if resting:
                 match(bar)
-            marks[sym] = cl
+            marks.close = cl
             on_bar(bar)
 
 
@@ -237,7 +254,7 @@ def _run_one_inline(
     clock: SimulatedClock,
     s: BarSeries,
     squareoff: IntradaySquareOff,
-    marks: dict[str, int],
+    marks: _LastClose,
     cutoff: int,
 ) -> None:
     """`_run_one` with the engine's one-strategy bar handler (`on_bar_one_strategy`) done
@@ -249,48 +266,71 @@ def _run_one_inline(
     held, release = engine.orders.held, engine.orders.release
     routes, books, queue, drain, failed = inline
     arrays = (s.ts_ns, s.open, s.high, s.low, s.close, s.volume)
+    # routes[0] as last read, and its one call (None: loop over its calls). A failed strategy
+    # has its entry replaced, so the entry is compared at every bar and unpacked again when
+    # it changed: the same as re-reading it, without unpacking it each bar.
+    route = routes[0]
+    calls, strategy = route
+    call = calls[0] if len(calls) == 1 else None
+    # The intraday cut-off is found by a binary search in each chunk's times rather than a
+    # comparison of two large ints at every bar: bars [lo, hi) are before it, bar hi meets it
+    # (and squares off first, as the per-bar check did). Only for times that never go back;
+    # otherwise each bar is its own run of one, checked as before.
+    ordered = bool((s.ts_ns[1:] >= s.ts_ns[:-1]).all())
     for start in range(0, len(s), _CHUNK):
-        columns = (a[start : start + _CHUNK].tolist() for a in arrays)
-        for t, op, hi, lw, cl, vo in zip(*columns, strict=True):
-            bar = new(bar_type)
-            bar.symbol = sym
-            bar.ts_ns = t
-            bar.open = op
-            bar.high = hi
-            bar.low = lw
-            bar.close = cl
-            bar.volume = vo
-            clock.ts_ns = t
-            if t >= cutoff:
+        columns = [a[start : start + _CHUNK].tolist() for a in arrays]
+        times = columns[0]
+        n = len(times)
+        lo = 0
+        rows = zip(*columns, strict=True)  # walked once, in runs of bars (no copies made)
+        while lo < n:
+            if times[lo] >= cutoff:
+                now = times[lo]
+                clock.ts_ns = now
                 engine.square_off(sym)
-                cutoff = squareoff.next_cutoff_ns(sym, t)
-            if held:
-                release(t)
-            if resting:
-                match(bar)
-            marks[sym] = cl
-            # the engine's handler from here (engine.py, on_bar_one_strategy)
-            if held:
-                release(t)
-            if queue:
-                drain()
-            # one book and one call are the common case: indexed, no iterator made
-            if len(books) == 1:
-                books[0].last_price_paise = cl
-            else:
-                for pos in books:
-                    pos.last_price_paise = cl
-            calls, strategy = routes[0]
-            try:
-                if len(calls) == 1:
-                    calls[0](bar)
+                cutoff = squareoff.next_cutoff_ns(sym, now)
+            hi = bisect_left(times, cutoff, lo) if ordered else lo + 1
+            count, lo = hi - lo, hi
+            for t, op, hi_, lw, cl, vo in rows if count == n else islice(rows, count):
+                bar = new(bar_type)
+                bar.symbol = sym
+                bar.ts_ns = t
+                bar.open = op
+                bar.high = hi_
+                bar.low = lw
+                bar.close = cl
+                bar.volume = vo
+                clock.ts_ns = t
+                if held:
+                    release(t)
+                if resting:
+                    match(bar)
+                marks.close = cl
+                # The engine's handler from here (engine.py, on_bar_one_strategy). Its first
+                # step, `if held: release(t)`, was just done above: nothing since (matching
+                # only queues reports) can change what the throttle holds or admits at t.
+                if queue:
+                    drain()
+                # one book is the common case: indexed, no iterator made
+                if len(books) == 1:
+                    books[0].last_price_paise = cl
                 else:
-                    for call in calls:
+                    for pos in books:
+                        pos.last_price_paise = cl
+                if routes[0] is not route:
+                    route = routes[0]
+                    calls, strategy = route
+                    call = calls[0] if len(calls) == 1 else None
+                try:
+                    if call is not None:
                         call(bar)
-            except Exception as exc:  # user code: stop this strategy only
-                failed(strategy, "on_bar", exc, bar.time.isoformat())
-            if queue:
-                drain()
+                    else:
+                        for each in calls:
+                            each(bar)
+                except Exception as exc:  # user code: stop this strategy only
+                    failed(strategy, "on_bar", exc, bar.time.isoformat())
+                if queue:
+                    drain()
 
 
 def _run_many(
@@ -345,6 +385,27 @@ def _run_many(
         start = end
 
 
+def _latest_close(timeline: npt.NDArray[np.int64], s: BarSeries) -> npt.NDArray[np.int64]:
+    """`s`'s latest close at each time of `timeline` (0 before its first bar)."""
+    ts = s.ts_ns
+    if ts is timeline and len(ts) and bool((ts[1:] > ts[:-1]).all()):
+        # A single symbol's own, strictly increasing times: bar i is at position i, its close
+        # is the latest (what the general lines give, without a binary search per bar).
+        return np.asarray(s.close, dtype=np.int64)
+    return _latest_close_searched(timeline, s)
+
+
+def _latest_close_searched(timeline: npt.NDArray[np.int64], s: BarSeries) -> npt.NDArray[np.int64]:
+    n = len(timeline)
+    pos = np.searchsorted(timeline, s.ts_ns)
+    close = np.zeros(n, dtype=np.int64)
+    close[pos] = s.close
+    has = np.zeros(n, dtype=np.bool_)
+    has[pos] = True
+    last = np.maximum.accumulate(np.where(has, np.arange(n), -1))
+    return np.where(last >= 0, close[np.maximum(last, 0)], 0)
+
+
 def _equity_curve(
     data: list[BarSeries], fills: list[Fill], cash_paise: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
@@ -370,13 +431,7 @@ def _equity_curve(
         sym_fills = by_symbol.get(s.symbol)
         if not sym_fills:
             continue
-        pos = np.searchsorted(timeline, s.ts_ns)
-        close = np.zeros(n, dtype=np.int64)
-        close[pos] = s.close
-        has = np.zeros(n, dtype=np.bool_)
-        has[pos] = True
-        last = np.maximum.accumulate(np.where(has, np.arange(n), -1))
-        close_ff = np.where(last >= 0, close[np.maximum(last, 0)], 0)
+        close_ff = _latest_close(timeline, s)
         qty_delta = np.zeros(n, dtype=np.int64)
         fidx = np.searchsorted(timeline, np.array([f.ts_ns for f in sym_fills], dtype=np.int64))
         np.add.at(qty_delta, fidx, np.array([f.signed_quantity for f in sym_fills], dtype=np.int64))

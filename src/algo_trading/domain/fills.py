@@ -10,6 +10,8 @@ from algo_trading.domain.orders import OrderSide, ProductType
 
 __all__ = ["Fill", "new_fill"]
 
+_BUY = OrderSide.BUY  # read once: an enum member is a slow lookup in a function
+
 
 @dataclass(frozen=True, slots=True)
 class Fill:
@@ -28,7 +30,7 @@ class Fill:
 
     @property
     def signed_quantity(self) -> int:
-        return self.quantity if self.side is OrderSide.BUY else -self.quantity
+        return self.quantity if self.side is _BUY else -self.quantity
 
     @property
     def value_paise(self) -> int:

@@ -38,7 +38,10 @@ class OrderSide(StrEnum):
 
     @property
     def sign(self) -> int:
-        return 1 if self is OrderSide.BUY else -1
+        return 1 if self is _BUY else -1
+
+
+_BUY = OrderSide.BUY  # read once: an enum member is a slow lookup in a function
 
 
 class OrderType(StrEnum):
@@ -223,7 +226,7 @@ class OrderIntent:
 
     @property
     def signed_quantity(self) -> int:
-        return self.quantity if self.side is OrderSide.BUY else -self.quantity
+        return self.quantity if self.side is _BUY else -self.quantity
 
 
 _IntentTwin = twin(OrderIntent)
@@ -288,6 +291,15 @@ class OrderSnapshot:
 _SnapshotTwin = twin(OrderSnapshot)
 
 
+# Enum members read once: `OrderSide.BUY` in a function is a lookup through the enum's
+# metaclass each time (about ten times a global's cost), on every order.
+_NEW = OrderStatus.NEW
+_OPEN, _PARTIALLY_FILLED = OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED
+_FILL, _PARTIAL_FILL = OrderEvent.FILL, OrderEvent.PARTIAL_FILL
+_PRICED = (OrderType.LIMIT, OrderType.STOPLOSS_LIMIT)
+_TRIGGERED_TYPES = (OrderType.STOPLOSS_LIMIT, OrderType.STOPLOSS_MARKET)
+
+
 class Order:
     """The engine's live order. Only `apply` changes its status, through TRANSITIONS."""
 
@@ -330,8 +342,8 @@ class Order:
     ) -> None:
         if quantity <= 0:
             raise OrderError(f"order {client_order_id}: quantity {quantity} must be positive")
-        needs_price = order_type in (OrderType.LIMIT, OrderType.STOPLOSS_LIMIT)
-        needs_trigger = order_type in (OrderType.STOPLOSS_LIMIT, OrderType.STOPLOSS_MARKET)
+        needs_price = order_type in _PRICED
+        needs_trigger = order_type in _TRIGGERED_TYPES
         if needs_price and (price_paise is None or price_paise <= 0):
             raise OrderError(f"order {client_order_id}: {order_type.value} needs a positive price")
         if not needs_price and price_paise is not None:
@@ -353,10 +365,10 @@ class Order:
         self.trigger_price_paise = trigger_price_paise
         self.product = product
         self.validity = validity
-        self.status = OrderStatus.NEW
+        self.status = _NEW
         # While a request is pending: the working state the order returns to when the broker
         # answers "no" (or confirms a change), moved by whatever happens meanwhile.
-        self.prior_status = OrderStatus.NEW
+        self.prior_status = _NEW
         self.filled_quantity = 0
         self.fill_value_paise = 0
         self.created_ns = created_ns
@@ -425,8 +437,8 @@ class Order:
     def _resume_status(self) -> OrderStatus:
         # An order read back from storage while pending has lost the state before the
         # request (it is not stored): resting, or partly filled, is what it can have been.
-        if self.prior_status is OrderStatus.NEW:
-            return OrderStatus.PARTIALLY_FILLED if self.filled_quantity else OrderStatus.OPEN
+        if self.prior_status is _NEW:
+            return _PARTIALLY_FILLED if self.filled_quantity else _OPEN
         return self.prior_status
 
     def apply(self, event: OrderEvent, ts_ns: int, reason: str = "") -> OrderStatus:
@@ -457,7 +469,7 @@ class Order:
             raise OrderError(
                 f"order {self.client_order_id}: fill of {quantity} with {remaining} remaining"
             )
-        event = OrderEvent.FILL if quantity == remaining else OrderEvent.PARTIAL_FILL
+        event = _FILL if quantity == remaining else _PARTIAL_FILL
         status = self.apply(event, ts_ns)
         self.filled_quantity += quantity
         self.fill_value_paise += quantity * price_paise

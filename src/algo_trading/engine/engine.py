@@ -22,6 +22,7 @@ from algo_trading.domain.fills import Fill
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.instruments import Instrument, equity
 from algo_trading.domain.orders import (
+    TERMINAL_STATES,
     Order,
     OrderEvent,
     OrderIntent,
@@ -74,6 +75,7 @@ class InlineRoute(NamedTuple):
 
 # Each event's and status's text, read from a dict: an enum's `.value` is a slow property.
 _VALUE: dict[object, str] = {e: e.value for e in (*OrderEvent, *OrderStatus)}
+_SUBMIT = OrderEvent.SUBMIT  # read once: an enum member is a slow lookup in a function
 
 
 class MemoryTradeLog:
@@ -89,7 +91,7 @@ class MemoryTradeLog:
     def record_order(self, order: object, event: object) -> None:
         o = order  # Order; typed loosely to stay cheap
         coid = o.client_order_id  # type: ignore[attr-defined]
-        if event is OrderEvent.SUBMIT and coid in self._order_ids:
+        if event is _SUBMIT and coid in self._order_ids:
             raise DuplicateOrderError(
                 f"client order id {coid} is already taken; this order was not recorded "
                 "and must not be sent"
@@ -163,6 +165,11 @@ class TradingEngine:
         self.strategy_errors: list[StrategyError] = []
         self._strategies: list[Strategy] = []
         self._by_id: dict[str, Strategy] = {}
+        # strategy id -> (the strategy, whether it has its own on_fill, its own
+        # on_order_update), only for a strategy with either: `drain` tells no other one of a
+        # report (the base class's hooks do nothing). Worked out when the strategy is added
+        # and again at start, after its on_start.
+        self._hooked: dict[str, tuple[Strategy, bool, bool]] = {}
         # symbol -> [(the strategy's indicator updates then its on_bar, the strategy)]
         self._bar_routes: dict[str, list[tuple[tuple[Callable[[Bar], None], ...], Strategy]]] = {}
         self._queue: deque[ExecutionReport] = deque()
@@ -186,15 +193,27 @@ class TradingEngine:
         strategy.bind(StrategyView(self, strategy.strategy_id))
         self._strategies.append(strategy)
         self._by_id[strategy.strategy_id] = strategy
+        self._note_hooks(strategy)
 
     def start(self) -> None:
         self._started = True
         for s in list(self._strategies):
             self._call(s, "on_start", s.on_start)
         for s in self._strategies:
+            if s.strategy_id in self._by_id:
+                self._note_hooks(s)
+        for s in self._strategies:
             for sym in s.symbols:
                 calls = s.bar_calls(sym)
                 self._bar_routes.setdefault(sym, []).append((calls, s))
+
+    def _note_hooks(self, strategy: Strategy) -> None:
+        on_fill = getattr(strategy.on_fill, "__func__", None) is not _NO_ON_FILL
+        on_update = getattr(strategy.on_order_update, "__func__", None) is not _NO_ON_ORDER_UPDATE
+        if on_fill or on_update:
+            self._hooked[strategy.strategy_id] = (strategy, on_fill, on_update)
+        else:
+            self._hooked.pop(strategy.strategy_id, None)
 
     def stop(self) -> None:
         self.drain()
@@ -328,6 +347,7 @@ class TradingEngine:
         parent_of = self.orders.parent_of
         exchanges = self._exchange
         manager = self.risk_manager
+        hooked = self._hooked
         while queue:
             result = apply(queue.popleft())
             if result is None:
@@ -335,25 +355,22 @@ class TradingEngine:
             order, fill = result
             if manager is not None:
                 manager.on_report(order, fill)
-            strategy = self._by_id.get(order.strategy_id)
-            parent = parent_of.get(order.client_order_id) if parent_of else None
             if fill is not None:
                 sym = order.symbol
                 self.portfolio.apply_fill(fill, exchanges.get(sym) or self._exchange_of(sym))
-                if (
-                    strategy is not None
-                    and getattr(strategy.on_fill, "__func__", None) is not _NO_ON_FILL
-                ):
-                    seen = (
-                        fill
-                        if parent is None
-                        else replace(fill, client_order_id=parent.client_order_id)
-                    )
-                    self._call(strategy, "on_fill", strategy.on_fill, seen)
-            if (
-                strategy is not None
-                and getattr(strategy.on_order_update, "__func__", None) is not _NO_ON_ORDER_UPDATE
-            ):
+            entry = hooked.get(order.strategy_id) if hooked else None
+            if entry is None:
+                continue  # no strategy with a hook of its own to tell
+            strategy, on_fill, on_update = entry
+            parent = parent_of.get(order.client_order_id) if parent_of else None
+            if fill is not None and on_fill:
+                seen = (
+                    fill
+                    if parent is None
+                    else replace(fill, client_order_id=parent.client_order_id)
+                )
+                self._call(strategy, "on_fill", strategy.on_fill, seen)
+            if on_update:
                 snap = order.snapshot() if parent is None else parent.snapshot()
                 self._call(
                     strategy, "on_order_update", lambda s=strategy, o=snap: s.on_order_update(o)
@@ -442,7 +459,9 @@ class TradingEngine:
     def submit(self, intent: OrderIntent, *, square_off: bool = False) -> ClientOrderId:
         """Check and send an order (sliced above the freeze quantity); the id returned names
         it, the parent's when sliced. A refusal is told to the strategy at once."""
-        inst = self.instrument(intent.symbol)
+        inst = self.instruments.get(intent.symbol)  # `instrument` inlined: every order
+        if inst is None:
+            inst = self.instrument(intent.symbol)
         if square_off:  # the engine's own closing order: past every limit and the kill switch
             self.risk_gate.exempt = True
         try:
@@ -454,7 +473,7 @@ class TradingEngine:
         if square_off:
             self.risk_control.closing.add(coid)
         strategy = self._by_id.get(intent.strategy_id)
-        if strategy is not None and made[0].is_terminal:  # refused: tell the strategy now
+        if strategy is not None and made[0].status in TERMINAL_STATES:  # refused: tell it now
             parent = self.orders.parents.get(coid)
             snap = made[0].snapshot() if parent is None else parent.snapshot()
             if parent is None or not parent.is_working:
@@ -546,6 +565,7 @@ class TradingEngine:
             error = StrategyError(strategy.strategy_id, hook, exc, where)
         self.strategy_errors.append(error)
         self._by_id.pop(strategy.strategy_id, None)
+        self._hooked.pop(strategy.strategy_id, None)
         for routes in self._bar_routes.values():
             # Keep the length: a bar handler may be iterating this list now, and removing an
             # entry would make it skip the next strategy for this bar.

@@ -22,10 +22,8 @@ from algo_trading.domain.errors import OrderError
 from algo_trading.domain.events import ExecutionReport
 from algo_trading.domain.fills import Fill, new_fill
 from algo_trading.domain.ids import (
-    BrokerOrderId,
+    CLIENT_ORDER_ID_MAX_LEN,
     ClientOrderId,
-    StrategyId,
-    TradeId,
     check_client_order_id,
 )
 from algo_trading.domain.orders import (
@@ -75,6 +73,13 @@ _ENDED_BY = {
 # Answers to a change we asked for: they settle it (`_settle_change`) before they apply.
 _SETTLES = frozenset({OrderEvent.MODIFY, OrderEvent.MODIFY_REJECT})
 _SUBMIT, _CANCEL, _MODIFY = "submit", "cancel", "modify"
+# Enum members read once: `OrderSide.BUY` in a function is a lookup through the enum's
+# metaclass each time (about ten times a global's cost), on every order.
+_EV_SUBMIT, _EV_FILL, _EV_PARTIAL_FILL = OrderEvent.SUBMIT, OrderEvent.FILL, OrderEvent.PARTIAL_FILL
+_EV_MODIFY, _EV_MODIFY_REJECT = OrderEvent.MODIFY, OrderEvent.MODIFY_REJECT
+_NEW, _PENDING_CANCEL = OrderStatus.NEW, OrderStatus.PENDING_CANCEL
+_EV_REJECT, _EV_CANCEL = OrderEvent.REJECT, OrderEvent.CANCEL
+_EV_CANCEL_REQUEST, _EV_MODIFY_REQUEST = OrderEvent.CANCEL_REQUEST, OrderEvent.MODIFY_REQUEST
 _MODIFIABLE = frozenset(
     {
         OrderStatus.OPEN,
@@ -88,15 +93,25 @@ _MODIFIABLE = frozenset(
 class SequentialIds:
     """Client order ids `PREFIX000001`, … (unique within one process: backtests, tests)."""
 
-    __slots__ = ("_n", "_prefix")
+    __slots__ = ("_n", "_prefix", "issues_checked_ids")
 
     def __init__(self, prefix: str = "O") -> None:
         self._prefix = prefix
         self._n = 0
+        # Whether every id it issues passes `check_client_order_id`: a prefix that passes,
+        # short enough that digits never take the id past the column's width. The order
+        # manager then skips the check (a regular expression per order); else it checks.
+        try:
+            check_client_order_id(f"{prefix}{0:06d}")
+        except OrderError:
+            self.issues_checked_ids = False
+        else:
+            self.issues_checked_ids = len(prefix) <= CLIENT_ORDER_ID_MAX_LEN - 24
 
     def next_id(self) -> ClientOrderId:
         self._n += 1
-        return ClientOrderId(f"{self._prefix}{self._n:06d}")
+        # NewTypes are identities; their call is not free, and this runs for every order
+        return f"{self._prefix}{self._n:06d}"  # type: ignore[return-value]
 
 
 class NoCharges:
@@ -131,6 +146,7 @@ class OrderManager:
         "_charges",
         "_clock",
         "_ids",
+        "_ids_checked",
         "_log",
         "_risk",
         "_seen_trades",
@@ -174,6 +190,7 @@ class OrderManager:
         self.held: deque[tuple[ClientOrderId, str, OrderChange | None]] = deque()
         self._clock = clock
         self._ids = ids
+        self._ids_checked: bool = getattr(ids, "issues_checked_ids", False) is True
         self._risk = risk
         self._log = log
         self._charges = charges
@@ -237,8 +254,8 @@ class OrderManager:
                 )
             decision = self._risk.check(order, view) if not refusal else _refused(refusal)
             if not decision.allowed:
-                order.apply(OrderEvent.REJECT, now, str(decision))
-                self._log.record_order(order, OrderEvent.REJECT)
+                order.apply(_EV_REJECT, now, str(decision))
+                self._log.record_order(order, _EV_REJECT)
                 self._audit(order, AuditStage.RISK, decision.code, now, detail=decision.detail)
             else:
                 if self._audit_log is not None:
@@ -250,13 +267,15 @@ class OrderManager:
     def _new_order(self, intent: OrderIntent, quantity: int, now: int) -> Order:
         # An id the database could not hold (or the broker tag could not hash) is refused
         # here, before anything is recorded or sent.
-        coid = check_client_order_id(self._ids.next_id())
+        coid = self._ids.next_id()
+        if not self._ids_checked:
+            coid = check_client_order_id(coid)
         if coid in self.orders or coid in self.parents:
             raise OrderError(f"client order id {coid} was issued twice")
         # Built here rather than by Order.from_intent: one call less on every order.
         order = Order(
             coid,
-            StrategyId(intent.strategy_id),
+            intent.strategy_id,  # type: ignore[arg-type]  # a StrategyId (NewType: no call)
             intent.symbol,
             intent.side,
             quantity,
@@ -305,8 +324,8 @@ class OrderManager:
         self._submit(order, now)
 
     def _submit(self, order: Order, now: int) -> None:
-        order.apply(OrderEvent.SUBMIT, now)
-        self._log.record_order(order, OrderEvent.SUBMIT)  # intent before action
+        order.apply(_EV_SUBMIT, now)
+        self._log.record_order(order, _EV_SUBMIT)  # intent before action
         if self._audit_log is not None:
             self._audit(order, AuditStage.SUBMIT, "SENT", now)
         self.working[order.client_order_id] = order
@@ -319,7 +338,7 @@ class OrderManager:
         while held:
             coid, action, change = held[0]
             order = self.orders[coid]
-            if (action == _SUBMIT and order.status is not OrderStatus.NEW) or (
+            if (action == _SUBMIT and order.status is not _NEW) or (
                 action != _SUBMIT and not order.is_working
             ):
                 held.popleft()  # withdrawn, or already done: nothing to send
@@ -353,15 +372,15 @@ class OrderManager:
             self._cancel_one(order, now)
 
     def _cancel_one(self, order: Order, now: int) -> None:
-        if order.status is OrderStatus.NEW:
-            order.apply(OrderEvent.CANCEL, now, "CANCELLED_BEFORE_SEND")
-            self._log.record_order(order, OrderEvent.CANCEL)
+        if order.status is _NEW:
+            order.apply(_EV_CANCEL, now, "CANCELLED_BEFORE_SEND")
+            self._log.record_order(order, _EV_CANCEL)
             self._audit(order, AuditStage.CANCEL, "CANCELLED_BEFORE_SEND", now)
             return
-        if not order.is_working or order.status is OrderStatus.PENDING_CANCEL:
+        if not order.is_working or order.status is _PENDING_CANCEL:
             return
-        order.apply(OrderEvent.CANCEL_REQUEST, now)
-        self._log.record_order(order, OrderEvent.CANCEL_REQUEST)
+        order.apply(_EV_CANCEL_REQUEST, now)
+        self._log.record_order(order, _EV_CANCEL_REQUEST)
         if self.held or not self._may_send(now):
             self._hold(order, _CANCEL, now)
             return
@@ -388,8 +407,8 @@ class OrderManager:
             if change.quantity is not None and change.quantity <= order.filled_quantity:
                 return "QUANTITY_BELOW_FILLED"
         for order in targets:
-            order.apply(OrderEvent.MODIFY_REQUEST, now)
-            self._log.record_order(order, OrderEvent.MODIFY_REQUEST)
+            order.apply(_EV_MODIFY_REQUEST, now)
+            self._log.record_order(order, _EV_MODIFY_REQUEST)
             self.changes.setdefault(order.client_order_id, deque()).append(change)
             if self.held or not self._may_send(now):
                 self._hold(order, _MODIFY, now, change)
@@ -409,7 +428,7 @@ class OrderManager:
     def open_orders(self) -> list[Order]:
         """Orders not yet done: working at the broker, or held by the throttle."""
         held = [self.orders[coid] for coid, action, _ in self.held if action == _SUBMIT]
-        return [*self.working.values(), *(o for o in held if o.status is OrderStatus.NEW)]
+        return [*self.working.values(), *(o for o in held if o.status is _NEW)]
 
     # --- audit -----------------------------------------------------------------------------
     def _audit(
@@ -441,7 +460,7 @@ class OrderManager:
         """Apply a broker report. Returns the order and the fill it produced, or None for a
         report that changes nothing (a duplicate trade, news overtaken by events) or that
         could not be applied (then kept in `incidents`, its order quarantined). Never raises."""
-        order = self.orders.get(ClientOrderId(report.client_order_id))
+        order = self.orders.get(report.client_order_id)  # type: ignore[call-overload]
         if order is None:
             self.incidents.append(
                 ReportIncident(report, "UNKNOWN_ORDER", f"no order {report.client_order_id}")
@@ -449,10 +468,10 @@ class OrderManager:
             return None
         try:
             if report.broker_order_id and order.broker_order_id is None:
-                order.broker_order_id = BrokerOrderId(report.broker_order_id)
+                order.broker_order_id = report.broker_order_id  # a BrokerOrderId (NewType)
             event = report.event
             fill: Fill | None = None
-            if event is OrderEvent.FILL or event is OrderEvent.PARTIAL_FILL:
+            if event is _EV_FILL or event is _EV_PARTIAL_FILL:
                 booked = self._apply_fill(order, report)
                 if booked is None:
                     return None  # a replayed trade: booked once
@@ -482,7 +501,7 @@ class OrderManager:
             if event in _MAYBE_STALE or _ENDED_BY.get(status) is event:
                 return False
             order.apply(event, report.ts_ns)  # raises IllegalTransitionError, naming both
-        if event is OrderEvent.MODIFY or event is OrderEvent.MODIFY_REJECT:
+        if event is _EV_MODIFY or event is _EV_MODIFY_REJECT:
             self._settle_change(order, event)
         order.apply(event, report.ts_ns, report.reason)
         return True
@@ -498,12 +517,12 @@ class OrderManager:
                 f"order {order.client_order_id}: fill of {quantity} at {price} paise with "
                 f"{remaining} remaining"
             )
-        event = OrderEvent.FILL if quantity == remaining else OrderEvent.PARTIAL_FILL
+        event = _EV_FILL if quantity == remaining else _EV_PARTIAL_FILL
         if (order.status, event) not in TRANSITIONS:  # no pending answer is a fill
             order.apply(event, report.ts_ns)  # raises IllegalTransitionError, naming both
         self._trade_n += 1
         raw = new_fill(
-            TradeId(trade_id or f"{order.client_order_id}-{self._trade_n}"),
+            trade_id or f"{order.client_order_id}-{self._trade_n}",  # type: ignore[arg-type]
             order.client_order_id,
             order.strategy_id,
             order.symbol,
@@ -528,7 +547,7 @@ class OrderManager:
         change = queued.popleft()
         if not queued:
             del self.changes[order.client_order_id]
-        if event is OrderEvent.MODIFY:
+        if event is _EV_MODIFY:
             if change.quantity is not None:
                 order.quantity = change.quantity
             if change.price_paise is not None:

@@ -32,6 +32,9 @@ _EPOCH = dt.date(1970, 1, 1)
 _IST_NS = 19_800 * 10**9
 _DAY_NS = 86_400 * 10**9
 _LOOKAHEAD_DAYS = 30
+# read once: an enum member is a slow lookup in a function
+_INTRADAY = ProductType.INTRADAY
+_BUY, _SELL = OrderSide.BUY, OrderSide.SELL
 
 
 def broker_cutoffs(
@@ -88,7 +91,7 @@ class IntradaySquareOff:
         return NEVER
 
     def check(self, order: Order, view: RiskView) -> RiskDecision:
-        if self._cutoff is None or order.product is not ProductType.INTRADAY:
+        if self._cutoff is None or order.product is not _INTRADAY:
             return ALLOW
         now = self._clock.now_ns()
         cut = self._cutoff(order.symbol, ist_day(now))
@@ -96,9 +99,9 @@ class IntradaySquareOff:
             return ALLOW
         # The intraday book alone: a delivery holding beside an intraday short must not make
         # the short's closing buy look like new exposure (it would be carried overnight).
-        pos = view.book_quantity(order.strategy_id, order.symbol, ProductType.INTRADAY)
-        reducing = (order.side is OrderSide.BUY and pos < 0 and order.quantity <= -pos) or (
-            order.side is OrderSide.SELL and pos > 0 and order.quantity <= pos
+        pos = view.book_quantity(order.strategy_id, order.symbol, _INTRADAY)
+        reducing = (order.side is _BUY and pos < 0 and order.quantity <= -pos) or (
+            order.side is _SELL and pos > 0 and order.quantity <= pos
         )
         if reducing:
             return ALLOW

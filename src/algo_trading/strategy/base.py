@@ -41,6 +41,13 @@ from algo_trading.strategy.params import NoParams
 
 __all__ = ["Strategy"]
 
+# Enum members read once: `OrderSide.BUY` in a function is a lookup through the enum's
+# metaclass each time (about ten times a global's cost), on every order.
+_BUY, _SELL = OrderSide.BUY, OrderSide.SELL
+_MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT
+_SL_MARKET, _SL_LIMIT = OrderType.STOPLOSS_MARKET, OrderType.STOPLOSS_LIMIT
+_DAY = Validity.DAY
+
 IndicatorT = TypeVar("IndicatorT", bound=Indicator)
 
 
@@ -168,7 +175,10 @@ class Strategy:
         return self.ctx.position_quantity(symbol or self.symbol)
 
     def open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
-        return self.ctx.open_orders(symbol)
+        ctx = self._ctx  # `ctx` inlined where set (target_position asks this on every order)
+        if ctx is None:
+            ctx = self.ctx  # raises, naming the strategy
+        return ctx.open_orders(symbol)
 
     # --- orders -------------------------------------------------------------------------
     def buy(
@@ -183,9 +193,7 @@ class Strategy:
     ) -> ClientOrderId:
         """Buy `quantity` (default: the strategy's quantity). `limit_paise` makes it a limit
         order, `stop_paise` a stop-loss (market, or limit if both are given)."""
-        return self._order(
-            OrderSide.BUY, quantity, symbol, limit_paise, stop_paise, product, validity
-        )
+        return self._order(_BUY, quantity, symbol, limit_paise, stop_paise, product, validity)
 
     def sell(
         self,
@@ -197,9 +205,7 @@ class Strategy:
         product: ProductType | None = None,
         validity: Validity = Validity.DAY,
     ) -> ClientOrderId:
-        return self._order(
-            OrderSide.SELL, quantity, symbol, limit_paise, stop_paise, product, validity
-        )
+        return self._order(_SELL, quantity, symbol, limit_paise, stop_paise, product, validity)
 
     def close(
         self, symbol: str | None = None, product: ProductType | None = None
@@ -210,7 +216,7 @@ class Strategy:
         sym = symbol or self.symbol
         book = product or self.product
         for o in self.open_orders(sym):
-            if o.product is book and o.order_type is not OrderType.MARKET:
+            if o.product is book and o.order_type is not _MARKET:
                 self.ctx.cancel_order(o.client_order_id)
         return self.target_position(0, sym, product=book)
 
@@ -226,7 +232,7 @@ class Strategy:
         working = self.open_orders(sym)
         pending = (
             sum(
-                (o.remaining if o.side is OrderSide.BUY else -o.remaining)
+                (o.remaining if o.side is _BUY else -o.remaining)
                 for o in working
                 if o.product is book and _changes_exposure(o)
             )
@@ -239,8 +245,8 @@ class Strategy:
         delta = quantity - ctx.book_quantity(sym, book) - pending
         if delta == 0:
             return None
-        side = OrderSide.BUY if delta > 0 else OrderSide.SELL
-        return self._order(side, abs(delta), sym, None, None, book, Validity.DAY)
+        side = _BUY if delta > 0 else _SELL
+        return self._order(side, abs(delta), sym, None, None, book, _DAY)
 
     def cancel(self, client_order_id: ClientOrderId) -> None:
         self.ctx.cancel_order(client_order_id)
@@ -277,11 +283,9 @@ class Strategy:
         if isinstance(limit_paise, float) or isinstance(stop_paise, float):
             raise OrderError(f"strategy {self.name}: prices are integer paise, not floats")
         if stop_paise is not None:
-            order_type = (
-                OrderType.STOPLOSS_MARKET if limit_paise is None else OrderType.STOPLOSS_LIMIT
-            )
+            order_type = _SL_MARKET if limit_paise is None else _SL_LIMIT
         else:
-            order_type = OrderType.MARKET if limit_paise is None else OrderType.LIMIT
+            order_type = _MARKET if limit_paise is None else _LIMIT
         ctx = self._ctx  # `ctx` inlined where set
         if ctx is None:
             ctx = self.ctx  # raises, naming the strategy
@@ -302,11 +306,12 @@ class Strategy:
 
 _STOPS = (OrderType.STOPLOSS_MARKET, OrderType.STOPLOSS_LIMIT)
 _TRIGGERED = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
 
 
 def _changes_exposure(order: OrderSnapshot) -> bool:
     """Whether a working order may move its book without a trigger or a new request."""
-    if order.status is OrderStatus.PENDING_CANCEL:
+    if order.status is _PENDING_CANCEL:
         return False
     if order.order_type in _STOPS:  # only once triggered (then it rests or fills as any)
         return order.status in _TRIGGERED

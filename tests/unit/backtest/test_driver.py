@@ -231,15 +231,19 @@ def _ema_run(n: int) -> BacktestRun:
     )
 
 
-@pytest.mark.parametrize("make_run", [_sma_run, _ema_run])
+@pytest.mark.parametrize(
+    ("make_run", "bars"), [(_sma_run, 4_000), (_ema_run, 4_000), (_ema_run, 20_000)]
+)
 def test_the_inlined_one_strategy_loop_does_what_the_engines_bar_handler_does(
-    monkeypatch: pytest.MonkeyPatch, make_run: Callable[[int], BacktestRun]
+    monkeypatch: pytest.MonkeyPatch, make_run: Callable[[int], BacktestRun], bars: int
 ) -> None:
     # The driver runs the engine's one-strategy handler inline; made to call the handler
-    # instead, the same run must leave the same orders, fills, charges and equity.
-    inlined = make_run(4_000)
+    # instead, the same run must leave the same orders, fills, charges and equity. The EMA
+    # run is intraday (allow_short): squared off at each day's cut-off, which the inline loop
+    # finds by a search per chunk; 20,000 bars cross chunks of the loop.
+    inlined = make_run(bars)
     monkeypatch.setattr(TradingEngine, "inline_route", lambda self, symbol: None)
-    called = make_run(4_000)
+    called = make_run(bars)
 
     assert len(inlined.fills) > 50  # an order-heavy run, not a quiet one
     assert inlined.fills == called.fills
@@ -367,3 +371,65 @@ def test_write_outputs_leaves_the_old_file_whole_when_writing_the_new_one_fails(
         write_outputs(sma_run, metrics_of(sma_run), tmp_path)
 
     assert (tmp_path / "summary.json").read_text(encoding="utf-8") == '{"old": true}\n'
+
+
+@pytest.mark.parametrize("steps", [[1, 1, 2, 5, 1, 3], [1, 0, 2, 0, 0, 3], [4]])
+def test_a_single_symbols_latest_close_is_what_the_searched_lines_give(steps: list[int]) -> None:
+    # The single-symbol shortcut (no binary search per bar) applies only to strictly
+    # increasing times; with equal times it must fall back and still agree.
+    from algo_trading.backtest.driver import _latest_close, _latest_close_searched
+
+    ts = np.cumsum(np.array(steps, dtype=np.int64)) * 60_000_000_000
+    closes = np.arange(100, 100 + len(ts), dtype=np.int64) * 5
+    s = BarSeries("SBIN", ts, closes, closes, closes, closes, np.ones(len(ts), dtype=np.int64))
+    fast = _latest_close(s.ts_ns, s)
+    assert fast.tolist() == _latest_close_searched(s.ts_ns, s).tolist()
+    if 0 not in steps[1:]:
+        assert fast.tolist() == closes.tolist()
+
+
+def test_the_inlined_loop_on_times_that_go_back_checks_the_cut_off_at_every_bar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Times that go back (each day's last hour moved before its first bar): no search for
+    # the cut-off, each bar checked as the engine's handler path does.
+    base = generate_bars(3_000, symbol="SYNTH", seed=11)
+    order = np.arange(len(base))
+    for day_start in range(0, len(base) - 375, 375):
+        order[day_start : day_start + 375] = np.roll(order[day_start : day_start + 375], 60)
+    series = BarSeries(
+        "SYNTH",
+        base.ts_ns[order],
+        base.open[order],
+        base.high[order],
+        base.low[order],
+        base.close[order],
+        base.volume[order],
+    )
+    assert not bool((series.ts_ns[1:] >= series.ts_ns[:-1]).all())
+
+    def one() -> BacktestRun:
+        strategy = EmaCrossover(
+            EmaCrossoverParams(fast=3, slow=9, allow_short=True), symbols=("SYNTH",), quantity=7
+        )
+        return run_backtest(strategy, [series], BacktestConfig(cash_paise=CASH))
+
+    inlined = one()
+    monkeypatch.setattr(TradingEngine, "inline_route", lambda self, symbol: None)
+    called = one()
+    assert len(inlined.fills) > 50
+    assert inlined.fills == called.fills
+    assert [o.snapshot() for o in inlined.orders] == [o.snapshot() for o in called.orders]
+
+
+def test_the_single_symbol_mark_answers_as_the_marks_dict_would() -> None:
+    # One symbol's latest close kept in a slot instead of a dict's item (the buying power
+    # check prices a market order by it): None before its first bar and for any other symbol.
+    from algo_trading.backtest.driver import _LastClose
+
+    mark, marks = _LastClose("A"), {}
+    for close in (None, 100, 105):
+        if close is not None:
+            mark.close = marks["A"] = close
+        for sym in ("A", "B"):
+            assert mark.get(sym) == marks.get(sym)

@@ -318,3 +318,92 @@ def test_with_raise_strategy_errors_a_failing_strategy_stops_the_run() -> None:
         r.engine.on_bar(bar_at(0))
     assert (raised.value.strategy, raised.value.hook) == ("boom", "on_bar")
     assert isinstance(raised.value.cause, RuntimeError)
+
+
+class _FillsOnly(Strategy):
+    name = "fills_only"
+
+    def __init__(self) -> None:
+        super().__init__(symbols=(SYMBOL,), strategy_id="fills_only")
+        self.seen: list[str] = []
+
+    def on_fill(self, fill: Fill) -> None:
+        self.seen.append(f"fill {fill.trade_id}")
+
+
+class _UpdatesOnly(Strategy):
+    name = "updates_only"
+
+    def __init__(self) -> None:
+        super().__init__(symbols=(SYMBOL,), strategy_id="updates_only")
+        self.seen: list[str] = []
+
+    def on_order_update(self, order: OrderSnapshot) -> None:
+        self.seen.append(f"update {order.status.value}")
+
+
+class _HookedInOnStart(Strategy):
+    name = "hooked_in_on_start"
+
+    def __init__(self) -> None:
+        super().__init__(symbols=(SYMBOL,), strategy_id="hooked_in_on_start")
+        self.seen: list[str] = []
+
+    def on_start(self) -> None:
+        def on_fill(fill: Fill) -> None:
+            self.seen.append(f"fill {fill.trade_id}")
+
+        self.on_fill = on_fill  # type: ignore[method-assign]
+
+
+def test_each_strategy_is_told_of_reports_by_the_hooks_it_has_of_its_own() -> None:
+    # The engine works out once which hooks a strategy overrides (the base class's do
+    # nothing); each is still called on every report it concerns, a hook set in on_start too.
+    fills, updates, late = _FillsOnly(), _UpdatesOnly(), _HookedInOnStart()
+    quiet = RecordingStrategy(strategy_id="quiet")
+    r = rig(fills, updates, late, quiet)
+    ids = {s.strategy_id: s.buy(10, SYMBOL) for s in (fills, updates, late)}
+    for sid, coid in ids.items():
+        r.broker.accept(coid)
+        r.broker.fill(coid, 4, 10_000, trade_id=f"T-{sid}-1")
+        r.broker.fill(coid, 6, 10_010, trade_id=f"T-{sid}-2")
+    r.engine.on_bar(bar_at(1))
+    assert fills.seen == ["fill T-fills_only-1", "fill T-fills_only-2"]
+    assert updates.seen == ["update OPEN", "update PARTIALLY_FILLED", "update FILLED"]
+    assert late.seen == ["fill T-hooked_in_on_start-1", "fill T-hooked_in_on_start-2"]
+    assert "on_fill" not in quiet.hooks()
+
+
+@pytest.mark.parametrize("prefix", ["O", "BT", "run_7-a", "X" * 40])
+def test_sequential_ids_that_skip_the_check_always_pass_it(prefix: str) -> None:
+    # The order manager trusts a SequentialIds whose prefix passes and skips the check per
+    # order: every id it issues must pass, however many it issues.
+    from algo_trading.domain.ids import check_client_order_id
+    from algo_trading.engine.order_manager import SequentialIds
+
+    ids = SequentialIds(prefix)
+    assert ids.issues_checked_ids
+    for _ in range(3):
+        check_client_order_id(ids.next_id())
+    ids._n = 10**23
+    check_client_order_id(ids.next_id())
+
+
+@pytest.mark.parametrize("prefix", ["a b", "é", "%", "X" * 41, "X" * 70])
+def test_sequential_ids_with_a_bad_or_long_prefix_are_checked_per_order(prefix: str) -> None:
+    from algo_trading.domain.errors import OrderError
+    from algo_trading.domain.ids import check_client_order_id
+    from algo_trading.engine.order_manager import SequentialIds
+
+    ids = SequentialIds(prefix)
+    assert not ids.issues_checked_ids
+    if prefix == "X" * 41:  # valid ids, just not trusted without the check
+        check_client_order_id(ids.next_id())
+        return
+    clock = SimulatedClock(ist_ns("2024-01-01", "09:15"))
+    engine = TradingEngine(clock, FakeBroker([]), starting_cash_paise=CASH, ids=ids)
+    strategy = RecordingStrategy()
+    engine.add_strategy(strategy)
+    engine.start()
+    with pytest.raises(OrderError, match="client order id"):
+        strategy.buy(10)

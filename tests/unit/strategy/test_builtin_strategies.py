@@ -4,6 +4,7 @@ intraday ones are flat after `exit_time`; their parameters are checked and named
 from __future__ import annotations
 
 import itertools
+import random
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -292,3 +293,62 @@ def test_an_sma_crossover_whose_on_start_failed_still_lets_the_engine_start() ->
     strategy = SmaCrossover(SmaCrossover.Params(3, 7), symbols=("SBIN",), quantity=7)
     calls = strategy.bar_calls("SBIN")
     assert calls == (strategy.on_bar,)
+
+
+def _sma_state(s: SmaCrossover, sym: str) -> tuple[object, ...]:
+    both = s._fused[sym]
+    a, b, c = both.fast, both.slow, both.cross
+    return (
+        (a.num, list(a._buf), a._i, a.count, a.ready),
+        (b.num, list(b._buf), b._i, b.count, b.ready),
+        (c.value, c._prev, c.ready, both.ready),
+    )
+
+
+@pytest.mark.parametrize("allow_short", [False, True])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize(("fast", "slow"), [(3, 7), (3, 9), (4, 6), (2, 10)])
+def test_the_fused_sma_step_matches_indicators_then_on_bar_on_every_bar(
+    allow_short: bool, seed: int, fast: int, slow: int
+) -> None:
+    # Bar by bar, cold and warm: the same orders asked (target_position) and the same
+    # indicator state after each bar, on prices of a few ticks so ties and crossings are
+    # frequent.
+    rng = random.Random(seed)
+    asked: dict[str, list[tuple[int, int, str | None]]] = {"fused": [], "default": []}
+    strategies = {}
+    for name in asked:
+        s = SmaCrossover(
+            SmaCrossover.Params(fast, slow, allow_short), symbols=("SBIN",), quantity=7
+        )
+        s.on_start()
+        log = asked[name]
+
+        def target(
+            q: int,
+            sym: str | None = None,
+            *,
+            log: list[tuple[int, int, str | None]] = log,
+            **kw: object,
+        ) -> None:
+            log.append((len(log), q, sym))
+
+        s.target_position = target  # type: ignore[assignment,method-assign]
+        strategies[name] = s
+    fused = strategies["fused"].bar_calls("SBIN")
+    default = Strategy.bar_calls(strategies["default"], "SBIN")
+    assert len(fused) == 1
+    assert len(default) == 2
+    price = 1_000
+    for n in range(2_000):
+        price = max(5, price + 5 * rng.choice((-1, 0, 1)))
+        bar = Bar("SBIN", n, price, price, price, price, 1)
+        for call in fused:
+            call(bar)
+        for call in default:
+            call(bar)
+        assert _sma_state(strategies["fused"], "SBIN") == _sma_state(
+            strategies["default"], "SBIN"
+        ), n
+        assert asked["fused"] == asked["default"], n
+    assert len(asked["fused"]) > 100

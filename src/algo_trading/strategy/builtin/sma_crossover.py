@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from math import gcd
 
 from algo_trading.domain.events import Bar
 from algo_trading.strategy.builtin._crossover import MovingAverageCrossover, check_fast_slow
@@ -60,10 +61,61 @@ class SmaCrossover(MovingAverageCrossover):
         ):
             return super().bar_calls(symbol)
         a, b, c = both.fast, both.slow, both.cross
+        # What an SMA never changes after it is made: its ring of values (the list itself),
+        # its period and its denominator; read once here for the warm path below.
+        a_buf, a_period = a._buf, a.period
+        b_buf, b_period = b._buf, b.period
+        # The crossing compares an * b.den with bn * a.den (the averages' sums over their
+        # positive denominators); dividing both sides by the denominators' gcd keeps every
+        # comparison, and where a side's factor is 1 (one period a multiple of the other,
+        # e.g. 10 and 30) it needs no multiplication.
+        g = gcd(a.den, b.den)
+        a_factor, b_factor = b.den // g, a.den // g
 
         def step(bar: Bar) -> None:
-            # SmaCrossOver.on_bar (the same lines; tests hold the two equal) ...
             x = bar.close
+            if c.ready:
+                # Warm (nearly every bar): both averages and the crossing are ready and stay
+                # so, and the crossing's previous side is set. The lines below without their
+                # readiness checks, the signal taken where it is decided.
+                i = a._i
+                an = a.num + (x - a_buf[i])
+                a.num = an
+                a_buf[i] = x
+                i += 1
+                a._i = 0 if i == a_period else i
+                i = b._i
+                bn = b.num + (x - b_buf[i])
+                b.num = bn
+                b_buf[i] = x
+                i += 1
+                b._i = 0 if i == b_period else i
+                # the sign of an * b.den - bn * a.den, without making the difference
+                fast_side = an if a_factor == 1 else an * a_factor
+                slow_side = bn if b_factor == 1 else bn * b_factor
+                prev = c._prev
+                if fast_side > slow_side:
+                    c._prev = 1
+                    if prev == 1:  # was above already (prev is 1, 0 or -1 once ready)
+                        c.value = 0
+                        return
+                    c.value = 1
+                    self.target_position(self.quantity, bar.symbol)
+                elif fast_side < slow_side:
+                    c._prev = -1
+                    if prev == -1:  # was below already
+                        c.value = 0
+                        return
+                    c.value = -1
+                    if self.params.allow_short:
+                        self.target_position(-self.quantity, bar.symbol)
+                    else:
+                        self.target_position(0, bar.symbol)
+                else:
+                    c.value = 0
+                    c._prev = 0
+                return
+            # SmaCrossOver.on_bar (the same lines; tests hold the two equal) ...
             i = a._i
             a.num += x - a._buf[i]
             a._buf[i] = x

@@ -23,6 +23,12 @@ _FILL, _TRIGGER, _EXPIRE = MatchKind.FILL, MatchKind.TRIGGER, MatchKind.EXPIRE
 _STOPS = frozenset((OrderType.STOPLOSS_LIMIT, OrderType.STOPLOSS_MARKET))
 _ACCEPT, _ACCEPT_TRIGGER_PENDING = OrderEvent.ACCEPT, OrderEvent.ACCEPT_TRIGGER_PENDING
 _FILL_EVENT = OrderEvent.FILL
+_REJECT, _CANCEL, _TRIGGER_EVENT = OrderEvent.REJECT, OrderEvent.CANCEL, OrderEvent.TRIGGER
+_MODIFY, _MODIFY_REJECT, _EXPIRE_EVENT = (
+    OrderEvent.MODIFY,
+    OrderEvent.MODIFY_REJECT,
+    OrderEvent.EXPIRE,
+)
 
 
 class SimulatedBroker:
@@ -81,7 +87,7 @@ class SimulatedBroker:
         if sink is None:
             raise RuntimeError("simulated broker used before connect()")
         if reason:
-            sink(execution_report(coid, OrderEvent.REJECT, now, reason=reason))
+            sink(execution_report(coid, _REJECT, now, reason=reason))
             return
         self._n += 1
         kind = order.order_type
@@ -112,7 +118,7 @@ class SimulatedBroker:
         if self.matcher.remove(client_order_id) is not None:
             if self.buying_power is not None:
                 self.buying_power.done(client_order_id)
-            self._send(ExecutionReport(client_order_id, OrderEvent.CANCEL, self._clock.now_ns()))
+            self._send(ExecutionReport(client_order_id, _CANCEL, self._clock.now_ns()))
 
     def modify(
         self,
@@ -140,9 +146,7 @@ class SimulatedBroker:
                 resting.trigger_paise if trigger_price_paise is None else trigger_price_paise,
             )
         if resting is None or reason:
-            self._send(
-                ExecutionReport(client_order_id, OrderEvent.MODIFY_REJECT, now, reason=reason)
-            )
+            self._send(ExecutionReport(client_order_id, _MODIFY_REJECT, now, reason=reason))
             return
         if quantity is not None:
             resting.remaining = quantity - filled
@@ -151,7 +155,7 @@ class SimulatedBroker:
             resting.limit_paise = price_paise
         if trigger_price_paise is not None:
             resting.trigger_paise = trigger_price_paise
-        self._send(ExecutionReport(client_order_id, OrderEvent.MODIFY, now))
+        self._send(ExecutionReport(client_order_id, _MODIFY, now))
 
     def has_orders(self, symbol: str) -> bool:
         return self.matcher.has_orders(symbol)
@@ -190,11 +194,11 @@ class SimulatedBroker:
                     )
                 )
             elif kind is _TRIGGER:
-                sink(ExecutionReport(coid, OrderEvent.TRIGGER, ts))
+                sink(ExecutionReport(coid, _TRIGGER_EVENT, ts))
             else:
                 if funds is not None:
                     funds.done(coid)
-                sink(ExecutionReport(coid, OrderEvent.EXPIRE, ts))
+                sink(ExecutionReport(coid, _EXPIRE_EVENT, ts))
 
 
 def _modify_refusal(

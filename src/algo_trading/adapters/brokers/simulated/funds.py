@@ -26,16 +26,24 @@ closes, so an entry may use the last rupees that its own charges will later take
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from algo_trading.domain.ids import ClientOrderId
 from algo_trading.domain.instruments import Instrument, InstrumentType
 from algo_trading.domain.orders import OrderSide, OrderSnapshot, OrderType, ProductType
 from algo_trading.market.margins import MarginRates, margin_pct
 
-__all__ = ["INSUFFICIENT_FUNDS", "BuyingPower"]
+__all__ = ["INSUFFICIENT_FUNDS", "BuyingPower", "PriceMarks"]
 
 INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
 _BUY = OrderSide.BUY
+_MARKET, _SL_MARKET = OrderType.MARKET, OrderType.STOPLOSS_MARKET  # read once: slow lookups
+
+
+class PriceMarks(Protocol):
+    """The last price seen of each symbol, None for one not seen yet (a dict will do)."""
+
+    def get(self, symbol: str, /) -> int | None: ...
 
 
 class _Book:
@@ -114,7 +122,7 @@ class BuyingPower:
 
     __slots__ = ("_books", "_cash", "_marks", "_orders", "rates")
 
-    def __init__(self, rates: MarginRates, cash: Callable[[], int], marks: dict[str, int]) -> None:
+    def __init__(self, rates: MarginRates, cash: Callable[[], int], marks: PriceMarks) -> None:
         self.rates = rates
         self._cash = cash
         self._marks = marks  # symbol -> last price seen, kept up to date by the venue's driver
@@ -151,9 +159,9 @@ class BuyingPower:
         opening = max(qty - abs(held), 0) if held and (held > 0) != is_buy else qty
         pct = book.pct_buy if is_buy else book.pct_sell
         kind = order.order_type
-        if kind is OrderType.MARKET:
+        if kind is _MARKET:
             price = self._marks.get(order.symbol)
-        elif kind is OrderType.STOPLOSS_MARKET:
+        elif kind is _SL_MARKET:
             price = order.trigger_price_paise
         else:
             price = order.price_paise
@@ -193,9 +201,9 @@ class BuyingPower:
         book, is_buy = working.book, working.is_buy
         held = book.quantity
         opening = max(remaining - abs(held), 0) if held and (held > 0) != is_buy else remaining
-        if order_type is OrderType.MARKET:
+        if order_type is _MARKET:
             price = self._marks.get(book.symbol)
-        elif order_type is OrderType.STOPLOSS_MARKET:
+        elif order_type is _SL_MARKET:
             price = trigger_price_paise
         else:
             price = price_paise

@@ -3,82 +3,30 @@ it over loopback like any simulator, and stops it when it stops."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from algo_trading.adapters.storage.sql import Database, SqlUnitOfWork
 from algo_trading.dashboard.commands import submit
-from algo_trading.domain.orders import OrderIntent, OrderSide, OrderType, ProductType, Validity
 from algo_trading.engine.ports import CommandRecord, CommandStatus
-from algo_trading.services.bootstrap import Plugins, build_trading_service, default_plugins
-from algo_trading.services.settings import Settings
-from algo_trading.services.trade_config import TradeConfig, parse_trade_config
-from algo_trading.services.trading import TradingService
+from algo_trading.services.bootstrap import Plugins
 from algo_trading.services.users import demo_store
 from tests.support.alerts import RecordingNotifier
-
-CONFIG = """
-mode = "paper"
-[broker]
-kind = "inprocess"
-[[strategies]]
-id = "sma-inproc"
-strategy = "sma_crossover"
-symbols = ["SBIN-EQ"]
-exchange = "NSE"
-product = "intraday"
-quantity = 1
-interval = "1m"
-"""
-
-
-def _settings(tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
-        health_port=0,
-        market_always_open=True,
-        warm_up=False,
-    )
-
-
-def _config(settings: Settings, tmp_path: Path, extra: str = "") -> TradeConfig:
-    # A cash stock is in the simulator's master on any day: a fixed day checks the config.
-    return parse_trade_config(
-        CONFIG + extra,
-        source="inproc.toml",
-        base_dir=tmp_path,
-        today=dt.date(2025, 11, 4),
-        settings=settings,
-    )
-
-
-@contextmanager
-def _running(settings: Settings, config: TradeConfig, plugins: Plugins) -> Iterator[TradingService]:
-    """The service started, then drained and closed whatever the test did."""
-    service = build_trading_service(settings, config, plugins)
-    service.start()
-    try:
-        yield service
-    finally:
-        service.drain(timeout_s=5)
-        service.close()
-
-
-def _default_plugins(settings: Settings, config: TradeConfig) -> Plugins:
-    plugins = default_plugins(settings, config)
-    plugins.notifier = RecordingNotifier()
-    return plugins
+from tests.support.inprocess import (
+    inprocess_config,
+    inprocess_plugins,
+    inprocess_settings,
+    intent,
+    running,
+)
 
 
 def test_an_inprocess_broker_is_a_simulator_in_this_process_started_and_stopped_with_it(
     tmp_path: Path,
 ) -> None:
-    settings = _settings(tmp_path)
-    config = _config(settings, tmp_path)
-    with _running(settings, config, Plugins(notifier=RecordingNotifier())) as service:
+    settings = inprocess_settings(tmp_path)
+    config = inprocess_config(settings, tmp_path, "sma-inproc")
+    with running(settings, config, Plugins(notifier=RecordingNotifier())) as service:
         deadline = time.monotonic() + 30
         while service.counters.ticks == 0 and time.monotonic() < deadline:
             service.turn(0.1)
@@ -92,22 +40,12 @@ def test_the_default_plugins_put_the_configs_limits_in_front_of_every_order(
 ) -> None:
     """`algo-trading trade` builds the risk manager from `[risk]`: an order above the account's
     maximum quantity is refused with its code before anything reaches the broker."""
-    settings = _settings(tmp_path)
-    config = _config(settings, tmp_path, "[risk]\nmax_order_quantity = 5\n")
-    with _running(settings, config, _default_plugins(settings, config)) as service:
+    settings = inprocess_settings(tmp_path)
+    config = inprocess_config(settings, tmp_path, "sma-inproc", "[risk]\nmax_order_quantity = 5\n")
+    with running(settings, config, inprocess_plugins(settings, config)) as service:
         engine = service.engine
         assert engine.risk_manager is not None
-        big = OrderIntent(
-            "sma-inproc",
-            "SBIN-EQ",
-            OrderSide.BUY,
-            6,
-            OrderType.MARKET,
-            None,
-            None,
-            ProductType.INTRADAY,
-            Validity.DAY,
-        )
+        big = intent("sma-inproc", 6)
         coid = engine.submit(big)
         order = engine.orders.orders[coid]
         assert order.status.value == "REJECTED"
@@ -117,11 +55,11 @@ def test_the_default_plugins_put_the_configs_limits_in_front_of_every_order(
 def test_the_default_plugins_answer_the_dashboards_commands(tmp_path: Path) -> None:
     """`algo-trading trade` picks up the commands table: a trader's order from the dashboard
     becomes an order at the broker and its outcome is written back; the kill switch too."""
-    settings = _settings(tmp_path)
-    config = _config(settings, tmp_path)
+    settings = inprocess_settings(tmp_path)
+    config = inprocess_config(settings, tmp_path, "sma-inproc")
     db = Database(settings.database_url.get_secret_value())
     try:
-        with _running(settings, config, _default_plugins(settings, config)) as service:
+        with running(settings, config, inprocess_plugins(settings, config)) as service:
             users = demo_store()
             now = time.time_ns()
             order = submit(
@@ -172,34 +110,16 @@ def test_with_leases_every_send_asks_the_lease_at_the_brokers_door(tmp_path: Pat
     from tests.support.storage import fresh_schema, require_postgres
 
     with fresh_schema(require_postgres()) as url:
-        settings = Settings(
-            database_url=url,
-            health_port=0,
-            market_always_open=True,
-            warm_up=False,
-            leases="on",
-        )
-        config = _config(settings, tmp_path)
-        with _running(settings, config, _default_plugins(settings, config)) as service:
+        settings = inprocess_settings(tmp_path, database_url=url, leases="on")
+        config = inprocess_config(settings, tmp_path, "sma-inproc")
+        with running(settings, config, inprocess_plugins(settings, config)) as service:
             deadline = time.monotonic() + 30
             while not service.may_trade("sma-inproc") and time.monotonic() < deadline:
                 service.turn(0.1)
             engine = service.engine
             door = engine.broker
             assert isinstance(door, FencedBroker)
-            coid = engine.submit(
-                OrderIntent(
-                    "sma-inproc",
-                    "SBIN-EQ",
-                    OrderSide.BUY,
-                    1,
-                    OrderType.MARKET,
-                    None,
-                    None,
-                    ProductType.INTRADAY,
-                    Validity.DAY,
-                )
-            )
+            coid = engine.submit(intent("sma-inproc"))
             deadline = time.monotonic() + 30
             while engine.orders.orders[coid].broker_order_id is None:
                 assert time.monotonic() < deadline, "the owned order never reached the broker"
@@ -219,7 +139,7 @@ def test_with_leases_every_send_asks_the_lease_at_the_brokers_door(tmp_path: Pat
                 sent.append(order)
 
         door.inner = Recorder()  # type: ignore[assignment]
-        door.connect(reports.append)  # type: ignore[arg-type]
+        door.connect(reports.append)
         door.submit(stale)
         assert sent == []
         assert door.refused == 1

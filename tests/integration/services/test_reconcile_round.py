@@ -4,30 +4,13 @@ database's orders, fills and positions together, never in two passes side by sid
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from algo_trading.services.bootstrap import build_trading_service, default_plugins
-from algo_trading.services.settings import Settings
-from algo_trading.services.trade_config import parse_trade_config
-from tests.support.alerts import RecordingNotifier
-
-CONFIG = """
-mode = "paper"
-[broker]
-kind = "inprocess"
-[[strategies]]
-id = "sma-round"
-strategy = "sma_crossover"
-symbols = ["SBIN-EQ"]
-exchange = "NSE"
-product = "intraday"
-quantity = 1
-interval = "1m"
-"""
+from algo_trading.services.bootstrap import build_trading_service
+from tests.support.inprocess import inprocess_config, inprocess_plugins, inprocess_settings
 
 
 class FakeMonotonic:
@@ -39,21 +22,9 @@ class FakeMonotonic:
 
 
 def test_one_minute_is_one_reconciliation_round_against_the_broker(tmp_path: Path) -> None:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
-        health_port=0,
-        market_always_open=True,
-        warm_up=False,
-    )
-    config = parse_trade_config(
-        CONFIG,
-        source="round.toml",
-        base_dir=tmp_path,
-        today=dt.date(2025, 11, 4),
-        settings=settings,
-    )
-    plugins = default_plugins(settings, config)
-    plugins.notifier = RecordingNotifier()
+    settings = inprocess_settings(tmp_path)
+    config = inprocess_config(settings, tmp_path, "sma-round")
+    plugins = inprocess_plugins(settings, config)
     mono = FakeMonotonic()
     plugins.monotonic = mono
     service = build_trading_service(settings, config, plugins)

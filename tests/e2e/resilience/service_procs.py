@@ -22,7 +22,7 @@ from sqlalchemy import select
 from algo_trading.adapters.storage.sql import Database, SqlUnitOfWork
 from algo_trading.adapters.storage.sql.models import metadata
 from algo_trading.adapters.storage.sql.types import ns_to_datetime
-from tests.support.victims import Lines
+from tests.support.victims import Lines, Truth, truth
 
 REPO = Path(__file__).resolve().parents[3]
 FLIPPER = Path(__file__).with_name("flipper.py")
@@ -202,3 +202,22 @@ def order_ids(db: Database, account: str) -> set[str]:
             select(ORDERS.c.client_order_id).where(ORDERS.c.account == account)
         )
         return {r.client_order_id for r in rows}
+
+
+def settle_then_stop(
+    settle: TradeProcess, account: Any, db: Database, account_name: str, *, start_s: float
+) -> Truth:
+    """The last, non-trading life: wait until its recovery and reconciliation leave nothing in
+    doubt (no unresolved intent, no missing fill, positions equal), then SIGTERM it, which
+    must exit 0. Returns the books as found then."""
+    settle.wait_for("trading service started", start_s)
+    deadline = time.monotonic() + 60
+    while True:
+        found = truth(account, db, account_name)
+        if not (found.unresolved or found.missing_fills or found.position_differences()):
+            break
+        assert time.monotonic() < deadline, f"not settled: {found}"
+        time.sleep(0.5)
+    settle.signal(signal.SIGTERM)
+    assert settle.reap(60) == 0, "\n".join(settle.log.seen[-20:])
+    return found

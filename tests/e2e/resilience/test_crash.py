@@ -36,6 +36,7 @@ from tests.e2e.resilience.service_procs import (
     config_text,
     order_ids,
     prepare_folder,
+    settle_then_stop,
     trade_env,
     unresolved,
 )
@@ -116,16 +117,7 @@ def test_fifty_sigkills_at_random_moments_leave_no_duplicate_no_lost_fill_and_ag
     account, http = broker_account(simulator.base_url)
     settle = TradeProcess(folder, "settle.toml", env)
     try:
-        settle.wait_for("trading service started", 60)
-        deadline = time.monotonic() + 60
-        while True:
-            found = truth(account, db, ACCOUNT)
-            if not (found.unresolved or found.missing_fills or found.position_differences()):
-                break
-            assert time.monotonic() < deadline, f"not settled: {found}"
-            time.sleep(0.5)
-        settle.signal(signal.SIGTERM)
-        assert settle.reap(60) == 0, "\n".join(settle.log.seen[-20:])
+        settle_then_stop(settle, account, db, ACCOUNT, start_s=60)
     finally:
         settle.end()
     try:

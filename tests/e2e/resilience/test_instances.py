@@ -29,6 +29,7 @@ from tests.e2e.resilience.service_procs import (
     config_text,
     intents_of,
     prepare_folder,
+    settle_then_stop,
     trade_env,
 )
 from tests.support.victims import broker_account, truth
@@ -154,16 +155,7 @@ def test_three_instances_hand_over_a_killed_and_a_paused_ones_strategies_without
         ),
     )
     try:
-        settle.wait_for("trading service started", 90)
-        deadline = time.monotonic() + 60
-        while True:
-            found = truth(account, db, ACCOUNT)
-            if not (found.unresolved or found.missing_fills or found.position_differences()):
-                break
-            assert time.monotonic() < deadline, f"not settled: {found}"
-            time.sleep(0.5)
-        settle.signal(signal.SIGTERM)
-        assert settle.reap(60) == 0, "\n".join(settle.log.seen[-20:])
+        settle_then_stop(settle, account, db, ACCOUNT, start_s=90)
         found = truth(account, db, ACCOUNT)
         overlaps = {sid: intents_outside_their_term(db, sid) for sid in STRATEGIES}
     finally:
